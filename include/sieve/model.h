@@ -1,0 +1,146 @@
+/* libsieve — models (.sieve files), graph inspection and execution. */
+#ifndef SIEVE_MODEL_H
+#define SIEVE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfloat.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIEVE_MAX_RANK 6
+
+typedef struct sieve_shape {
+    int rank;
+    int64_t dims[SIEVE_MAX_RANK];
+} sieve_shape;
+
+typedef struct sieve_model sieve_model;
+typedef struct sieve_exec sieve_exec;
+
+/* ---- loading and saving ---------------------------------------------- */
+
+/* Opens a .sieve file (read whole into memory owned by the model). */
+sieve_status sieve_model_load_file(sieve_context *ctx, const char *path, sieve_model **out);
+/* Loads from memory. With copy == 0 the model borrows `data`, which must
+ * outlive it and be aligned to 64 bytes (e.g. an mmap); else it copies. */
+sieve_status sieve_model_load_memory(sieve_context *ctx, const void *data, size_t size, int copy,
+                                     sieve_model **out);
+sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *model, const char *path);
+void sieve_model_free(sieve_model *model);
+
+/* ---- inspection -------------------------------------------------------- */
+
+typedef enum sieve_tensor_role {
+    SIEVE_TENSOR_INPUT = 0,    /* graph input, fed at run time */
+    SIEVE_TENSOR_CONSTANT = 1, /* weights and other initializers */
+    SIEVE_TENSOR_ACTIVATION = 2,
+} sieve_tensor_role;
+
+typedef struct sieve_tensor_info {
+    const char *name;
+    sieve_tensor_role role;
+    int is_output;
+    sieve_shape shape; /* for activations: inferred by prepare (rank 0 before) */
+    sieve_format format;
+    size_t bytes; /* stored bytes for constants, planned bytes otherwise */
+} sieve_tensor_info;
+
+typedef struct sieve_layer_info {
+    const char *name;
+    const char *op; /* "conv", "maxpool", ... */
+    int n_inputs, n_outputs;
+    const int *inputs;  /* tensor indices (-1: optional input absent) */
+    const int *outputs; /* tensor indices */
+    uint64_t macs;      /* multiply-accumulates per inference (after prepare) */
+    uint64_t params;    /* elements of constant inputs */
+} sieve_layer_info;
+
+int sieve_model_tensor_count(const sieve_model *model);
+int sieve_model_layer_count(const sieve_model *model);
+sieve_status sieve_model_tensor(const sieve_model *model, int index, sieve_tensor_info *out);
+sieve_status sieve_model_layer(const sieve_model *model, int index, sieve_layer_info *out);
+int sieve_model_find_tensor(const sieve_model *model, const char *name); /* -1 if absent */
+int sieve_model_input_count(const sieve_model *model);
+int sieve_model_output_count(const sieve_model *model);
+int sieve_model_input(const sieve_model *model, int i);  /* tensor index */
+int sieve_model_output(const sieve_model *model, int i); /* tensor index */
+
+/* Class labels (NULL when the model has none or i is out of range). */
+int sieve_model_label_count(const sieve_model *model);
+const char *sieve_model_label(const sieve_model *model, int i);
+
+/* Image preprocessing the model expects: x = (pixel * scale - mean[c]) / std[c]
+ * on a channels x height x width input. */
+typedef struct sieve_preprocess {
+    int channels, height, width; /* 0 when unknown */
+    float scale;                 /* usually 1/255 */
+    float mean[4], std[4];
+} sieve_preprocess;
+sieve_status sieve_model_preprocess(const sieve_model *model, sieve_preprocess *out);
+sieve_status sieve_model_set_preprocess(sieve_model *model, const sieve_preprocess *pre);
+sieve_status sieve_model_set_labels(sieve_model *model, const char *const *labels, int count);
+
+/* Free-form metadata key -> string value. */
+const char *sieve_model_metadata(const sieve_model *model, const char *key);
+sieve_status sieve_model_set_metadata(sieve_model *model, const char *key, const char *value);
+
+/* Changes the storage format of a tensor. Constants are re-encoded (with
+ * round to nearest); activations are encoded when written at run time. */
+sieve_status sieve_model_set_tensor_format(sieve_model *model, int tensor, const sieve_format *fmt);
+
+/* ---- ONNX import --------------------------------------------------------- */
+
+typedef struct sieve_onnx_options {
+    /* Graph inputs to bind as constants (e.g. a Reshape's shape given as a
+     * graph input): tensor protobuf bytes, parallel arrays. May be empty. */
+    int n_bind;
+    const char *const *bind_names;
+    const void *const *bind_data;
+    const size_t *bind_sizes;
+} sieve_onnx_options;
+
+sieve_status sieve_onnx_import_memory(sieve_context *ctx, const void *data, size_t size,
+                                      const sieve_onnx_options *options, sieve_model **out);
+sieve_status sieve_onnx_import_file(sieve_context *ctx, const char *path,
+                                    const sieve_onnx_options *options, sieve_model **out);
+
+/* ---- execution ----------------------------------------------------------- */
+
+typedef struct sieve_exec_options {
+    int threads; /* <= 0: the context's */
+    /* Optional fixed input shapes (same order as graph inputs); NULL keeps
+     * the shapes declared in the model. */
+    const sieve_shape *input_shapes;
+} sieve_exec_options;
+
+/* create + prepare: infers shapes, plans activation buffers by lifetime,
+ * sizes scratch. Run allocates nothing. `options` may be NULL. */
+sieve_status sieve_exec_create(sieve_model *model, const sieve_exec_options *options,
+                               sieve_exec **out);
+void sieve_exec_free(sieve_exec *exec);
+
+/* Copies n fp32 values into graph input i (n must match its shape). */
+sieve_status sieve_exec_set_input(sieve_exec *exec, int i, const float *data, size_t n);
+sieve_status sieve_exec_run(sieve_exec *exec);
+/* Decodes graph output i into dst (capacity n elements). */
+sieve_status sieve_exec_get_output(sieve_exec *exec, int i, float *dst, size_t n);
+/* Shape of any tensor after prepare. */
+sieve_status sieve_exec_tensor_shape(const sieve_exec *exec, int tensor, sieve_shape *out);
+/* Bytes of the activation arena planned by lifetime, and the sum of all
+ * activation bytes without reuse. */
+size_t sieve_exec_arena_bytes(const sieve_exec *exec);
+size_t sieve_exec_activation_bytes_total(const sieve_exec *exec);
+uint64_t sieve_exec_macs(const sieve_exec *exec);
+
+/* Convenience for inspection: numel of a shape (0 on overflow / rank 0 -> 1). */
+int64_t sieve_shape_numel(const sieve_shape *shape);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

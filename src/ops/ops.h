@@ -1,0 +1,55 @@
+/* libsieve internal — the kernel interface of every layer type.
+ *
+ * Each layer family lives in one file of src/ops/ with a naive reference
+ * implementation (run_ref, the test oracle) beside the optimized one (run).
+ * Kernels compute in fp32. Inputs arrive decoded to fp32, except the weight
+ * input (index 1) of conv and gemm when it is a constant stored in a custom
+ * float format: then `f32` is NULL and the kernel decodes panels of it from
+ * `packed` into its scratch right before use. */
+#ifndef SIEVE_OPS_H
+#define SIEVE_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../graph.h"
+#include "../threads.h"
+
+typedef struct sieve_op_input {
+    sieve_shape shape;
+    const float *f32;      /* decoded values, or NULL for a packed weight */
+    const uint8_t *packed; /* packed stream when f32 is NULL */
+    sieve_format format;   /* format of `packed` */
+} sieve_op_input;
+
+typedef struct sieve_op_env {
+    sieve_pool *pool;      /* may be NULL: single thread */
+    float *scratch;        /* scratch_floats(...) floats, 64-byte aligned */
+    size_t scratch_floats;
+} sieve_op_env;
+
+typedef struct sieve_op_kernel {
+    /* Output shape from input shapes; on error writes a reason into err. */
+    sieve_status (*infer)(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                          sieve_shape *out, char *err, size_t err_len);
+    /* Scratch floats needed by run (may be NULL: none). */
+    size_t (*scratch_floats)(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                             const sieve_shape *out, int threads);
+    /* Multiply-accumulates (or element operations) of one run. */
+    uint64_t (*macs)(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                     const sieve_shape *out);
+    void (*run)(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
+                const sieve_shape *out_shape, sieve_op_env *env);
+    /* Naive reference: single thread, no scratch needed beyond malloc-free
+     * loops (it may decode packed weights element by element). */
+    void (*run_ref)(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
+                    const sieve_shape *out_shape);
+} sieve_op_kernel;
+
+/* The table, indexed by sieve_op (defined in ops.c). */
+extern const sieve_op_kernel sieve_op_kernels[SIEVE_OP_COUNT];
+
+/* Reads element i of an input, decoding if packed (slow; for references). */
+float sieve_op_input_at(const sieve_op_input *in, size_t i);
+
+#endif
