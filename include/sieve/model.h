@@ -109,6 +109,15 @@ sieve_status sieve_onnx_import_memory(sieve_context *ctx, const void *data, size
 sieve_status sieve_onnx_import_file(sieve_context *ctx, const char *path,
                                     const sieve_onnx_options *options, sieve_model **out);
 
+/* Decodes an ONNX TensorProto (a .pb file of the ONNX backend tests) into
+ * fp32 values (float, double, int32/64, uint8, int8, bool converted).
+ * Call with dst == NULL to learn *n_out and the shape; then with capacity
+ * `cap`. `name` (may be NULL) receives the tensor's name, truncated to
+ * name_cap. */
+sieve_status sieve_onnx_read_tensor(sieve_context *ctx, const void *data, size_t size,
+                                    sieve_shape *shape, float *dst, size_t cap, size_t *n_out,
+                                    char *name, size_t name_cap);
+
 /* ---- execution ----------------------------------------------------------- */
 
 typedef struct sieve_exec_options {
