@@ -116,12 +116,14 @@ struct sieve_model {
     int n_layers, cap_layers;
     int *inputs, n_inputs;   /* graph input tensor indices */
     int *outputs, n_outputs; /* graph output tensor indices */
-    char **labels;
+    char **labels; /* n_labels + 1 slots allocated */
     int n_labels;
     sieve_preprocess pre;
     bool has_pre;
-    char **meta_keys, **meta_values;
-    int n_meta;
+    struct sieve_meta {
+        char *key, *value;
+    } *meta;
+    int n_meta, cap_meta;
     const uint8_t *file_data; /* borrowed or owned file image */
     uint8_t *file_owned;
     size_t file_size;

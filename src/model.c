@@ -1,0 +1,529 @@
+/* libsieve — the in-memory model: graph building, validation, inspection. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph.h"
+
+int64_t sieve_shape_numel(const sieve_shape *shape)
+{
+    int64_t n = 1;
+    if (!shape || shape->rank < 0 || shape->rank > SIEVE_MAX_RANK)
+        return 0;
+    for (int i = 0; i < shape->rank; i++) {
+        int64_t d = shape->dims[i];
+        if (d < 0 || (d > 0 && n > INT64_MAX / d))
+            return 0;
+        n *= d;
+    }
+    return n;
+}
+
+sieve_model *sieve_model_new(sieve_context *ctx)
+{
+    sieve_model *m = sieve_calloc(ctx, 1, sizeof(*m));
+    if (m)
+        m->ctx = ctx;
+    return m;
+}
+
+static void free_tensor(sieve_context *ctx, sieve_tensor *t)
+{
+    sieve_free_str(ctx, t->name);
+    if (t->owned)
+        sieve_free_aligned(ctx, t->owned, t->bytes);
+}
+
+static void free_labels(sieve_model *m)
+{
+    if (!m->labels)
+        return;
+    for (int i = 0; i < m->n_labels; i++)
+        sieve_free_str(m->ctx, m->labels[i]);
+    sieve_free(m->ctx, m->labels, ((size_t)m->n_labels + 1) * sizeof(char *));
+    m->labels = NULL;
+    m->n_labels = 0;
+}
+
+void sieve_model_free(sieve_model *m)
+{
+    if (!m)
+        return;
+    sieve_context *ctx = m->ctx;
+    for (int i = 0; i < m->n_tensors; i++)
+        free_tensor(ctx, &m->tensors[i]);
+    sieve_free(ctx, m->tensors, (size_t)m->cap_tensors * sizeof(*m->tensors));
+    for (int i = 0; i < m->n_layers; i++)
+        sieve_free_str(ctx, m->layers[i].name);
+    sieve_free(ctx, m->layers, (size_t)m->cap_layers * sizeof(*m->layers));
+    sieve_free(ctx, m->inputs, (size_t)m->n_inputs * sizeof(int));
+    sieve_free(ctx, m->outputs, (size_t)m->n_outputs * sizeof(int));
+    free_labels(m);
+    for (int i = 0; i < m->n_meta; i++) {
+        sieve_free_str(ctx, m->meta[i].key);
+        sieve_free_str(ctx, m->meta[i].value);
+    }
+    sieve_free(ctx, m->meta, (size_t)m->cap_meta * sizeof(*m->meta));
+    if (m->file_owned)
+        sieve_free_aligned(ctx, m->file_owned, m->file_size);
+    sieve_free(ctx, m, sizeof(*m));
+}
+
+int sieve_model_find_tensor(const sieve_model *m, const char *name)
+{
+    if (!m || !name)
+        return -1;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static bool shape_ok(const sieve_shape *s)
+{
+    if (s->rank < 0 || s->rank > SIEVE_MAX_RANK)
+        return false;
+    for (int i = 0; i < s->rank; i++)
+        if (s->dims[i] < 0)
+            return false;
+    return true;
+}
+
+int sieve_model_add_tensor(sieve_model *m, const char *name, sieve_tensor_role role,
+                           const sieve_shape *shape, const sieve_format *fmt)
+{
+    sieve_context *ctx = m->ctx;
+    char why[128];
+    if (!name || !*name) {
+        sieve_fail(ctx, SIEVE_ERR_ARG, "tensor with an empty name");
+        return -1;
+    }
+    if (sieve_model_find_tensor(m, name) >= 0) {
+        sieve_fail(ctx, SIEVE_ERR_FORMAT, "tensor '%s' defined twice", name);
+        return -1;
+    }
+    if (role > SIEVE_TENSOR_ACTIVATION) {
+        sieve_fail(ctx, SIEVE_ERR_ARG, "tensor '%s': bad role %d", name, (int)role);
+        return -1;
+    }
+    if (shape && !shape_ok(shape)) {
+        sieve_fail(ctx, SIEVE_ERR_SHAPE, "tensor '%s': bad shape (rank %d)", name, shape->rank);
+        return -1;
+    }
+    sieve_format f = fmt ? *fmt : sieve_format_fp32();
+    if (sieve_format_validate(&f, why, sizeof(why)) != SIEVE_OK) {
+        sieve_fail(ctx, SIEVE_ERR_FORMAT, "tensor '%s': invalid format: %s", name, why);
+        return -1;
+    }
+    if (m->n_tensors == m->cap_tensors) {
+        int cap = m->cap_tensors ? m->cap_tensors * 2 : 32;
+        sieve_tensor *t = sieve_realloc(ctx, m->tensors, (size_t)m->cap_tensors * sizeof(*t),
+                                        (size_t)cap * sizeof(*t));
+        if (!t)
+            return -1;
+        m->tensors = t;
+        m->cap_tensors = cap;
+    }
+    sieve_tensor *t = &m->tensors[m->n_tensors];
+    memset(t, 0, sizeof(*t));
+    t->name = sieve_strdup(ctx, name);
+    if (!t->name)
+        return -1;
+    t->role = role;
+    if (shape)
+        t->shape = *shape;
+    t->format = f;
+    return m->n_tensors++;
+}
+
+sieve_status sieve_model_set_constant(sieve_model *m, int tensor, const float *values, size_t n)
+{
+    sieve_context *ctx = m->ctx;
+    if (tensor < 0 || tensor >= m->n_tensors)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "constant: tensor index %d out of range", tensor);
+    sieve_tensor *t = &m->tensors[tensor];
+    if (t->role != SIEVE_TENSOR_CONSTANT)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "tensor '%s' is not a constant", t->name);
+    if ((int64_t)n != sieve_shape_numel(&t->shape))
+        return sieve_fail(ctx, SIEVE_ERR_SHAPE,
+                          "tensor '%s': %zu values for a shape of %lld elements", t->name, n,
+                          (long long)sieve_shape_numel(&t->shape));
+    size_t bytes = sieve_format_bytes(&t->format, n);
+    if (n > 0 && bytes == 0)
+        return sieve_fail(ctx, SIEVE_ERR_NOMEM, "tensor '%s': size overflows", t->name);
+    uint8_t *data = sieve_alloc_aligned(ctx, bytes ? bytes : 1);
+    if (!data)
+        return SIEVE_ERR_NOMEM;
+    memset(data, 0, bytes);
+    size_t bad = 0;
+    sieve_status st = sieve_format_store(&t->format, values, n, data, 0, &bad);
+    if (st != SIEVE_OK) {
+        sieve_free_aligned(ctx, data, bytes ? bytes : 1);
+        return sieve_fail(ctx, st, "tensor '%s': value %zu (%g) cannot be stored as %s", t->name,
+                          bad, bad < n ? (double)values[bad] : 0.0,
+                          t->format.kind == SIEVE_FORMAT_FP32 ? "fp32" : "custom float");
+    }
+    if (t->owned)
+        sieve_free_aligned(ctx, t->owned, t->bytes ? t->bytes : 1);
+    t->owned = data;
+    t->data = data;
+    t->bytes = bytes;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_constant_values(const sieve_model *m, int tensor, float *dst, size_t n)
+{
+    if (tensor < 0 || tensor >= m->n_tensors)
+        return sieve_fail(m->ctx, SIEVE_ERR_ARG, "tensor index %d out of range", tensor);
+    const sieve_tensor *t = &m->tensors[tensor];
+    if (t->role != SIEVE_TENSOR_CONSTANT || !t->data)
+        return sieve_fail(m->ctx, SIEVE_ERR_ARG, "tensor '%s' has no constant data", t->name);
+    if ((int64_t)n != sieve_shape_numel(&t->shape))
+        return sieve_fail(m->ctx, SIEVE_ERR_SHAPE, "tensor '%s': asked for %zu values", t->name,
+                          n);
+    sieve_format_load(&t->format, t->data, 0, n, dst);
+    return SIEVE_OK;
+}
+
+int sieve_model_add_layer(sieve_model *m, const char *name, sieve_op op, const int *inputs,
+                          int n_inputs, const int *outputs, int n_outputs,
+                          const sieve_layer_attrs *attrs)
+{
+    sieve_context *ctx = m->ctx;
+    if ((unsigned)op >= SIEVE_OP_COUNT) {
+        sieve_fail(ctx, SIEVE_ERR_ARG, "layer '%s': bad op %d", name ? name : "?", (int)op);
+        return -1;
+    }
+    if (n_inputs < 0 || n_inputs > SIEVE_MAX_LAYER_INPUTS || n_outputs != 1) {
+        sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "layer '%s': %d inputs / %d outputs",
+                   name ? name : "?", n_inputs, n_outputs);
+        return -1;
+    }
+    if (m->n_layers == m->cap_layers) {
+        int cap = m->cap_layers ? m->cap_layers * 2 : 32;
+        sieve_layer *l = sieve_realloc(ctx, m->layers, (size_t)m->cap_layers * sizeof(*l),
+                                       (size_t)cap * sizeof(*l));
+        if (!l)
+            return -1;
+        m->layers = l;
+        m->cap_layers = cap;
+    }
+    sieve_layer *l = &m->layers[m->n_layers];
+    memset(l, 0, sizeof(*l));
+    char auto_name[64];
+    if (!name || !*name) {
+        snprintf(auto_name, sizeof(auto_name), "%s_%d", sieve_op_name(op), m->n_layers);
+        name = auto_name;
+    }
+    l->name = sieve_strdup(ctx, name);
+    if (!l->name)
+        return -1;
+    l->op = op;
+    l->n_inputs = n_inputs;
+    l->n_outputs = n_outputs;
+    for (int i = 0; i < n_inputs; i++)
+        l->inputs[i] = inputs[i];
+    for (int i = 0; i < n_outputs; i++)
+        l->outputs[i] = outputs[i];
+    if (attrs)
+        l->attrs = *attrs;
+    return m->n_layers++;
+}
+
+static sieve_status push_index(sieve_context *ctx, int **arr, int *n, int value)
+{
+    int *a = sieve_realloc(ctx, *arr, (size_t)*n * sizeof(int), (size_t)(*n + 1) * sizeof(int));
+    if (!a)
+        return SIEVE_ERR_NOMEM;
+    a[*n] = value;
+    *arr = a;
+    (*n)++;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_mark_input(sieve_model *m, int tensor)
+{
+    if (tensor < 0 || tensor >= m->n_tensors)
+        return sieve_fail(m->ctx, SIEVE_ERR_ARG, "input: tensor index %d out of range", tensor);
+    return push_index(m->ctx, &m->inputs, &m->n_inputs, tensor);
+}
+
+sieve_status sieve_model_mark_output(sieve_model *m, int tensor)
+{
+    if (tensor < 0 || tensor >= m->n_tensors)
+        return sieve_fail(m->ctx, SIEVE_ERR_ARG, "output: tensor index %d out of range", tensor);
+    m->tensors[tensor].is_output = true;
+    return push_index(m->ctx, &m->outputs, &m->n_outputs, tensor);
+}
+
+/* Structural checks shared by the loader and the builders: every reference
+ * in range, every activation produced exactly once before it is read,
+ * constants hold exactly the bytes their shape and format need. */
+sieve_status sieve_model_validate(sieve_model *m)
+{
+    sieve_context *ctx = m->ctx;
+    sieve_status st = SIEVE_OK;
+    if (m->n_inputs < 1)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "model has no graph input");
+    if (m->n_outputs < 1)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "model has no graph output");
+    uint8_t *defined = sieve_calloc(ctx, (size_t)m->n_tensors + 1, 1);
+    if (!defined)
+        return SIEVE_ERR_NOMEM;
+    for (int i = 0; i < m->n_tensors && st == SIEVE_OK; i++) {
+        const sieve_tensor *t = &m->tensors[i];
+        if (t->role == SIEVE_TENSOR_CONSTANT) {
+            int64_t numel = sieve_shape_numel(&t->shape);
+            size_t need = sieve_format_bytes(&t->format, (size_t)numel);
+            if (numel < 0 || (numel > 0 && need == 0))
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "tensor '%s': size overflows", t->name);
+            else if (!t->data)
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "constant '%s' has no data", t->name);
+            else if (t->bytes < need)
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT,
+                                "constant '%s': %zu bytes stored, shape and format need %zu",
+                                t->name, t->bytes, need);
+            defined[i] = 1;
+        }
+    }
+    for (int i = 0; i < m->n_inputs && st == SIEVE_OK; i++) {
+        int t = m->inputs[i];
+        if (t < 0 || t >= m->n_tensors || m->tensors[t].role != SIEVE_TENSOR_INPUT)
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "graph input %d is not an input tensor", i);
+        else
+            defined[t] = 1;
+    }
+    for (int li = 0; li < m->n_layers && st == SIEVE_OK; li++) {
+        const sieve_layer *l = &m->layers[li];
+        if ((unsigned)l->op >= SIEVE_OP_COUNT || l->n_inputs < 0 ||
+            l->n_inputs > SIEVE_MAX_LAYER_INPUTS || l->n_outputs != 1) {
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "layer '%s': bad op or arity", l->name);
+            break;
+        }
+        for (int k = 0; k < l->n_inputs; k++) {
+            int t = l->inputs[k];
+            if (t == -1)
+                continue;
+            if (t < 0 || t >= m->n_tensors) {
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "layer '%s': input %d out of range",
+                                l->name, k);
+                break;
+            }
+            if (!defined[t]) {
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT,
+                                "layer '%s': input '%s' is used before it is defined", l->name,
+                                m->tensors[t].name);
+                break;
+            }
+        }
+        if (st != SIEVE_OK)
+            break;
+        int o = l->outputs[0];
+        if (o < 0 || o >= m->n_tensors) {
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "layer '%s': output out of range", l->name);
+        } else if (m->tensors[o].role != SIEVE_TENSOR_ACTIVATION) {
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "layer '%s': output '%s' is not an activation",
+                            l->name, m->tensors[o].name);
+        } else if (defined[o]) {
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "layer '%s': output '%s' is written twice",
+                            l->name, m->tensors[o].name);
+        } else {
+            defined[o] = 1;
+        }
+    }
+    for (int i = 0; i < m->n_outputs && st == SIEVE_OK; i++) {
+        int t = m->outputs[i];
+        if (t < 0 || t >= m->n_tensors || !defined[t])
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "graph output %d is never computed", i);
+    }
+    sieve_free(ctx, defined, (size_t)m->n_tensors + 1);
+    return st;
+}
+
+/* ---- inspection ------------------------------------------------------- */
+
+int sieve_model_tensor_count(const sieve_model *m) { return m ? m->n_tensors : 0; }
+int sieve_model_layer_count(const sieve_model *m) { return m ? m->n_layers : 0; }
+int sieve_model_input_count(const sieve_model *m) { return m ? m->n_inputs : 0; }
+int sieve_model_output_count(const sieve_model *m) { return m ? m->n_outputs : 0; }
+
+int sieve_model_input(const sieve_model *m, int i)
+{
+    return (m && i >= 0 && i < m->n_inputs) ? m->inputs[i] : -1;
+}
+
+int sieve_model_output(const sieve_model *m, int i)
+{
+    return (m && i >= 0 && i < m->n_outputs) ? m->outputs[i] : -1;
+}
+
+sieve_status sieve_model_tensor(const sieve_model *m, int index, sieve_tensor_info *out)
+{
+    if (!m || !out || index < 0 || index >= m->n_tensors)
+        return m ? sieve_fail(m->ctx, SIEVE_ERR_ARG, "tensor index %d out of range", index)
+                 : SIEVE_ERR_ARG;
+    const sieve_tensor *t = &m->tensors[index];
+    out->name = t->name;
+    out->role = t->role;
+    out->is_output = t->is_output;
+    out->shape = t->shape;
+    out->format = t->format;
+    if (t->role == SIEVE_TENSOR_CONSTANT)
+        out->bytes = t->bytes;
+    else
+        out->bytes = sieve_format_bytes(&t->format, (size_t)sieve_shape_numel(&t->shape));
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_layer(const sieve_model *m, int index, sieve_layer_info *out)
+{
+    if (!m || !out || index < 0 || index >= m->n_layers)
+        return m ? sieve_fail(m->ctx, SIEVE_ERR_ARG, "layer index %d out of range", index)
+                 : SIEVE_ERR_ARG;
+    const sieve_layer *l = &m->layers[index];
+    out->name = l->name;
+    out->op = sieve_op_name(l->op);
+    out->n_inputs = l->n_inputs;
+    out->n_outputs = l->n_outputs;
+    out->inputs = l->inputs;
+    out->outputs = l->outputs;
+    out->macs = 0;
+    out->params = 0;
+    for (int k = 0; k < l->n_inputs; k++) {
+        int t = l->inputs[k];
+        if (t >= 0 && m->tensors[t].role == SIEVE_TENSOR_CONSTANT)
+            out->params += (uint64_t)sieve_shape_numel(&m->tensors[t].shape);
+    }
+    return SIEVE_OK;
+}
+
+int sieve_model_label_count(const sieve_model *m) { return m ? m->n_labels : 0; }
+
+const char *sieve_model_label(const sieve_model *m, int i)
+{
+    return (m && i >= 0 && i < m->n_labels) ? m->labels[i] : NULL;
+}
+
+sieve_status sieve_model_set_labels(sieve_model *m, const char *const *labels, int count)
+{
+    if (!m || count < 0 || (count > 0 && !labels))
+        return SIEVE_ERR_ARG;
+    sieve_context *ctx = m->ctx;
+    char **copy = sieve_calloc(ctx, (size_t)count + 1, sizeof(char *));
+    if (!copy)
+        return SIEVE_ERR_NOMEM;
+    for (int i = 0; i < count; i++) {
+        copy[i] = sieve_strdup(ctx, labels[i] ? labels[i] : "");
+        if (!copy[i]) {
+            for (int j = 0; j < i; j++)
+                sieve_free_str(ctx, copy[j]);
+            sieve_free(ctx, copy, ((size_t)count + 1) * sizeof(char *));
+            return SIEVE_ERR_NOMEM;
+        }
+    }
+    free_labels(m);
+    m->labels = copy;
+    m->n_labels = count;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_preprocess(const sieve_model *m, sieve_preprocess *out)
+{
+    if (!m || !out)
+        return SIEVE_ERR_ARG;
+    if (!m->has_pre)
+        return sieve_fail(m->ctx, SIEVE_ERR_NOT_FOUND, "model has no preprocessing");
+    *out = m->pre;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_set_preprocess(sieve_model *m, const sieve_preprocess *pre)
+{
+    if (!m || !pre)
+        return SIEVE_ERR_ARG;
+    if (pre->channels < 0 || pre->channels > 4 || pre->height < 0 || pre->width < 0 ||
+        !isfinite(pre->scale))
+        return sieve_fail(m->ctx, SIEVE_ERR_ARG, "preprocessing: bad channels/size/scale");
+    for (int c = 0; c < 4; c++)
+        if (!isfinite(pre->mean[c]) || !isfinite(pre->std[c]) ||
+            (c < pre->channels && pre->std[c] == 0.0f))
+            return sieve_fail(m->ctx, SIEVE_ERR_ARG, "preprocessing: bad mean/std of channel %d",
+                              c);
+    m->pre = *pre;
+    m->has_pre = true;
+    return SIEVE_OK;
+}
+
+const char *sieve_model_metadata(const sieve_model *m, const char *key)
+{
+    if (!m || !key)
+        return NULL;
+    for (int i = 0; i < m->n_meta; i++)
+        if (strcmp(m->meta[i].key, key) == 0)
+            return m->meta[i].value;
+    return NULL;
+}
+
+sieve_status sieve_model_set_metadata(sieve_model *m, const char *key, const char *value)
+{
+    if (!m || !key || !*key || !value)
+        return SIEVE_ERR_ARG;
+    sieve_context *ctx = m->ctx;
+    char *v = sieve_strdup(ctx, value);
+    if (!v)
+        return SIEVE_ERR_NOMEM;
+    for (int i = 0; i < m->n_meta; i++) {
+        if (strcmp(m->meta[i].key, key) == 0) {
+            sieve_free_str(ctx, m->meta[i].value);
+            m->meta[i].value = v;
+            return SIEVE_OK;
+        }
+    }
+    if (m->n_meta == m->cap_meta) {
+        int cap = m->cap_meta ? 2 * m->cap_meta : 8;
+        struct sieve_meta *grown = sieve_realloc(ctx, m->meta, (size_t)m->cap_meta * sizeof(*grown),
+                                                 (size_t)cap * sizeof(*grown));
+        if (!grown) {
+            sieve_free_str(ctx, v);
+            return SIEVE_ERR_NOMEM;
+        }
+        m->meta = grown;
+        m->cap_meta = cap;
+    }
+    char *k = sieve_strdup(ctx, key);
+    if (!k) {
+        sieve_free_str(ctx, v);
+        return SIEVE_ERR_NOMEM;
+    }
+    m->meta[m->n_meta].key = k;
+    m->meta[m->n_meta].value = v;
+    m->n_meta++;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_set_tensor_format(sieve_model *m, int tensor, const sieve_format *fmt)
+{
+    char why[128];
+    if (!m || !fmt || tensor < 0 || tensor >= m->n_tensors)
+        return m ? sieve_fail(m->ctx, SIEVE_ERR_ARG, "set format: bad tensor %d", tensor)
+                 : SIEVE_ERR_ARG;
+    sieve_tensor *t = &m->tensors[tensor];
+    if (sieve_format_validate(fmt, why, sizeof(why)) != SIEVE_OK)
+        return sieve_fail(m->ctx, SIEVE_ERR_FORMAT, "tensor '%s': %s", t->name, why);
+    if (t->role != SIEVE_TENSOR_CONSTANT) {
+        t->format = *fmt;
+        return SIEVE_OK;
+    }
+    size_t n = (size_t)sieve_shape_numel(&t->shape);
+    float *values = sieve_calloc(m->ctx, n ? n : 1, sizeof(float));
+    if (!values)
+        return SIEVE_ERR_NOMEM;
+    sieve_format_load(&t->format, t->data, 0, n, values);
+    sieve_format old = t->format;
+    t->format = *fmt;
+    sieve_status st = sieve_model_set_constant(m, tensor, values, n);
+    if (st != SIEVE_OK)
+        t->format = old;
+    sieve_free(m->ctx, values, (n ? n : 1) * sizeof(float));
+    return st;
+}

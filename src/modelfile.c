@@ -1,0 +1,790 @@
+/* libsieve — the .sieve model file.
+ *
+ * Layout (all integers little-endian):
+ *   0   8  magic "SIEVEMDL"
+ *   8   4  format version (SIEVE_FILE_VERSION)
+ *   12  4  flags (0)
+ *   16  8  header length H
+ *   24  H  JSON header (graph, tensor table, formats, preprocessing,
+ *          labels, metadata)
+ *   D      data section, D = 24 + H rounded up to 64; every constant's
+ *          blob starts at D + offset with offset a multiple of 64.
+ * In the spirit of safetensors: the header says where every blob lives and
+ * the loader checks every offset, size, shape and reference before use. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "graph.h"
+
+#define SIEVE_FILE_MAGIC "SIEVEMDL"
+#define SIEVE_FILE_VERSION 1u
+#define SIEVE_FILE_PREAMBLE 24u
+#define SIEVE_BLOB_ALIGN 64u
+#define SIEVE_MAX_DIM ((int64_t)1 << 40)
+#define SIEVE_MAX_ATTR 1 << 20
+
+static const char *const role_names[] = {
+    [SIEVE_TENSOR_INPUT] = "input",
+    [SIEVE_TENSOR_CONSTANT] = "constant",
+    [SIEVE_TENSOR_ACTIVATION] = "activation",
+};
+
+static size_t align_up(size_t x) { return (x + SIEVE_BLOB_ALIGN - 1) & ~(size_t)(SIEVE_BLOB_ALIGN - 1); }
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static cJSON *int_array(const int *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+static cJSON *shape_json(const sieve_shape *s)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < s->rank; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)s->dims[i]));
+    return a;
+}
+
+static cJSON *attrs_json(const sieve_layer *l)
+{
+    cJSON *o = cJSON_CreateObject();
+    const sieve_layer_attrs *a = &l->attrs;
+    switch (l->op) {
+    case SIEVE_OP_CONV:
+        cJSON_AddItemToObject(o, "kernel", int_array(a->conv.kernel, 2));
+        cJSON_AddItemToObject(o, "stride", int_array(a->conv.stride, 2));
+        cJSON_AddItemToObject(o, "dilation", int_array(a->conv.dilation, 2));
+        cJSON_AddItemToObject(o, "pads", int_array(a->conv.pads, 4));
+        cJSON_AddNumberToObject(o, "group", a->conv.group);
+        cJSON_AddBoolToObject(o, "relu", a->conv.relu);
+        break;
+    case SIEVE_OP_MAXPOOL:
+    case SIEVE_OP_AVGPOOL:
+        cJSON_AddItemToObject(o, "kernel", int_array(a->pool.kernel, 2));
+        cJSON_AddItemToObject(o, "stride", int_array(a->pool.stride, 2));
+        cJSON_AddItemToObject(o, "dilation", int_array(a->pool.dilation, 2));
+        cJSON_AddItemToObject(o, "pads", int_array(a->pool.pads, 4));
+        cJSON_AddBoolToObject(o, "ceil_mode", a->pool.ceil_mode);
+        cJSON_AddBoolToObject(o, "count_include_pad", a->pool.count_include_pad);
+        break;
+    case SIEVE_OP_LRN:
+        cJSON_AddNumberToObject(o, "size", a->lrn.size);
+        cJSON_AddNumberToObject(o, "alpha", a->lrn.alpha);
+        cJSON_AddNumberToObject(o, "beta", a->lrn.beta);
+        cJSON_AddNumberToObject(o, "bias", a->lrn.bias);
+        break;
+    case SIEVE_OP_GEMM:
+        cJSON_AddNumberToObject(o, "alpha", a->gemm.alpha);
+        cJSON_AddNumberToObject(o, "beta", a->gemm.beta);
+        cJSON_AddBoolToObject(o, "trans_a", a->gemm.trans_a);
+        cJSON_AddBoolToObject(o, "trans_b", a->gemm.trans_b);
+        cJSON_AddBoolToObject(o, "relu", a->gemm.relu);
+        break;
+    case SIEVE_OP_SOFTMAX:
+    case SIEVE_OP_CONCAT:
+    case SIEVE_OP_FLATTEN:
+        cJSON_AddNumberToObject(o, "axis", a->axis.axis);
+        if (l->op == SIEVE_OP_SOFTMAX)
+            cJSON_AddBoolToObject(o, "coerce_2d", a->axis.softmax_coerce_2d);
+        break;
+    case SIEVE_OP_RESHAPE:
+        cJSON_AddItemToObject(o, "shape", shape_json(&a->reshape.shape));
+        break;
+    default:
+        break;
+    }
+    return o;
+}
+
+static cJSON *header_json(const sieve_model *m, const size_t *offsets)
+{
+    char fmt[64];
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "version", SIEVE_FILE_VERSION);
+    cJSON *tensors = cJSON_AddArrayToObject(root, "tensors");
+    for (int i = 0; i < m->n_tensors; i++) {
+        const sieve_tensor *t = &m->tensors[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", t->name);
+        cJSON_AddStringToObject(o, "role", role_names[t->role]);
+        cJSON_AddItemToObject(o, "shape", shape_json(&t->shape));
+        cJSON_AddStringToObject(o, "format", sieve_format_str(&t->format, fmt, sizeof(fmt)));
+        if (t->role == SIEVE_TENSOR_CONSTANT) {
+            cJSON_AddNumberToObject(o, "offset", (double)offsets[i]);
+            cJSON_AddNumberToObject(o, "bytes", (double)t->bytes);
+        }
+        cJSON_AddItemToArray(tensors, o);
+    }
+    cJSON *layers = cJSON_AddArrayToObject(root, "layers");
+    for (int i = 0; i < m->n_layers; i++) {
+        const sieve_layer *l = &m->layers[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", l->name);
+        cJSON_AddStringToObject(o, "op", sieve_op_name(l->op));
+        cJSON *in = cJSON_AddArrayToObject(o, "inputs");
+        for (int k = 0; k < l->n_inputs; k++)
+            cJSON_AddItemToArray(in, l->inputs[k] < 0 ? cJSON_CreateNull()
+                                                      : cJSON_CreateString(m->tensors[l->inputs[k]].name));
+        cJSON *out = cJSON_AddArrayToObject(o, "outputs");
+        for (int k = 0; k < l->n_outputs; k++)
+            cJSON_AddItemToArray(out, cJSON_CreateString(m->tensors[l->outputs[k]].name));
+        cJSON_AddItemToObject(o, "attrs", attrs_json(l));
+        cJSON_AddItemToArray(layers, o);
+    }
+    cJSON *ins = cJSON_AddArrayToObject(root, "inputs");
+    for (int i = 0; i < m->n_inputs; i++)
+        cJSON_AddItemToArray(ins, cJSON_CreateString(m->tensors[m->inputs[i]].name));
+    cJSON *outs = cJSON_AddArrayToObject(root, "outputs");
+    for (int i = 0; i < m->n_outputs; i++)
+        cJSON_AddItemToArray(outs, cJSON_CreateString(m->tensors[m->outputs[i]].name));
+    if (m->has_pre) {
+        cJSON *p = cJSON_AddObjectToObject(root, "preprocess");
+        cJSON_AddNumberToObject(p, "channels", m->pre.channels);
+        cJSON_AddNumberToObject(p, "height", m->pre.height);
+        cJSON_AddNumberToObject(p, "width", m->pre.width);
+        cJSON_AddNumberToObject(p, "scale", m->pre.scale);
+        cJSON *mean = cJSON_AddArrayToObject(p, "mean");
+        cJSON *std = cJSON_AddArrayToObject(p, "std");
+        for (int c = 0; c < 4; c++) {
+            cJSON_AddItemToArray(mean, cJSON_CreateNumber(m->pre.mean[c]));
+            cJSON_AddItemToArray(std, cJSON_CreateNumber(m->pre.std[c]));
+        }
+    }
+    cJSON *labels = cJSON_AddArrayToObject(root, "labels");
+    for (int i = 0; i < m->n_labels; i++)
+        cJSON_AddItemToArray(labels, cJSON_CreateString(m->labels[i]));
+    cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
+    for (int i = 0; i < m->n_meta; i++)
+        cJSON_AddStringToObject(meta, m->meta[i].key, m->meta[i].value);
+    return root;
+}
+
+sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *m, const char *path)
+{
+    if (!ctx || !m || !path)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "save: missing model or path");
+    size_t n = (size_t)m->n_tensors;
+    size_t *offsets = sieve_calloc(ctx, n + 1, sizeof(size_t));
+    if (!offsets)
+        return SIEVE_ERR_NOMEM;
+    size_t data_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sieve_tensor *t = &m->tensors[i];
+        if (t->role != SIEVE_TENSOR_CONSTANT)
+            continue;
+        offsets[i] = data_bytes;
+        data_bytes = align_up(data_bytes + t->bytes);
+    }
+    sieve_status st = SIEVE_OK;
+    cJSON *root = header_json(m, offsets);
+    char *text = root ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    FILE *f = NULL;
+    if (!text) {
+        st = sieve_fail(ctx, SIEVE_ERR_NOMEM, "save %s: cannot build header", path);
+        goto done;
+    }
+    f = fopen(path, "wb");
+    if (!f) {
+        st = sieve_fail(ctx, SIEVE_ERR_IO, "save %s: %s", path, strerror(errno));
+        goto done;
+    }
+    size_t hlen = strlen(text);
+    uint8_t pre[SIEVE_FILE_PREAMBLE];
+    memcpy(pre, SIEVE_FILE_MAGIC, 8);
+    put_u32(pre + 8, SIEVE_FILE_VERSION);
+    put_u32(pre + 12, 0);
+    put_u64(pre + 16, hlen);
+    static const uint8_t zeros[SIEVE_BLOB_ALIGN];
+    size_t data_start = align_up(SIEVE_FILE_PREAMBLE + hlen);
+    bool ok = fwrite(pre, 1, sizeof(pre), f) == sizeof(pre) && fwrite(text, 1, hlen, f) == hlen &&
+              fwrite(zeros, 1, data_start - SIEVE_FILE_PREAMBLE - hlen, f) ==
+                  data_start - SIEVE_FILE_PREAMBLE - hlen;
+    size_t written = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        const sieve_tensor *t = &m->tensors[i];
+        if (t->role != SIEVE_TENSOR_CONSTANT)
+            continue;
+        ok = fwrite(zeros, 1, offsets[i] - written, f) == offsets[i] - written &&
+             (t->bytes == 0 || fwrite(t->data, 1, t->bytes, f) == t->bytes);
+        written = offsets[i] + t->bytes;
+    }
+    if (ok)
+        ok = fwrite(zeros, 1, data_bytes - written, f) == data_bytes - written;
+    if (fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        st = sieve_fail(ctx, SIEVE_ERR_IO, "save %s: write failed: %s", path, strerror(errno));
+        remove(path);
+    }
+done:
+    cJSON_free(text);
+    sieve_free(ctx, offsets, (n + 1) * sizeof(size_t));
+    return st;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+typedef struct loader {
+    sieve_context *ctx;
+    sieve_model *m;
+    const uint8_t *data; /* data section */
+    size_t data_size;
+} loader;
+
+/* Reads an integral number in [lo, hi]. */
+static sieve_status get_int(loader *L, const cJSON *v, const char *what, int64_t lo, int64_t hi,
+                            int64_t *out)
+{
+    if (!cJSON_IsNumber(v))
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: expected a number", what);
+    double d = v->valuedouble;
+    if (!(d >= (double)lo && d <= (double)hi) || d != floor(d))
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: %g is not an integer in [%lld, %lld]",
+                          what, d, (long long)lo, (long long)hi);
+    *out = (int64_t)d;
+    return SIEVE_OK;
+}
+
+static sieve_status get_float(loader *L, const cJSON *v, const char *what, float *out)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > 3.0e38)
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: expected a finite number", what);
+    *out = (float)v->valuedouble;
+    return SIEVE_OK;
+}
+
+static sieve_status get_ints(loader *L, const cJSON *obj, const char *key, const char *who,
+                             int *out, int n, int64_t lo, int64_t hi)
+{
+    char what[160];
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "layer '%s': attribute '%s' must be %d integers",
+                          who, key, n);
+    for (int i = 0; i < n; i++) {
+        int64_t v;
+        snprintf(what, sizeof(what), "layer '%s': %s[%d]", who, key, i);
+        sieve_status st = get_int(L, cJSON_GetArrayItem(a, i), what, lo, hi, &v);
+        if (st != SIEVE_OK)
+            return st;
+        out[i] = (int)v;
+    }
+    return SIEVE_OK;
+}
+
+static sieve_status get_bool(loader *L, const cJSON *obj, const char *key, const char *who,
+                             bool *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsBool(v))
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "layer '%s': attribute '%s' must be a boolean",
+                          who, key);
+    *out = cJSON_IsTrue(v);
+    return SIEVE_OK;
+}
+
+static sieve_status get_shape(loader *L, const cJSON *a, const char *who, sieve_shape *out)
+{
+    char what[160];
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > SIEVE_MAX_RANK)
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: shape must be an array of at most %d dims",
+                          who, SIEVE_MAX_RANK);
+    memset(out, 0, sizeof(*out));
+    out->rank = cJSON_GetArraySize(a);
+    for (int i = 0; i < out->rank; i++) {
+        snprintf(what, sizeof(what), "%s: dim %d", who, i);
+        sieve_status st = get_int(L, cJSON_GetArrayItem(a, i), what, 0, SIEVE_MAX_DIM, &out->dims[i]);
+        if (st != SIEVE_OK)
+            return st;
+    }
+    if (out->rank > 0 && sieve_shape_numel(out) == 0) {
+        bool has_zero = false;
+        for (int i = 0; i < out->rank; i++)
+            has_zero |= out->dims[i] == 0;
+        if (!has_zero)
+            return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: shape has too many elements", who);
+    }
+    return SIEVE_OK;
+}
+
+static sieve_status parse_attrs(loader *L, const cJSON *o, sieve_op op, const char *who,
+                                sieve_layer_attrs *a)
+{
+    sieve_status st = SIEVE_OK;
+    int64_t v;
+    char what[160];
+    memset(a, 0, sizeof(*a));
+    if (!cJSON_IsObject(o))
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "layer '%s': attrs must be an object", who);
+#define TRY(x)                                                                                 \
+    do {                                                                                       \
+        if ((st = (x)) != SIEVE_OK)                                                            \
+            return st;                                                                         \
+    } while (0)
+    switch (op) {
+    case SIEVE_OP_CONV:
+        TRY(get_ints(L, o, "kernel", who, a->conv.kernel, 2, 1, SIEVE_MAX_ATTR));
+        TRY(get_ints(L, o, "stride", who, a->conv.stride, 2, 1, SIEVE_MAX_ATTR));
+        TRY(get_ints(L, o, "dilation", who, a->conv.dilation, 2, 1, SIEVE_MAX_ATTR));
+        TRY(get_ints(L, o, "pads", who, a->conv.pads, 4, 0, SIEVE_MAX_ATTR));
+        snprintf(what, sizeof(what), "layer '%s': group", who);
+        TRY(get_int(L, cJSON_GetObjectItemCaseSensitive(o, "group"), what, 1, SIEVE_MAX_ATTR, &v));
+        a->conv.group = (int)v;
+        TRY(get_bool(L, o, "relu", who, &a->conv.relu));
+        break;
+    case SIEVE_OP_MAXPOOL:
+    case SIEVE_OP_AVGPOOL:
+        TRY(get_ints(L, o, "kernel", who, a->pool.kernel, 2, 1, SIEVE_MAX_ATTR));
+        TRY(get_ints(L, o, "stride", who, a->pool.stride, 2, 1, SIEVE_MAX_ATTR));
+        TRY(get_ints(L, o, "dilation", who, a->pool.dilation, 2, 1, SIEVE_MAX_ATTR));
+        TRY(get_ints(L, o, "pads", who, a->pool.pads, 4, 0, SIEVE_MAX_ATTR));
+        TRY(get_bool(L, o, "ceil_mode", who, &a->pool.ceil_mode));
+        TRY(get_bool(L, o, "count_include_pad", who, &a->pool.count_include_pad));
+        break;
+    case SIEVE_OP_LRN:
+        snprintf(what, sizeof(what), "layer '%s': size", who);
+        TRY(get_int(L, cJSON_GetObjectItemCaseSensitive(o, "size"), what, 1, SIEVE_MAX_ATTR, &v));
+        a->lrn.size = (int)v;
+        snprintf(what, sizeof(what), "layer '%s': alpha/beta/bias", who);
+        TRY(get_float(L, cJSON_GetObjectItemCaseSensitive(o, "alpha"), what, &a->lrn.alpha));
+        TRY(get_float(L, cJSON_GetObjectItemCaseSensitive(o, "beta"), what, &a->lrn.beta));
+        TRY(get_float(L, cJSON_GetObjectItemCaseSensitive(o, "bias"), what, &a->lrn.bias));
+        break;
+    case SIEVE_OP_GEMM:
+        snprintf(what, sizeof(what), "layer '%s': alpha/beta", who);
+        TRY(get_float(L, cJSON_GetObjectItemCaseSensitive(o, "alpha"), what, &a->gemm.alpha));
+        TRY(get_float(L, cJSON_GetObjectItemCaseSensitive(o, "beta"), what, &a->gemm.beta));
+        TRY(get_bool(L, o, "trans_a", who, &a->gemm.trans_a));
+        TRY(get_bool(L, o, "trans_b", who, &a->gemm.trans_b));
+        TRY(get_bool(L, o, "relu", who, &a->gemm.relu));
+        break;
+    case SIEVE_OP_SOFTMAX:
+    case SIEVE_OP_CONCAT:
+    case SIEVE_OP_FLATTEN:
+        snprintf(what, sizeof(what), "layer '%s': axis", who);
+        TRY(get_int(L, cJSON_GetObjectItemCaseSensitive(o, "axis"), what, -SIEVE_MAX_RANK,
+                    SIEVE_MAX_RANK, &v));
+        a->axis.axis = (int)v;
+        if (op == SIEVE_OP_SOFTMAX)
+            TRY(get_bool(L, o, "coerce_2d", who, &a->axis.softmax_coerce_2d));
+        break;
+    case SIEVE_OP_RESHAPE:
+        snprintf(what, sizeof(what), "layer '%s': shape", who);
+        TRY(get_shape(L, cJSON_GetObjectItemCaseSensitive(o, "shape"), what, &a->reshape.shape));
+        break;
+    default:
+        break;
+    }
+#undef TRY
+    return st;
+}
+
+static int tensor_ref(loader *L, const cJSON *v, const char *who, const char *what)
+{
+    if (!cJSON_IsString(v)) {
+        sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: %s must be a tensor name", who, what);
+        return -2;
+    }
+    int t = sieve_model_find_tensor(L->m, v->valuestring);
+    if (t < 0)
+        sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: %s '%s' is not a tensor of the model", who, what,
+                   v->valuestring);
+    return t < 0 ? -2 : t;
+}
+
+typedef struct blob_span {
+    size_t begin, end;
+    int tensor;
+} blob_span;
+
+static int span_cmp(const void *a, const void *b)
+{
+    const blob_span *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+static sieve_status parse_tensors(loader *L, const cJSON *tensors)
+{
+    sieve_context *ctx = L->ctx;
+    char who[160];
+    if (!cJSON_IsArray(tensors))
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header: 'tensors' must be an array");
+    int count = cJSON_GetArraySize(tensors);
+    blob_span *spans = sieve_calloc(ctx, (size_t)count + 1, sizeof(*spans));
+    if (!spans)
+        return SIEVE_ERR_NOMEM;
+    int n_spans = 0;
+    sieve_status st = SIEVE_OK;
+    int index = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, tensors)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+        if (!cJSON_IsString(name)) {
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "tensor %d: missing name", index);
+            break;
+        }
+        snprintf(who, sizeof(who), "tensor '%.100s'", name->valuestring);
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(o, "role");
+        int r = -1;
+        for (int k = 0; cJSON_IsString(role) && k < (int)SIEVE_ARRAY_LEN(role_names); k++)
+            if (strcmp(role->valuestring, role_names[k]) == 0)
+                r = k;
+        if (r < 0) {
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: bad role", who);
+            break;
+        }
+        sieve_shape shape;
+        if ((st = get_shape(L, cJSON_GetObjectItemCaseSensitive(o, "shape"), who, &shape)) != SIEVE_OK)
+            break;
+        const cJSON *fmt_text = cJSON_GetObjectItemCaseSensitive(o, "format");
+        sieve_format fmt;
+        if (!cJSON_IsString(fmt_text) || sieve_format_parse(fmt_text->valuestring, &fmt) != SIEVE_OK) {
+            st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: bad storage format", who);
+            break;
+        }
+        int t = sieve_model_add_tensor(L->m, name->valuestring, (sieve_tensor_role)r, &shape, &fmt);
+        if (t < 0) {
+            st = SIEVE_ERR_FORMAT;
+            break;
+        }
+        if (r == SIEVE_TENSOR_CONSTANT) {
+            int64_t off, bytes;
+            char what[200];
+            snprintf(what, sizeof(what), "%s: offset", who);
+            if ((st = get_int(L, cJSON_GetObjectItemCaseSensitive(o, "offset"), what, 0,
+                              INT64_C(1) << 52, &off)) != SIEVE_OK)
+                break;
+            snprintf(what, sizeof(what), "%s: bytes", who);
+            if ((st = get_int(L, cJSON_GetObjectItemCaseSensitive(o, "bytes"), what, 0,
+                              INT64_C(1) << 52, &bytes)) != SIEVE_OK)
+                break;
+            size_t need = sieve_format_bytes(&fmt, (size_t)sieve_shape_numel(&shape));
+            if ((uint64_t)off % SIEVE_BLOB_ALIGN != 0) {
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: blob offset %lld is not 64-byte aligned",
+                                who, (long long)off);
+                break;
+            }
+            if ((uint64_t)bytes != need) {
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT,
+                                "%s: blob has %lld bytes, shape and format need %zu", who,
+                                (long long)bytes, need);
+                break;
+            }
+            if ((uint64_t)off > L->data_size || (uint64_t)bytes > L->data_size - (uint64_t)off) {
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: blob ends past end of file", who);
+                break;
+            }
+            L->m->tensors[t].data = L->data + off;
+            L->m->tensors[t].bytes = (size_t)bytes;
+            spans[n_spans++] = (blob_span){(size_t)off, (size_t)(off + bytes), t};
+        }
+        index++;
+    }
+    if (st == SIEVE_OK && n_spans > 1) {
+        qsort(spans, (size_t)n_spans, sizeof(*spans), span_cmp);
+        for (int i = 1; i < n_spans; i++)
+            if (spans[i].begin < spans[i - 1].end && spans[i].begin != spans[i].end) {
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "tensors '%s' and '%s': blobs overlap",
+                                L->m->tensors[spans[i - 1].tensor].name,
+                                L->m->tensors[spans[i].tensor].name);
+                break;
+            }
+    }
+    sieve_free(ctx, spans, ((size_t)count + 1) * sizeof(*spans));
+    return st;
+}
+
+static sieve_status parse_layers(loader *L, const cJSON *layers)
+{
+    sieve_context *ctx = L->ctx;
+    char who[160];
+    if (!cJSON_IsArray(layers))
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header: 'layers' must be an array");
+    int index = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, layers)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+        const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
+        if (!cJSON_IsString(name) || !cJSON_IsString(op))
+            return sieve_fail(ctx, SIEVE_ERR_FORMAT, "layer %d: missing name or op", index);
+        snprintf(who, sizeof(who), "layer '%.100s'", name->valuestring);
+        int op_id = sieve_op_from_name(op->valuestring);
+        if (op_id < 0)
+            return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "%s: unknown op '%.60s'", who,
+                              op->valuestring);
+        const cJSON *ins = cJSON_GetObjectItemCaseSensitive(o, "inputs");
+        const cJSON *outs = cJSON_GetObjectItemCaseSensitive(o, "outputs");
+        if (!cJSON_IsArray(ins) || cJSON_GetArraySize(ins) > SIEVE_MAX_LAYER_INPUTS ||
+            !cJSON_IsArray(outs) || cJSON_GetArraySize(outs) != 1)
+            return sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: needs <= %d inputs and 1 output", who,
+                              SIEVE_MAX_LAYER_INPUTS);
+        int inputs[SIEVE_MAX_LAYER_INPUTS], n_in = 0, output;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, ins)
+        {
+            inputs[n_in] = cJSON_IsNull(v) ? -1 : tensor_ref(L, v, who, "input");
+            if (inputs[n_in] == -2)
+                return SIEVE_ERR_FORMAT;
+            n_in++;
+        }
+        output = tensor_ref(L, cJSON_GetArrayItem(outs, 0), who, "output");
+        if (output == -2)
+            return SIEVE_ERR_FORMAT;
+        sieve_layer_attrs attrs;
+        sieve_status st = parse_attrs(L, cJSON_GetObjectItemCaseSensitive(o, "attrs"),
+                                      (sieve_op)op_id, name->valuestring, &attrs);
+        if (st != SIEVE_OK)
+            return st;
+        if (sieve_model_add_layer(L->m, name->valuestring, (sieve_op)op_id, inputs, n_in, &output,
+                                  1, &attrs) < 0)
+            return SIEVE_ERR_FORMAT;
+        index++;
+    }
+    return SIEVE_OK;
+}
+
+static sieve_status parse_io(loader *L, const cJSON *arr, bool is_input)
+{
+    const char *what = is_input ? "graph input" : "graph output";
+    if (!cJSON_IsArray(arr))
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "header: '%ss' must be an array", what);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr)
+    {
+        int t = tensor_ref(L, v, "header", what);
+        if (t < 0)
+            return SIEVE_ERR_FORMAT;
+        sieve_status st = is_input ? sieve_model_mark_input(L->m, t) : sieve_model_mark_output(L->m, t);
+        if (st != SIEVE_OK)
+            return st;
+    }
+    return SIEVE_OK;
+}
+
+static sieve_status parse_extras(loader *L, const cJSON *root)
+{
+    sieve_context *ctx = L->ctx;
+    sieve_status st;
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "preprocess");
+    if (pre) {
+        sieve_preprocess p;
+        int64_t v;
+        memset(&p, 0, sizeof(p));
+        if ((st = get_int(L, cJSON_GetObjectItemCaseSensitive(pre, "channels"), "preprocess: channels", 0, 4, &v)))
+            return st;
+        p.channels = (int)v;
+        if ((st = get_int(L, cJSON_GetObjectItemCaseSensitive(pre, "height"), "preprocess: height", 0, 1 << 16, &v)))
+            return st;
+        p.height = (int)v;
+        if ((st = get_int(L, cJSON_GetObjectItemCaseSensitive(pre, "width"), "preprocess: width", 0, 1 << 16, &v)))
+            return st;
+        p.width = (int)v;
+        if ((st = get_float(L, cJSON_GetObjectItemCaseSensitive(pre, "scale"), "preprocess: scale", &p.scale)))
+            return st;
+        const cJSON *mean = cJSON_GetObjectItemCaseSensitive(pre, "mean");
+        const cJSON *std = cJSON_GetObjectItemCaseSensitive(pre, "std");
+        if (!cJSON_IsArray(mean) || !cJSON_IsArray(std) || cJSON_GetArraySize(mean) != 4 ||
+            cJSON_GetArraySize(std) != 4)
+            return sieve_fail(ctx, SIEVE_ERR_FORMAT, "preprocess: mean and std must have 4 numbers");
+        for (int c = 0; c < 4; c++) {
+            if ((st = get_float(L, cJSON_GetArrayItem(mean, c), "preprocess: mean", &p.mean[c])) ||
+                (st = get_float(L, cJSON_GetArrayItem(std, c), "preprocess: std", &p.std[c])))
+                return st;
+        }
+        if ((st = sieve_model_set_preprocess(L->m, &p)) != SIEVE_OK)
+            return st;
+    }
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(root, "labels");
+    if (labels) {
+        if (!cJSON_IsArray(labels))
+            return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header: 'labels' must be an array");
+        int n = cJSON_GetArraySize(labels);
+        const char **text = sieve_calloc(ctx, (size_t)n + 1, sizeof(char *));
+        if (!text)
+            return SIEVE_ERR_NOMEM;
+        int i = 0;
+        const cJSON *v;
+        st = SIEVE_OK;
+        cJSON_ArrayForEach(v, labels)
+        {
+            if (!cJSON_IsString(v)) {
+                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "label %d is not a string", i);
+                break;
+            }
+            text[i++] = v->valuestring;
+        }
+        if (st == SIEVE_OK)
+            st = sieve_model_set_labels(L->m, text, n);
+        sieve_free(ctx, text, ((size_t)n + 1) * sizeof(char *));
+        if (st != SIEVE_OK)
+            return st;
+    }
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    if (meta) {
+        if (!cJSON_IsObject(meta))
+            return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header: 'metadata' must be an object");
+        const cJSON *v;
+        cJSON_ArrayForEach(v, meta)
+        {
+            if (!cJSON_IsString(v) || !v->string || !*v->string)
+                return sieve_fail(ctx, SIEVE_ERR_FORMAT, "metadata values must be strings");
+            if ((st = sieve_model_set_metadata(L->m, v->string, v->valuestring)) != SIEVE_OK)
+                return st;
+        }
+    }
+    return SIEVE_OK;
+}
+
+static sieve_status load_image(sieve_context *ctx, const uint8_t *file, size_t size,
+                               sieve_model *m)
+{
+    if (size < SIEVE_FILE_PREAMBLE)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "file too short (%zu bytes) for a .sieve model", size);
+    if (memcmp(file, SIEVE_FILE_MAGIC, 8) != 0)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "not a .sieve model (bad magic)");
+    uint32_t version = get_u32(file + 8);
+    if (version != SIEVE_FILE_VERSION)
+        return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "model file version %u, this library reads %u",
+                          version, SIEVE_FILE_VERSION);
+    uint64_t hlen = get_u64(file + 16);
+    if (hlen > size - SIEVE_FILE_PREAMBLE)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header length %llu runs past end of file",
+                          (unsigned long long)hlen);
+    size_t data_start = align_up(SIEVE_FILE_PREAMBLE + (size_t)hlen);
+    loader L = {ctx, m, NULL, 0};
+    if (data_start <= size) {
+        L.data = file + data_start;
+        L.data_size = size - data_start;
+    }
+    cJSON *root = cJSON_ParseWithLength((const char *)file + SIEVE_FILE_PREAMBLE, (size_t)hlen);
+    if (!root)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header is not valid JSON");
+    sieve_status st;
+    if (!cJSON_IsObject(root))
+        st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "header must be a JSON object");
+    else if ((st = parse_tensors(&L, cJSON_GetObjectItemCaseSensitive(root, "tensors"))) == SIEVE_OK &&
+             (st = parse_layers(&L, cJSON_GetObjectItemCaseSensitive(root, "layers"))) == SIEVE_OK &&
+             (st = parse_io(&L, cJSON_GetObjectItemCaseSensitive(root, "inputs"), true)) == SIEVE_OK &&
+             (st = parse_io(&L, cJSON_GetObjectItemCaseSensitive(root, "outputs"), false)) == SIEVE_OK &&
+             (st = parse_extras(&L, root)) == SIEVE_OK)
+        st = sieve_model_validate(m);
+    cJSON_Delete(root);
+    return st;
+}
+
+sieve_status sieve_model_load_memory(sieve_context *ctx, const void *data, size_t size, int copy,
+                                     sieve_model **out)
+{
+    if (!ctx || !out || (!data && size))
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "load: missing context, data or output");
+    *out = NULL;
+    if (!copy && ((uintptr_t)data % SIEVE_BLOB_ALIGN) != 0)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "load: borrowed model data must be 64-byte aligned");
+    sieve_model *m = sieve_model_new(ctx);
+    if (!m)
+        return SIEVE_ERR_NOMEM;
+    const uint8_t *image = data;
+    if (copy) {
+        m->file_owned = sieve_alloc_aligned(ctx, size ? size : 1);
+        if (!m->file_owned) {
+            sieve_model_free(m);
+            return SIEVE_ERR_NOMEM;
+        }
+        m->file_size = size ? size : 1;
+        if (size)
+            memcpy(m->file_owned, data, size);
+        image = m->file_owned;
+    }
+    m->file_data = image;
+    sieve_status st = load_image(ctx, image, size, m);
+    if (st != SIEVE_OK) {
+        sieve_model_free(m);
+        return st;
+    }
+    *out = m;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_load_file(sieve_context *ctx, const char *path, sieve_model **out)
+{
+    if (!ctx || !path || !out)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "load: missing context, path or output");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: %s", path, strerror(errno));
+    long end = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        end = ftell(f);
+    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: cannot determine file size", path);
+    }
+    size_t size = (size_t)end;
+    uint8_t *buf = sieve_alloc_aligned(ctx, size ? size : 1);
+    if (!buf) {
+        fclose(f);
+        return SIEVE_ERR_NOMEM;
+    }
+    size_t got = size ? fread(buf, 1, size, f) : 0;
+    fclose(f);
+    if (got != size) {
+        sieve_free_aligned(ctx, buf, size ? size : 1);
+        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: short read (%zu of %zu bytes)", path, got, size);
+    }
+    sieve_model *m = sieve_model_new(ctx);
+    if (!m) {
+        sieve_free_aligned(ctx, buf, size ? size : 1);
+        return SIEVE_ERR_NOMEM;
+    }
+    m->file_owned = buf;
+    m->file_size = size ? size : 1;
+    m->file_data = buf;
+    sieve_status st = load_image(ctx, buf, size, m);
+    if (st != SIEVE_OK) {
+        char msg[SIEVE_ERROR_LEN];
+        snprintf(msg, sizeof(msg), "%s", ctx->error);
+        sieve_fail(ctx, st, "%s: %s", path, msg);
+        sieve_model_free(m);
+        return st;
+    }
+    *out = m;
+    return SIEVE_OK;
+}
