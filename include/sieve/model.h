@@ -56,7 +56,7 @@ typedef struct sieve_layer_info {
     int n_inputs, n_outputs;
     const int *inputs;  /* tensor indices (-1: optional input absent) */
     const int *outputs; /* tensor indices */
-    uint64_t macs;      /* multiply-accumulates per inference (after prepare) */
+    uint64_t macs;      /* always 0 here: see sieve_exec_layer_macs */
     uint64_t params;    /* elements of constant inputs */
 } sieve_layer_info;
 
@@ -145,6 +145,7 @@ sieve_status sieve_exec_tensor_shape(const sieve_exec *exec, int tensor, sieve_s
 size_t sieve_exec_arena_bytes(const sieve_exec *exec);
 size_t sieve_exec_activation_bytes_total(const sieve_exec *exec);
 uint64_t sieve_exec_macs(const sieve_exec *exec);
+uint64_t sieve_exec_layer_macs(const sieve_exec *exec, int layer);
 
 /* Convenience for inspection: numel of a shape (0 on overflow / rank 0 -> 1). */
 int64_t sieve_shape_numel(const sieve_shape *shape);

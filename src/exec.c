@@ -1,0 +1,465 @@
+/* libsieve — the layer-by-layer executor.
+ *
+ * create = prepare: infer every shape, plan activation buffers by tensor
+ * lifetime into one arena, decode small packed constants once, and size
+ * every scratch buffer; all memory is allocated here. run walks the layers
+ * in order: packed activations are decoded into fp32 scratch, the kernel
+ * computes in fp32 (decoding packed weight panels itself), and the output is
+ * encoded into its storage format as it is written back to the arena. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph.h"
+#include "ops/ops.h"
+#include "threads.h"
+
+typedef struct tensor_plan {
+    sieve_shape shape;
+    size_t numel;
+    size_t bytes;       /* storage bytes in the arena (activations, inputs) */
+    size_t offset;      /* arena offset */
+    int first, last;    /* lifetime in layer steps (inputs: -1) */
+    bool in_arena;
+    const float *const_f32; /* decoded constant (or the fp32 blob itself) */
+    bool passed_packed; /* a packed weight handed to the kernel as is */
+    bool needs_decode;  /* a packed constant decoded once at prepare */
+} tensor_plan;
+
+struct sieve_exec {
+    sieve_context *ctx;
+    sieve_model *model;
+    sieve_pool *pool;
+    tensor_plan *plans;
+    uint64_t *layer_macs;
+    uint64_t macs;
+    size_t arena_bytes, activation_bytes_total;
+    uint8_t *arena;
+    float *decoded_consts; /* decoded small packed constants */
+    size_t decoded_consts_floats;
+    float *decode_scratch; /* fp32 copies of packed activations of one layer */
+    size_t decode_floats;
+    float *out_scratch; /* fp32 output of one layer before encoding */
+    size_t out_floats;
+    float *kernel_scratch;
+    size_t kernel_floats;
+    bool *input_set;
+};
+
+/* Weight inputs the kernels decode panel by panel themselves. */
+static bool kernel_takes_packed(const sieve_layer *l, int k)
+{
+    return k == 1 && (l->op == SIEVE_OP_CONV || l->op == SIEVE_OP_GEMM);
+}
+
+static size_t floats_to_bytes(size_t n) { return n * sizeof(float); }
+
+static sieve_status infer_shapes(sieve_exec *e, const sieve_exec_options *options)
+{
+    sieve_model *m = e->model;
+    sieve_context *ctx = e->ctx;
+    for (int t = 0; t < m->n_tensors; t++)
+        if (m->tensors[t].role != SIEVE_TENSOR_ACTIVATION)
+            e->plans[t].shape = m->tensors[t].shape;
+    if (options && options->input_shapes) {
+        for (int i = 0; i < m->n_inputs; i++) {
+            const sieve_shape *s = &options->input_shapes[i];
+            if (s->rank < 0 || s->rank > SIEVE_MAX_RANK || sieve_shape_numel(s) <= 0)
+                return sieve_fail(ctx, SIEVE_ERR_SHAPE, "input '%s': bad shape given",
+                                  m->tensors[m->inputs[i]].name);
+            e->plans[m->inputs[i]].shape = *s;
+        }
+    }
+    for (int li = 0; li < m->n_layers; li++) {
+        const sieve_layer *l = &m->layers[li];
+        sieve_shape in[SIEVE_MAX_LAYER_INPUTS];
+        for (int k = 0; k < l->n_inputs; k++) {
+            if (l->inputs[k] >= 0)
+                in[k] = e->plans[l->inputs[k]].shape;
+            else
+                memset(&in[k], 0, sizeof(in[k])), in[k].rank = -1;
+        }
+        char why[256] = "";
+        sieve_shape out;
+        memset(&out, 0, sizeof(out));
+        const sieve_op_kernel *k = &sieve_op_kernels[l->op];
+        if (!k->infer || !k->run)
+            return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "layer '%s': op %s has no kernel",
+                              l->name, sieve_op_name(l->op));
+        if (k->infer(l, in, l->n_inputs, &out, why, sizeof(why)) != SIEVE_OK)
+            return sieve_fail(ctx, SIEVE_ERR_SHAPE, "layer '%s' (%s): %s", l->name,
+                              sieve_op_name(l->op), why);
+        if (sieve_shape_numel(&out) <= 0)
+            return sieve_fail(ctx, SIEVE_ERR_SHAPE, "layer '%s' (%s): empty or huge output",
+                              l->name, sieve_op_name(l->op));
+        e->plans[l->outputs[0]].shape = out;
+        e->layer_macs[li] = k->macs ? k->macs(l, in, l->n_inputs, &out) : 0;
+        e->macs += e->layer_macs[li];
+    }
+    for (int t = 0; t < m->n_tensors; t++) {
+        int64_t n = sieve_shape_numel(&e->plans[t].shape);
+        if (n < 0)
+            return sieve_fail(ctx, SIEVE_ERR_SHAPE, "tensor '%s': bad shape", m->tensors[t].name);
+        e->plans[t].numel = (size_t)n;
+    }
+    return SIEVE_OK;
+}
+
+/* Lifetimes and a greedy best-offset placement (largest first): a tensor
+ * may share memory with any tensor whose lifetime does not overlap. */
+static sieve_status plan_arena(sieve_exec *e)
+{
+    sieve_model *m = e->model;
+    sieve_context *ctx = e->ctx;
+    int n = m->n_tensors;
+    for (int t = 0; t < n; t++) {
+        tensor_plan *p = &e->plans[t];
+        p->first = p->last = -2;
+        if (m->tensors[t].role == SIEVE_TENSOR_INPUT) {
+            p->first = p->last = -1;
+            p->in_arena = true;
+        }
+    }
+    for (int li = 0; li < m->n_layers; li++) {
+        const sieve_layer *l = &m->layers[li];
+        for (int k = 0; k < l->n_inputs; k++)
+            if (l->inputs[k] >= 0 && e->plans[l->inputs[k]].in_arena)
+                e->plans[l->inputs[k]].last = li;
+        tensor_plan *o = &e->plans[l->outputs[0]];
+        o->first = o->last = li;
+        o->in_arena = true;
+    }
+    for (int i = 0; i < m->n_outputs; i++)
+        e->plans[m->outputs[i]].last = m->n_layers;
+    int *order = sieve_calloc(ctx, (size_t)n + 1, sizeof(int));
+    int *placed = sieve_calloc(ctx, (size_t)n + 1, sizeof(int));
+    if (!order || !placed) {
+        sieve_free(ctx, order, ((size_t)n + 1) * sizeof(int));
+        sieve_free(ctx, placed, ((size_t)n + 1) * sizeof(int));
+        return SIEVE_ERR_NOMEM;
+    }
+    int n_order = 0;
+    for (int t = 0; t < n; t++) {
+        tensor_plan *p = &e->plans[t];
+        if (!p->in_arena)
+            continue;
+        p->bytes = sieve_format_bytes(&m->tensors[t].format, p->numel);
+        if (p->bytes == 0) {
+            sieve_free(ctx, order, ((size_t)n + 1) * sizeof(int));
+            sieve_free(ctx, placed, ((size_t)n + 1) * sizeof(int));
+            return sieve_fail(ctx, SIEVE_ERR_NOMEM, "tensor '%s': size overflows",
+                              m->tensors[t].name);
+        }
+        p->bytes = (p->bytes + 63) & ~(size_t)63;
+        e->activation_bytes_total += p->bytes;
+        order[n_order++] = t;
+    }
+    /* insertion sort by size, largest first (stable: ties keep graph order) */
+    for (int i = 1; i < n_order; i++) {
+        int v = order[i], j = i - 1;
+        while (j >= 0 && e->plans[order[j]].bytes < e->plans[v].bytes) {
+            order[j + 1] = order[j];
+            j--;
+        }
+        order[j + 1] = v;
+    }
+    int n_placed = 0;
+    size_t arena = 0;
+    for (int i = 0; i < n_order; i++) {
+        tensor_plan *p = &e->plans[order[i]];
+        size_t offset = 0;
+        /* retry until no conflicting placed tensor overlaps [offset, +bytes) */
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            for (int j = 0; j < n_placed; j++) {
+                const tensor_plan *q = &e->plans[placed[j]];
+                bool live_together = !(q->last < p->first || p->last < q->first);
+                bool overlap = offset < q->offset + q->bytes && q->offset < offset + p->bytes;
+                if (live_together && overlap) {
+                    offset = q->offset + q->bytes;
+                    moved = true;
+                }
+            }
+        }
+        p->offset = offset;
+        placed[n_placed++] = order[i];
+        arena = SIEVE_MAX(arena, offset + p->bytes);
+    }
+    e->arena_bytes = arena;
+    sieve_free(ctx, order, ((size_t)n + 1) * sizeof(int));
+    sieve_free(ctx, placed, ((size_t)n + 1) * sizeof(int));
+    return SIEVE_OK;
+}
+
+/* Constants the kernels read as fp32: fp32 blobs are used in place, small
+ * packed ones are decoded once here. Packed conv/gemm weights stay packed. */
+static sieve_status plan_constants(sieve_exec *e)
+{
+    sieve_model *m = e->model;
+    size_t total = 0;
+    for (int li = 0; li < m->n_layers; li++) {
+        const sieve_layer *l = &m->layers[li];
+        for (int k = 0; k < l->n_inputs; k++) {
+            int t = l->inputs[k];
+            if (t < 0 || m->tensors[t].role != SIEVE_TENSOR_CONSTANT)
+                continue;
+            tensor_plan *p = &e->plans[t];
+            if (m->tensors[t].format.kind == SIEVE_FORMAT_FP32)
+                continue;
+            if (kernel_takes_packed(l, k))
+                p->passed_packed = true;
+            else
+                p->needs_decode = true;
+        }
+    }
+    for (int t = 0; t < m->n_tensors; t++)
+        if (e->plans[t].needs_decode)
+            total += e->plans[t].numel;
+    if (total) {
+        e->decoded_consts = sieve_alloc_aligned(e->ctx, floats_to_bytes(total));
+        if (!e->decoded_consts)
+            return SIEVE_ERR_NOMEM;
+        e->decoded_consts_floats = total;
+    }
+    size_t at = 0;
+    for (int t = 0; t < m->n_tensors; t++) {
+        tensor_plan *p = &e->plans[t];
+        const sieve_tensor *tt = &m->tensors[t];
+        if (tt->role != SIEVE_TENSOR_CONSTANT)
+            continue;
+        if (tt->format.kind == SIEVE_FORMAT_FP32) {
+            p->const_f32 = (const float *)tt->data;
+        } else if (p->needs_decode) {
+            sieve_format_load(&tt->format, tt->data, 0, p->numel, e->decoded_consts + at);
+            p->const_f32 = e->decoded_consts + at;
+            at += p->numel;
+        }
+    }
+    return SIEVE_OK;
+}
+
+static sieve_status plan_scratch(sieve_exec *e)
+{
+    sieve_model *m = e->model;
+    int threads = sieve_pool_threads(e->pool);
+    for (int li = 0; li < m->n_layers; li++) {
+        const sieve_layer *l = &m->layers[li];
+        size_t decode = 0;
+        sieve_shape in[SIEVE_MAX_LAYER_INPUTS];
+        for (int k = 0; k < l->n_inputs; k++) {
+            int t = l->inputs[k];
+            if (t < 0) {
+                memset(&in[k], 0, sizeof(in[k]));
+                in[k].rank = -1;
+                continue;
+            }
+            in[k] = e->plans[t].shape;
+            if (e->plans[t].in_arena && m->tensors[t].format.kind != SIEVE_FORMAT_FP32)
+                decode += (e->plans[t].numel + 15) & ~(size_t)15;
+        }
+        e->decode_floats = SIEVE_MAX(e->decode_floats, decode);
+        int o = l->outputs[0];
+        if (m->tensors[o].format.kind != SIEVE_FORMAT_FP32)
+            e->out_floats = SIEVE_MAX(e->out_floats, e->plans[o].numel);
+        const sieve_op_kernel *k = &sieve_op_kernels[l->op];
+        if (k->scratch_floats)
+            e->kernel_floats = SIEVE_MAX(e->kernel_floats,
+                                         k->scratch_floats(l, in, l->n_inputs, &e->plans[o].shape,
+                                                           threads));
+    }
+    /* graph inputs stored packed are encoded from the caller's fp32 */
+    e->arena = sieve_alloc_aligned(e->ctx, e->arena_bytes ? e->arena_bytes : 64);
+    if (!e->arena)
+        return SIEVE_ERR_NOMEM;
+    memset(e->arena, 0, e->arena_bytes);
+    if (e->decode_floats &&
+        !(e->decode_scratch = sieve_alloc_aligned(e->ctx, floats_to_bytes(e->decode_floats))))
+        return SIEVE_ERR_NOMEM;
+    if (e->out_floats &&
+        !(e->out_scratch = sieve_alloc_aligned(e->ctx, floats_to_bytes(e->out_floats))))
+        return SIEVE_ERR_NOMEM;
+    if (e->kernel_floats &&
+        !(e->kernel_scratch = sieve_alloc_aligned(e->ctx, floats_to_bytes(e->kernel_floats))))
+        return SIEVE_ERR_NOMEM;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_exec_create(sieve_model *model, const sieve_exec_options *options,
+                               sieve_exec **out)
+{
+    if (!model || !out)
+        return model ? sieve_fail(model->ctx, SIEVE_ERR_ARG, "exec: missing output")
+                     : SIEVE_ERR_ARG;
+    *out = NULL;
+    sieve_context *ctx = model->ctx;
+    sieve_status st = sieve_model_validate(model);
+    if (st != SIEVE_OK)
+        return st;
+    sieve_exec *e = sieve_calloc(ctx, 1, sizeof(*e));
+    if (!e)
+        return SIEVE_ERR_NOMEM;
+    e->ctx = ctx;
+    e->model = model;
+    int threads = (options && options->threads > 0) ? options->threads : ctx->threads;
+    size_t nt = (size_t)model->n_tensors + 1;
+    e->plans = sieve_calloc(ctx, nt, sizeof(*e->plans));
+    e->layer_macs = sieve_calloc(ctx, (size_t)model->n_layers + 1, sizeof(uint64_t));
+    e->input_set = sieve_calloc(ctx, (size_t)model->n_inputs + 1, sizeof(bool));
+    if (!e->plans || !e->layer_macs || !e->input_set)
+        st = SIEVE_ERR_NOMEM;
+    if (st == SIEVE_OK && threads > 1)
+        st = sieve_pool_create(ctx, threads, &e->pool);
+    if (st == SIEVE_OK)
+        st = infer_shapes(e, options);
+    if (st == SIEVE_OK)
+        st = plan_arena(e);
+    if (st == SIEVE_OK)
+        st = plan_constants(e);
+    if (st == SIEVE_OK)
+        st = plan_scratch(e);
+    if (st != SIEVE_OK) {
+        sieve_exec_free(e);
+        return st;
+    }
+    *out = e;
+    return SIEVE_OK;
+}
+
+void sieve_exec_free(sieve_exec *e)
+{
+    if (!e)
+        return;
+    sieve_context *ctx = e->ctx;
+    sieve_pool_destroy(e->pool);
+    sieve_free_aligned(ctx, e->arena, e->arena_bytes ? e->arena_bytes : 64);
+    sieve_free_aligned(ctx, e->decoded_consts, floats_to_bytes(e->decoded_consts_floats));
+    sieve_free_aligned(ctx, e->decode_scratch, floats_to_bytes(e->decode_floats));
+    sieve_free_aligned(ctx, e->out_scratch, floats_to_bytes(e->out_floats));
+    sieve_free_aligned(ctx, e->kernel_scratch, floats_to_bytes(e->kernel_floats));
+    sieve_free(ctx, e->plans, ((size_t)e->model->n_tensors + 1) * sizeof(*e->plans));
+    sieve_free(ctx, e->layer_macs, ((size_t)e->model->n_layers + 1) * sizeof(uint64_t));
+    sieve_free(ctx, e->input_set, ((size_t)e->model->n_inputs + 1) * sizeof(bool));
+    sieve_free(ctx, e, sizeof(*e));
+}
+
+sieve_status sieve_exec_set_input(sieve_exec *e, int i, const float *data, size_t n)
+{
+    if (!e)
+        return SIEVE_ERR_ARG;
+    sieve_model *m = e->model;
+    if (i < 0 || i >= m->n_inputs || (!data && n))
+        return sieve_fail(e->ctx, SIEVE_ERR_ARG, "set input: no graph input %d", i);
+    int t = m->inputs[i];
+    const tensor_plan *p = &e->plans[t];
+    if (n != p->numel)
+        return sieve_fail(e->ctx, SIEVE_ERR_SHAPE, "input '%s': %zu values given, shape needs %zu",
+                          m->tensors[t].name, n, p->numel);
+    for (size_t j = 0; j < n; j++)
+        if (!isfinite(data[j]))
+            return sieve_fail(e->ctx, SIEVE_ERR_RANGE, "input '%s': value %zu is not finite",
+                              m->tensors[t].name, j);
+    size_t bad = 0;
+    sieve_status st = sieve_format_store(&m->tensors[t].format, data, n, e->arena + p->offset, 0,
+                                         &bad);
+    if (st != SIEVE_OK)
+        return sieve_fail(e->ctx, st, "input '%s': value %zu (%g) does not fit its format",
+                          m->tensors[t].name, bad, (double)data[bad]);
+    e->input_set[i] = true;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_exec_run(sieve_exec *e)
+{
+    if (!e)
+        return SIEVE_ERR_ARG;
+    sieve_model *m = e->model;
+    for (int i = 0; i < m->n_inputs; i++)
+        if (!e->input_set[i])
+            return sieve_fail(e->ctx, SIEVE_ERR_STATE, "run: input '%s' was never set",
+                              m->tensors[m->inputs[i]].name);
+    sieve_op_env env = {e->pool, e->kernel_scratch, e->kernel_floats};
+    for (int li = 0; li < m->n_layers; li++) {
+        const sieve_layer *l = &m->layers[li];
+        sieve_op_input in[SIEVE_MAX_LAYER_INPUTS];
+        size_t decode_at = 0;
+        for (int k = 0; k < l->n_inputs; k++) {
+            int t = l->inputs[k];
+            memset(&in[k], 0, sizeof(in[k]));
+            if (t < 0) {
+                in[k].shape.rank = -1;
+                continue;
+            }
+            const tensor_plan *p = &e->plans[t];
+            const sieve_tensor *tt = &m->tensors[t];
+            in[k].shape = p->shape;
+            in[k].format = tt->format;
+            if (tt->role == SIEVE_TENSOR_CONSTANT) {
+                if (p->passed_packed)
+                    in[k].packed = tt->data;
+                else
+                    in[k].f32 = p->const_f32;
+            } else if (tt->format.kind == SIEVE_FORMAT_FP32) {
+                in[k].f32 = (const float *)(e->arena + p->offset);
+            } else {
+                float *dst = e->decode_scratch + decode_at;
+                sieve_cfloat_unpack(&tt->format, e->arena + p->offset, 0, p->numel, dst);
+                in[k].f32 = dst;
+                decode_at += (p->numel + 15) & ~(size_t)15;
+            }
+        }
+        int o = l->outputs[0];
+        const tensor_plan *po = &e->plans[o];
+        const sieve_format *of = &m->tensors[o].format;
+        bool direct = of->kind == SIEVE_FORMAT_FP32;
+        float *dst = direct ? (float *)(e->arena + po->offset) : e->out_scratch;
+        sieve_op_kernels[l->op].run(l, in, l->n_inputs, dst, &po->shape, &env);
+        if (!direct) {
+            size_t bad = 0;
+            sieve_status st = sieve_cfloat_pack(of, dst, po->numel, e->arena + po->offset, 0, &bad);
+            if (st != SIEVE_OK)
+                return sieve_fail(e->ctx, st,
+                                  "layer '%s': output value %zu (%g) cannot be stored in its format",
+                                  l->name, bad, (double)dst[bad]);
+        }
+    }
+    return SIEVE_OK;
+}
+
+sieve_status sieve_exec_get_output(sieve_exec *e, int i, float *dst, size_t n)
+{
+    if (!e)
+        return SIEVE_ERR_ARG;
+    sieve_model *m = e->model;
+    if (i < 0 || i >= m->n_outputs || !dst)
+        return sieve_fail(e->ctx, SIEVE_ERR_ARG, "get output: no graph output %d", i);
+    int t = m->outputs[i];
+    const tensor_plan *p = &e->plans[t];
+    if (n < p->numel)
+        return sieve_fail(e->ctx, SIEVE_ERR_SHAPE, "output '%s' has %zu values, buffer holds %zu",
+                          m->tensors[t].name, p->numel, n);
+    const void *src = p->in_arena ? (const void *)(e->arena + p->offset)
+                                  : (const void *)m->tensors[t].data;
+    sieve_format_load(&m->tensors[t].format, src, 0, p->numel, dst);
+    return SIEVE_OK;
+}
+
+sieve_status sieve_exec_tensor_shape(const sieve_exec *e, int tensor, sieve_shape *out)
+{
+    if (!e || !out || tensor < 0 || tensor >= e->model->n_tensors)
+        return SIEVE_ERR_ARG;
+    *out = e->plans[tensor].shape;
+    return SIEVE_OK;
+}
+
+size_t sieve_exec_arena_bytes(const sieve_exec *e) { return e ? e->arena_bytes : 0; }
+size_t sieve_exec_activation_bytes_total(const sieve_exec *e)
+{
+    return e ? e->activation_bytes_total : 0;
+}
+uint64_t sieve_exec_macs(const sieve_exec *e) { return e ? e->macs : 0; }
+
+uint64_t sieve_exec_layer_macs(const sieve_exec *e, int layer)
+{
+    return (e && layer >= 0 && layer < e->model->n_layers) ? e->layer_macs[layer] : 0;
+}
