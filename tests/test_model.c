@@ -1,0 +1,438 @@
+/* Model file and executor: round trips, malformed files, memory planning,
+ * packed activations, allocation failures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "graph.h"
+#include "sieve/sieve.h"
+
+/* A tiny net worked out by hand:
+ *   x[1,1,3,3] -> conv(w=[[1,0],[0,1]], b=0.5, relu) -> y[1,1,2,2]
+ *   -> flatten -> gemm(W[2,4], b[2], transB) -> z[1,2]
+ * y[i][j] = relu(x[i][j] + x[i+1][j+1] + 0.5). */
+static const float tiny_x[9] = {1, -2, 3, 4, 5, -6, 7, 8, 9};
+static const float tiny_w[4] = {1, 0, 0, 1};
+static const float tiny_b = 0.5f;
+static const float tiny_W[8] = {1, 2, 3, 4, -1, 0.5f, 0.25f, 2};
+static const float tiny_bias[2] = {0.125f, -1};
+
+static void tiny_expected(float z[2])
+{
+    float y[4];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            float v = tiny_x[i * 3 + j] + tiny_x[(i + 1) * 3 + j + 1] + tiny_b;
+            y[i * 2 + j] = v > 0 ? v : 0;
+        }
+    /* y = relu([1+5, -2-6, 4+8, 5+9] + .5) = [6.5, 0, 12.5, 14.5] */
+    for (int o = 0; o < 2; o++) {
+        z[o] = tiny_bias[o];
+        for (int k = 0; k < 4; k++)
+            z[o] += tiny_W[o * 4 + k] * y[k];
+    }
+}
+
+static sieve_shape shape4(int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    sieve_shape s = {4, {a, b, c, d}};
+    return s;
+}
+
+static sieve_model *tiny_model(sieve_context *ctx, const sieve_format *act_fmt)
+{
+    sieve_model *m = sieve_model_new(ctx);
+    if (!m)
+        return NULL;
+    sieve_format fp32 = sieve_format_fp32();
+    const sieve_format *af = act_fmt ? act_fmt : &fp32;
+    sieve_shape sx = shape4(1, 1, 3, 3), sw = shape4(1, 1, 2, 2), sb = {1, {1}};
+    sieve_shape sW = {2, {2, 4}}, sB = {1, {2}};
+    int x = sieve_model_add_tensor(m, "x", SIEVE_TENSOR_INPUT, &sx, &fp32);
+    int w = sieve_model_add_tensor(m, "conv.w", SIEVE_TENSOR_CONSTANT, &sw, &fp32);
+    int b = sieve_model_add_tensor(m, "conv.b", SIEVE_TENSOR_CONSTANT, &sb, &fp32);
+    int y = sieve_model_add_tensor(m, "y", SIEVE_TENSOR_ACTIVATION, NULL, af);
+    int f = sieve_model_add_tensor(m, "f", SIEVE_TENSOR_ACTIVATION, NULL, af);
+    int W = sieve_model_add_tensor(m, "fc.w", SIEVE_TENSOR_CONSTANT, &sW, &fp32);
+    int B = sieve_model_add_tensor(m, "fc.b", SIEVE_TENSOR_CONSTANT, &sB, &fp32);
+    int z = sieve_model_add_tensor(m, "z", SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
+    assert_true(x >= 0 && w >= 0 && b >= 0 && y >= 0 && f >= 0 && W >= 0 && B >= 0 && z >= 0);
+    assert_int_equal(sieve_model_set_constant(m, w, tiny_w, 4), SIEVE_OK);
+    assert_int_equal(sieve_model_set_constant(m, b, &tiny_b, 1), SIEVE_OK);
+    assert_int_equal(sieve_model_set_constant(m, W, tiny_W, 8), SIEVE_OK);
+    assert_int_equal(sieve_model_set_constant(m, B, tiny_bias, 2), SIEVE_OK);
+    sieve_layer_attrs conv = {.conv = {.kernel = {2, 2}, .stride = {1, 1}, .dilation = {1, 1},
+                                       .group = 1, .relu = true}};
+    int cin[3] = {x, w, b};
+    assert_true(sieve_model_add_layer(m, "conv", SIEVE_OP_CONV, cin, 3, &y, 1, &conv) >= 0);
+    sieve_layer_attrs flat = {.axis = {.axis = 1}};
+    assert_true(sieve_model_add_layer(m, "flatten", SIEVE_OP_FLATTEN, &y, 1, &f, 1, &flat) >= 0);
+    sieve_layer_attrs gemm = {.gemm = {.alpha = 1, .beta = 1, .trans_b = true}};
+    int gin[3] = {f, W, B};
+    assert_true(sieve_model_add_layer(m, "fc", SIEVE_OP_GEMM, gin, 3, &z, 1, &gemm) >= 0);
+    assert_int_equal(sieve_model_mark_input(m, x), SIEVE_OK);
+    assert_int_equal(sieve_model_mark_output(m, z), SIEVE_OK);
+    return m;
+}
+
+static void run_tiny(sieve_model *m, float z[2])
+{
+    sieve_exec *e = NULL;
+    assert_int_equal(sieve_exec_create(m, NULL, &e), SIEVE_OK);
+    assert_int_equal(sieve_exec_set_input(e, 0, tiny_x, 9), SIEVE_OK);
+    assert_int_equal(sieve_exec_run(e), SIEVE_OK);
+    assert_int_equal(sieve_exec_get_output(e, 0, z, 2), SIEVE_OK);
+    sieve_exec_free(e);
+}
+
+static void test_tiny_net_matches_hand_computation(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *m = tiny_model(ctx, NULL);
+    float z[2], want[2];
+    run_tiny(m, z);
+    tiny_expected(want);
+    assert_float_equal(z[0], want[0], 1e-5);
+    assert_float_equal(z[1], want[1], 1e-5);
+    sieve_model_free(m);
+    sieve_context_destroy(ctx);
+}
+
+static char *tmp_path(const char *name)
+{
+    static char buf[512];
+    const char *dir = getenv("TMPDIR");
+    snprintf(buf, sizeof(buf), "%s/sieve_test_%d_%s", dir ? dir : "/tmp", (int)getpid(), name);
+    return buf;
+}
+
+static uint8_t *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
+static void test_save_load_round_trip(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *m = tiny_model(ctx, NULL);
+    const char *labels[2] = {"cat", "dog"};
+    sieve_preprocess pre = {1, 3, 3, 1.0f / 255, {0.5f}, {0.25f, 1, 1, 1}};
+    assert_int_equal(sieve_model_set_labels(m, labels, 2), SIEVE_OK);
+    assert_int_equal(sieve_model_set_preprocess(m, &pre), SIEVE_OK);
+    assert_int_equal(sieve_model_set_metadata(m, "source", "hand-built"), SIEVE_OK);
+    sieve_format f8 = sieve_format_cfloat(4, 3, 7, 1);
+    assert_int_equal(sieve_model_set_tensor_format(m, sieve_model_find_tensor(m, "fc.w"), &f8),
+                     SIEVE_OK);
+    char *path = tmp_path("roundtrip.sieve");
+    assert_int_equal(sieve_model_save_file(ctx, m, path), SIEVE_OK);
+
+    sieve_model *r = NULL;
+    assert_int_equal(sieve_model_load_file(ctx, path, &r), SIEVE_OK);
+    assert_int_equal(sieve_model_tensor_count(r), sieve_model_tensor_count(m));
+    assert_int_equal(sieve_model_layer_count(r), sieve_model_layer_count(m));
+    for (int i = 0; i < sieve_model_tensor_count(m); i++) {
+        sieve_tensor_info a, b;
+        assert_int_equal(sieve_model_tensor(m, i, &a), SIEVE_OK);
+        assert_int_equal(sieve_model_tensor(r, i, &b), SIEVE_OK);
+        assert_string_equal(a.name, b.name);
+        assert_int_equal(a.role, b.role);
+        assert_memory_equal(&a.format, &b.format, sizeof(a.format));
+        assert_int_equal(a.shape.rank, b.shape.rank);
+        if (a.role == SIEVE_TENSOR_CONSTANT) {
+            assert_int_equal(a.bytes, b.bytes);
+            assert_memory_equal(m->tensors[i].data, r->tensors[i].data, a.bytes);
+        }
+    }
+    for (int i = 0; i < sieve_model_layer_count(m); i++)
+        assert_memory_equal(&m->layers[i].attrs, &r->layers[i].attrs, sizeof(sieve_layer_attrs));
+    assert_string_equal(sieve_model_label(r, 1), "dog");
+    assert_string_equal(sieve_model_metadata(r, "source"), "hand-built");
+    sieve_preprocess back;
+    assert_int_equal(sieve_model_preprocess(r, &back), SIEVE_OK);
+    assert_memory_equal(&back, &pre, sizeof(pre));
+
+    float z1[2], z2[2];
+    run_tiny(m, z1);
+    run_tiny(r, z2);
+    assert_memory_equal(z1, z2, sizeof(z1));
+
+    /* borrowed (zero-copy) load from an aligned image gives the same model */
+    size_t size;
+    uint8_t *image = read_all(path, &size);
+    void *aligned = NULL;
+    assert_int_equal(posix_memalign(&aligned, 64, size), 0);
+    memcpy(aligned, image, size);
+    sieve_model *borrowed = NULL;
+    assert_int_equal(sieve_model_load_memory(ctx, aligned, size, 0, &borrowed), SIEVE_OK);
+    run_tiny(borrowed, z2);
+    assert_memory_equal(z1, z2, sizeof(z1));
+    sieve_model_free(borrowed);
+    free(aligned);
+    free(image);
+    remove(path);
+    sieve_model_free(r);
+    sieve_model_free(m);
+    sieve_context_destroy(ctx);
+}
+
+/* Rewrites the JSON header of a saved image: replaces `from` by `to`. */
+static uint8_t *patch_header(const uint8_t *image, size_t size, const char *from, const char *to,
+                             size_t *out_size)
+{
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | image[16 + i];
+    char *json = malloc(hlen + 1);
+    memcpy(json, image + 24, hlen);
+    json[hlen] = 0;
+    char *at = strstr(json, from);
+    assert_non_null(at);
+    size_t new_len = hlen - strlen(from) + strlen(to);
+    char *patched = malloc(new_len + 1);
+    size_t pre = (size_t)(at - json);
+    memcpy(patched, json, pre);
+    memcpy(patched + pre, to, strlen(to));
+    strcpy(patched + pre + strlen(to), at + strlen(from));
+    size_t old_data = (24 + hlen + 63) & ~(size_t)63;
+    size_t new_data = (24 + new_len + 63) & ~(size_t)63;
+    *out_size = new_data + (size - old_data);
+    uint8_t *out = calloc(1, *out_size);
+    memcpy(out, image, 24);
+    for (int i = 0; i < 8; i++)
+        out[16 + i] = (uint8_t)((uint64_t)new_len >> (8 * i));
+    memcpy(out + 24, patched, new_len);
+    memcpy(out + new_data, image + old_data, size - old_data);
+    free(json);
+    free(patched);
+    return out;
+}
+
+static void expect_load_error(sieve_context *ctx, const uint8_t *image, size_t size,
+                              const char *needle)
+{
+    sieve_model *m = (sieve_model *)0x1;
+    sieve_status st = sieve_model_load_memory(ctx, image, size, 1, &m);
+    assert_int_not_equal(st, SIEVE_OK);
+    assert_null(m);
+    if (needle && !strstr(sieve_context_error(ctx), needle)) {
+        fprintf(stderr, "error '%s' lacks '%s'\n", sieve_context_error(ctx), needle);
+        fail();
+    }
+}
+
+static void test_malformed_files_are_rejected_with_reason(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *m = tiny_model(ctx, NULL);
+    char *path = tmp_path("malformed.sieve");
+    assert_int_equal(sieve_model_save_file(ctx, m, path), SIEVE_OK);
+    size_t size, psize;
+    uint8_t *image = read_all(path, &size);
+    remove(path);
+
+    /* every truncation fails cleanly */
+    for (size_t n = 0; n < size; n += (n < 256 ? 1 : 61))
+        expect_load_error(ctx, image, n, NULL);
+
+    uint8_t *bad = malloc(size);
+    memcpy(bad, image, size);
+    bad[0] = 'X';
+    expect_load_error(ctx, bad, size, "magic");
+    memcpy(bad, image, size);
+    bad[8] = 99;
+    expect_load_error(ctx, bad, size, "version");
+    memcpy(bad, image, size);
+    bad[23] = 0x7f;
+    expect_load_error(ctx, bad, size, "header length");
+    free(bad);
+
+    static const struct {
+        const char *from, *to, *needle;
+    } cases[] = {
+        {"\"offset\":0", "\"offset\":32", "aligned"},
+        {"\"offset\":0", "\"offset\":1e15", "past end"},
+        {"\"offset\":64", "\"offset\":0", "overlap"},
+        {"\"bytes\":16", "\"bytes\":12", "need"},
+        {"\"op\":\"conv\"", "\"op\":\"resize\"", "unknown op"},
+        {"\"inputs\":[\"y\"]", "\"inputs\":[\"z\"]", "before it is defined"},
+        {"\"inputs\":[\"y\"]", "\"inputs\":[\"nope\"]", "nope"},
+        {"\"format\":\"fp32\"", "\"format\":\"cf(e9,m3,b7)\"", "format"},
+        {"\"shape\":[1,1,2,2]", "\"shape\":[1,1,2,-2]", "dim"},
+        {"\"shape\":[1,1,2,2]", "\"shape\":[1099511627776,1099511627776,1,1]", "elements"},
+        {"\"group\":1", "\"group\":0", "group"},
+        {"\"tensors\":[", "\"tensors\":{", NULL},
+        {"\"kernel\":[2,2]", "\"kernel\":[2]", "kernel"},
+    };
+    for (size_t i = 0; i < SIEVE_ARRAY_LEN(cases); i++) {
+        uint8_t *p = patch_header(image, size, cases[i].from, cases[i].to, &psize);
+        expect_load_error(ctx, p, psize, cases[i].needle);
+        free(p);
+    }
+    free(image);
+    sieve_model_free(m);
+    sieve_context_destroy(ctx);
+}
+
+static void test_arena_reuses_memory_by_lifetime(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_format fp32 = sieve_format_fp32();
+    sieve_model *m = sieve_model_new(ctx);
+    /* a chain of 6 relus on 1024 floats: only two buffers live at a time
+     * (plus the graph input until layer 0) */
+    sieve_shape s = {2, {1, 1024}};
+    int prev = sieve_model_add_tensor(m, "in", SIEVE_TENSOR_INPUT, &s, &fp32);
+    sieve_model_mark_input(m, prev);
+    for (int i = 0; i < 6; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "a%d", i);
+        int t = sieve_model_add_tensor(m, name, SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
+        assert_true(sieve_model_add_layer(m, NULL, SIEVE_OP_RELU, &prev, 1, &t, 1, NULL) >= 0);
+        prev = t;
+    }
+    sieve_model_mark_output(m, prev);
+    sieve_exec *e = NULL;
+    assert_int_equal(sieve_exec_create(m, NULL, &e), SIEVE_OK);
+    assert_int_equal(sieve_exec_activation_bytes_total(e), 7 * 4096);
+    assert_int_equal(sieve_exec_arena_bytes(e), 2 * 4096);
+    float x[1024], y[1024];
+    for (int i = 0; i < 1024; i++)
+        x[i] = (float)(i % 7) - 3;
+    assert_int_equal(sieve_exec_set_input(e, 0, x, 1024), SIEVE_OK);
+    assert_int_equal(sieve_exec_run(e), SIEVE_OK);
+    assert_int_equal(sieve_exec_get_output(e, 0, y, 1024), SIEVE_OK);
+    for (int i = 0; i < 1024; i++)
+        assert_true(y[i] == (x[i] > 0 ? x[i] : 0));
+    sieve_exec_free(e);
+    sieve_model_free(m);
+    sieve_context_destroy(ctx);
+}
+
+static void test_packed_activations_equal_quantized_fp32(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    /* Activations y and f stored in an unsigned 6-bit format. The oracle
+     * repeats the hand computation with y rounded by the scalar codec. */
+    sieve_format uf = sieve_format_cfloat(3, 3, 0, 0);
+    sieve_model *m = tiny_model(ctx, &uf);
+    float z[2];
+    run_tiny(m, z);
+    float y[4], want[2];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            float v = tiny_x[i * 3 + j] + tiny_x[(i + 1) * 3 + j + 1] + tiny_b;
+            uint32_t code;
+            assert_int_equal(sieve_cfloat_encode_ref(&uf, v > 0 ? v : 0, &code), SIEVE_OK);
+            y[i * 2 + j] = sieve_cfloat_decode_ref(&uf, code);
+        }
+    for (int o = 0; o < 2; o++) {
+        want[o] = tiny_bias[o];
+        for (int k = 0; k < 4; k++)
+            want[o] += tiny_W[o * 4 + k] * y[k];
+    }
+    assert_float_equal(z[0], want[0], 1e-5);
+    assert_float_equal(z[1], want[1], 1e-5);
+    /* and the result differs from fp32: 12.5 and 14.5 are not in the format */
+    float full[2];
+    tiny_expected(full);
+    assert_true(fabsf(full[0] - z[0]) > 1e-3f || fabsf(full[1] - z[1]) > 1e-3f);
+    sieve_model_free(m);
+    sieve_context_destroy(ctx);
+}
+
+/* ncnn-style: make the i-th allocation fail, for every i. */
+typedef struct failing_alloc {
+    int countdown;
+    long live;
+} failing_alloc;
+
+static void *fail_alloc(void *user, size_t size)
+{
+    failing_alloc *f = user;
+    if (f->countdown-- == 0)
+        return NULL;
+    f->live++;
+    return malloc(size);
+}
+
+static void fail_free(void *user, void *p, size_t size)
+{
+    (void)size;
+    failing_alloc *f = user;
+    if (p)
+        f->live--;
+    free(p);
+}
+
+static void test_every_allocation_failure_is_an_error(void **state)
+{
+    (void)state;
+    sieve_context *base = sieve_context_create(NULL);
+    sieve_model *m = tiny_model(base, NULL);
+    char *path = tmp_path("alloc.sieve");
+    assert_int_equal(sieve_model_save_file(base, m, path), SIEVE_OK);
+    sieve_model_free(m);
+    sieve_context_destroy(base);
+    bool succeeded = false;
+    for (int i = 0; i < 2000 && !succeeded; i++) {
+        failing_alloc f = {i, 0};
+        sieve_allocator a = {fail_alloc, NULL, fail_free, &f};
+        sieve_context_options o = {&a, 1};
+        sieve_context *ctx = sieve_context_create(&o);
+        if (!ctx)
+            continue;
+        sieve_model *r = NULL;
+        sieve_exec *e = NULL;
+        if (sieve_model_load_file(ctx, path, &r) == SIEVE_OK &&
+            sieve_exec_create(r, NULL, &e) == SIEVE_OK) {
+            succeeded = true;
+            float z[2], want[2];
+            assert_int_equal(sieve_exec_set_input(e, 0, tiny_x, 9), SIEVE_OK);
+            assert_int_equal(sieve_exec_run(e), SIEVE_OK);
+            assert_int_equal(sieve_exec_get_output(e, 0, z, 2), SIEVE_OK);
+            tiny_expected(want);
+            assert_float_equal(z[0], want[0], 1e-5);
+        }
+        sieve_exec_free(e);
+        sieve_model_free(r);
+        sieve_context_destroy(ctx);
+        assert_int_equal(f.live, 0); /* nothing leaked on any failure path */
+    }
+    assert_true(succeeded);
+    remove(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tiny_net_matches_hand_computation),
+        cmocka_unit_test(test_save_load_round_trip),
+        cmocka_unit_test(test_malformed_files_are_rejected_with_reason),
+        cmocka_unit_test(test_arena_reuses_memory_by_lifetime),
+        cmocka_unit_test(test_packed_activations_equal_quantized_fp32),
+        cmocka_unit_test(test_every_allocation_failure_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
