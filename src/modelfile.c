@@ -297,7 +297,7 @@ static sieve_status get_ints(loader *L, const cJSON *obj, const char *key, const
         return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "layer '%s': attribute '%s' must be %d integers",
                           who, key, n);
     for (int i = 0; i < n; i++) {
-        int64_t v;
+        int64_t v = 0;
         snprintf(what, sizeof(what), "layer '%s': %s[%d]", who, key, i);
         sieve_status st = get_int(L, cJSON_GetArrayItem(a, i), what, lo, hi, &v);
         if (st != SIEVE_OK)
@@ -346,7 +346,7 @@ static sieve_status parse_attrs(loader *L, const cJSON *o, sieve_op op, const ch
                                 sieve_layer_attrs *a)
 {
     sieve_status st = SIEVE_OK;
-    int64_t v;
+    int64_t v = 0;
     char what[160];
     memset(a, 0, sizeof(*a));
     if (!cJSON_IsObject(o))
@@ -484,7 +484,7 @@ static sieve_status parse_tensors(loader *L, const cJSON *tensors)
             break;
         }
         if (r == SIEVE_TENSOR_CONSTANT) {
-            int64_t off, bytes;
+            int64_t off = 0, bytes = 0;
             char what[200];
             snprintf(what, sizeof(what), "%s: offset", who);
             if ((st = get_int(L, cJSON_GetObjectItemCaseSensitive(o, "offset"), what, 0,
@@ -605,7 +605,7 @@ static sieve_status parse_extras(loader *L, const cJSON *root)
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "preprocess");
     if (pre) {
         sieve_preprocess p;
-        int64_t v;
+        int64_t v = 0;
         memset(&p, 0, sizeof(p));
         if ((st = get_int(L, cJSON_GetObjectItemCaseSensitive(pre, "channels"), "preprocess: channels", 0, 4, &v)))
             return st;
