@@ -146,7 +146,5 @@ sieve_status sieve_model_mark_input(sieve_model *m, int tensor);
 sieve_status sieve_model_mark_output(sieve_model *m, int tensor);
 /* Checks references, ordering, shapes of constants against their data. */
 sieve_status sieve_model_validate(sieve_model *m);
-/* Decodes a constant tensor into fp32 (n elements). */
-sieve_status sieve_model_constant_values(const sieve_model *m, int tensor, float *dst, size_t n);
 
 #endif

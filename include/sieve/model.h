@@ -89,6 +89,10 @@ sieve_status sieve_model_set_labels(sieve_model *model, const char *const *label
 const char *sieve_model_metadata(const sieve_model *model, const char *key);
 sieve_status sieve_model_set_metadata(sieve_model *model, const char *key, const char *value);
 
+/* Decodes constant tensor `tensor` (n = its element count) into dst. */
+sieve_status sieve_model_constant_values(const sieve_model *model, int tensor, float *dst,
+                                         size_t n);
+
 /* Changes the storage format of a tensor. Constants are re-encoded (with
  * round to nearest); activations are encoded when written at run time. */
 sieve_status sieve_model_set_tensor_format(sieve_model *model, int tensor, const sieve_format *fmt);

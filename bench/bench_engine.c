@@ -1,0 +1,174 @@
+/* bench_engine — batch-1 latency of one model on libsieve's engine, with 1
+ * and 2 threads, fp32 against the same model with every tensor (weights
+ * and activations) in an 8-bit and a 4-bit custom float format.
+ *
+ *   bench_engine MODEL.sieve [--repeat N] [--json]
+ *
+ * Prints median latency, effective GFLOP/s (2 * MACs / time) and the
+ * packed/fp32 latency ratio measured in the same run, interleaved so that
+ * machine noise hits every configuration alike. Public API only. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sieve/sieve.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every tensor to a format of `bits` (8: e4m3, 4: e2m1, signed). The bias
+ * of a constant is chosen so that its largest magnitude is representable;
+ * activations get a bias that covers |x| up to 2^(2^e - 1 - bias + 1). */
+static int pack_model(sieve_model *m, int bits)
+{
+    int e_bits = bits == 8 ? 4 : 2, m_bits = bits - 1 - e_bits;
+    for (int t = 0; t < sieve_model_tensor_count(m); t++) {
+        sieve_tensor_info info;
+        if (sieve_model_tensor(m, t, &info) != SIEVE_OK || info.role == SIEVE_TENSOR_INPUT)
+            continue;
+        int top = 6; /* activations: magnitudes up to ~2^6 */
+        if (info.role == SIEVE_TENSOR_CONSTANT) {
+            size_t n = (size_t)sieve_shape_numel(&info.shape);
+            float *v = malloc((n ? n : 1) * sizeof(float));
+            float amax = 0;
+            if (!v || sieve_model_constant_values(m, t, v, n) != SIEVE_OK) {
+                free(v);
+                return -1;
+            }
+            for (size_t i = 0; i < n; i++)
+                amax = fmaxf(amax, fabsf(v[i]));
+            free(v);
+            top = amax > 0 ? (int)floorf(log2f(amax)) : 0;
+        }
+        int bias = (1 << e_bits) - 1 - top;
+        if (bias > 127 - m_bits)
+            bias = 127 - m_bits;
+        sieve_format f = sieve_format_cfloat(e_bits, m_bits, bias, 1);
+        if (sieve_model_set_tensor_format(m, t, &f) != SIEVE_OK)
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct config {
+    const char *name;
+    sieve_model *model;
+    int threads;
+    sieve_exec *exec;
+    double *samples;
+    double median_ms;
+} config;
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    int repeat = 30, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+            repeat = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!strcmp(argv[i], "--help") || argv[i][0] == '-') {
+            fprintf(stderr, "usage: bench_engine MODEL.sieve [--repeat N] [--json]\n");
+            return argv[i][1] == '-' && !strcmp(argv[i], "--help") ? 0 : 2;
+        } else
+            path = argv[i];
+    }
+    if (!path || repeat < 1) {
+        fprintf(stderr, "usage: bench_engine MODEL.sieve [--repeat N] [--json]\n");
+        return 2;
+    }
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *models[3] = {NULL, NULL, NULL};
+    const char *names[3] = {"fp32", "cf8", "cf4"};
+    for (int k = 0; k < 3; k++) {
+        if (sieve_model_load_file(ctx, path, &models[k]) != SIEVE_OK) {
+            fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
+            return 1;
+        }
+        if (k > 0 && pack_model(models[k], k == 1 ? 8 : 4) != 0) {
+            fprintf(stderr, "bench_engine: packing: %s\n", sieve_context_error(ctx));
+            return 1;
+        }
+    }
+    config cfg[6];
+    int n_cfg = 0;
+    for (int k = 0; k < 3; k++)
+        for (int threads = 1; threads <= 2; threads++) {
+            config *c = &cfg[n_cfg++];
+            memset(c, 0, sizeof(*c));
+            c->name = names[k];
+            c->model = models[k];
+            c->threads = threads;
+            sieve_exec_options o = {threads, NULL};
+            if (sieve_exec_create(c->model, &o, &c->exec) != SIEVE_OK) {
+                fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
+                return 1;
+            }
+            c->samples = calloc((size_t)repeat, sizeof(double));
+            for (int i = 0; i < sieve_model_input_count(c->model); i++) {
+                sieve_shape s;
+                sieve_exec_tensor_shape(c->exec, sieve_model_input(c->model, i), &s);
+                size_t n = (size_t)sieve_shape_numel(&s);
+                float *x = malloc(n * sizeof(float));
+                for (size_t j = 0; j < n; j++)
+                    x[j] = (float)((j * 2654435761u) % 1000) / 1000.0f - 0.5f;
+                sieve_exec_set_input(c->exec, i, x, n);
+                free(x);
+            }
+            sieve_exec_run(c->exec); /* warm up */
+        }
+    /* interleave: one run of each configuration per round */
+    for (int r = 0; r < repeat; r++)
+        for (int c = 0; c < n_cfg; c++) {
+            double t0 = now_ms();
+            if (sieve_exec_run(cfg[c].exec) != SIEVE_OK) {
+                fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
+                return 1;
+            }
+            cfg[c].samples[r] = now_ms() - t0;
+        }
+    double macs = (double)sieve_exec_macs(cfg[0].exec);
+    for (int c = 0; c < n_cfg; c++) {
+        qsort(cfg[c].samples, (size_t)repeat, sizeof(double), cmp_double);
+        cfg[c].median_ms = cfg[c].samples[repeat / 2];
+    }
+    if (json)
+        printf("{\"model\":\"%s\",\"macs\":%.0f,\"repeat\":%d,\"results\":[", path, macs, repeat);
+    else
+        printf("%s: %.1f MMACs, %d runs each\n%-6s %7s %11s %9s %14s\n", path, macs / 1e6, repeat,
+               "format", "threads", "median_ms", "GFLOP/s", "vs_fp32_same_t");
+    for (int c = 0; c < n_cfg; c++) {
+        double gflops = 2 * macs / (cfg[c].median_ms * 1e6);
+        double ratio = cfg[c].median_ms / cfg[(c % 2)].median_ms;
+        if (json)
+            printf("%s{\"format\":\"%s\",\"threads\":%d,\"median_ms\":%.4f,\"gflops\":%.3f,"
+                   "\"ratio_vs_fp32\":%.3f}",
+                   c ? "," : "", cfg[c].name, cfg[c].threads, cfg[c].median_ms, gflops, ratio);
+        else
+            printf("%-6s %7d %11.3f %9.2f %14.2f\n", cfg[c].name, cfg[c].threads,
+                   cfg[c].median_ms, gflops, ratio);
+    }
+    if (json)
+        printf("]}\n");
+    for (int c = 0; c < n_cfg; c++) {
+        sieve_exec_free(cfg[c].exec);
+        free(cfg[c].samples);
+    }
+    for (int k = 0; k < 3; k++)
+        sieve_model_free(models[k]);
+    sieve_context_destroy(ctx);
+    return 0;
+}
