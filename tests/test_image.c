@@ -1,0 +1,102 @@
+/* Image preprocessing: hand-computed values, channel conversion, resize,
+ * and bad input (garbage, truncation, zero size, huge declared size). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sieve/sieve.h"
+
+static const sieve_preprocess gray2x2 = {1, 2, 2, 1.0f / 255, {0.5f}, {0.5f, 1, 1, 1}};
+
+static void test_pgm_is_normalized_as_worked_out_by_hand(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    const unsigned char pgm[] = "P5 2 2 255\n\x00\xff\x33\x66";
+    float x[4];
+    assert_int_equal(sieve_image_preprocess(ctx, pgm, sizeof(pgm) - 1, &gray2x2, x, 4), SIEVE_OK);
+    /* (p/255 - 0.5)/0.5 for p = 0, 255, 51, 102 */
+    assert_float_equal(x[0], -1.0f, 1e-6);
+    assert_float_equal(x[1], 1.0f, 1e-6);
+    assert_float_equal(x[2], -0.6f, 1e-6);
+    assert_float_equal(x[3], -0.2f, 1e-6);
+    sieve_context_destroy(ctx);
+}
+
+static void test_color_ppm_becomes_planar_rgb(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    /* 2x1 RGB: red, blue */
+    const unsigned char ppm[] = "P6 2 1 255\n\xff\x00\x00\x00\x00\xff";
+    sieve_preprocess rgb = {3, 1, 2, 1.0f, {0, 0, 0}, {1, 1, 1, 1}};
+    float x[6];
+    assert_int_equal(sieve_image_preprocess(ctx, ppm, sizeof(ppm) - 1, &rgb, x, 6), SIEVE_OK);
+    const float want[6] = {255, 0, 0, 0, 0, 255}; /* R plane, G plane, B plane */
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(x[i], want[i], 1e-4);
+    sieve_context_destroy(ctx);
+}
+
+static void test_uniform_image_resizes_to_uniform(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    unsigned char pgm[64];
+    int len = snprintf((char *)pgm, sizeof(pgm), "P5 4 4 255\n");
+    memset(pgm + len, 200, 16);
+    sieve_preprocess pre = gray2x2;
+    pre.mean[0] = 0;
+    pre.std[0] = 1;
+    float x[4];
+    assert_int_equal(sieve_image_preprocess(ctx, pgm, (size_t)len + 16, &pre, x, 4), SIEVE_OK);
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(x[i], 200.0f / 255, 1e-4);
+    sieve_context_destroy(ctx);
+}
+
+static void test_bad_images_are_errors(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    float x[4];
+    const unsigned char garbage[] = "this is not an image at all";
+    assert_int_equal(sieve_image_preprocess(ctx, garbage, sizeof(garbage), &gray2x2, x, 4),
+                     SIEVE_ERR_FORMAT);
+    assert_true(strlen(sieve_context_error(ctx)) > 0);
+    const unsigned char truncated[] = "P5 2 2 255\n\x00";
+    assert_int_not_equal(sieve_image_preprocess(ctx, truncated, sizeof(truncated) - 1, &gray2x2, x, 4),
+                         SIEVE_OK);
+    const unsigned char zero[] = "P5 0 0 255\n";
+    assert_int_not_equal(sieve_image_preprocess(ctx, zero, sizeof(zero) - 1, &gray2x2, x, 4),
+                         SIEVE_OK);
+    const unsigned char huge[] = "P5 60000 60000 255\n\x00\x00";
+    assert_int_not_equal(sieve_image_preprocess(ctx, huge, sizeof(huge) - 1, &gray2x2, x, 4),
+                         SIEVE_OK);
+    assert_int_not_equal(sieve_image_preprocess(ctx, garbage, 0, &gray2x2, x, 4), SIEVE_OK);
+    /* output of the wrong size */
+    const unsigned char pgm[] = "P5 2 2 255\n\x00\xff\x33\x66";
+    assert_int_equal(sieve_image_preprocess(ctx, pgm, sizeof(pgm) - 1, &gray2x2, x, 3),
+                     SIEVE_ERR_SHAPE);
+    assert_int_equal(sieve_image_preprocess_file(ctx, "/nonexistent/x.png", &gray2x2, x, 4),
+                     SIEVE_ERR_IO);
+    assert_non_null(strstr(sieve_context_error(ctx), "/nonexistent/x.png"));
+    sieve_context_destroy(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pgm_is_normalized_as_worked_out_by_hand),
+        cmocka_unit_test(test_color_ppm_becomes_planar_rgb),
+        cmocka_unit_test(test_uniform_image_resizes_to_uniform),
+        cmocka_unit_test(test_bad_images_are_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
