@@ -1,0 +1,767 @@
+/* libsieve — custom floating-point codec (DESIGN.md section 3).
+ *
+ * Two layers:
+ *  - the scalar reference codec (sieve_cfloat_encode_ref / _decode_ref),
+ *    written for obviousness: exact integer arithmetic on the fp32 fields,
+ *    one element at a time. It is the oracle of the tests.
+ *  - the bulk paths (pack / unpack / quantize), which work on chunks of
+ *    codes in two stages: a bit-stream stage (extract or insert w-bit codes)
+ *    and a conversion stage (codes <-> fp32 bit patterns) written as
+ *    branch-free integer loops that compilers vectorise. On x86-64 the
+ *    conversion loops are also compiled for AVX2 and AVX-512 and chosen per
+ *    call from the CPU's features; elsewhere they are plain C.
+ *
+ * The bulk paths must equal the reference bit for bit; tests/test_cfloat.c
+ * checks that over every code of every format up to 16 bits and over random
+ * data for every width.
+ */
+#include "sieve/cfloat.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+_Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
+               "the codec works on IEEE binary32 bit patterns");
+
+#define FP32_EXP_BIAS 127
+#define FP32_MANT_BITS 23
+#define FP32_ABS_MASK 0x7fffffffu
+#define FP32_INF_BITS 0x7f800000u
+
+/* Codes are converted in chunks of this many elements (a multiple of 8, so
+ * that a chunk of any width w starts on the same bit phase as the last). */
+#define CHUNK 256
+/* Decoding through a 2^w-entry table pays off once n is well above 2^w. */
+#define TABLE_MIN_RATIO 4
+
+static inline uint32_t f32_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof(u));
+    return u;
+}
+
+static inline float bits_f32(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof(x));
+    return x;
+}
+
+/* ---- formats ----------------------------------------------------------- */
+
+sieve_format sieve_format_fp32(void)
+{
+    sieve_format f = {.kind = SIEVE_FORMAT_FP32};
+    return f;
+}
+
+/* Out-of-range widths are stored as 255, which validation rejects, rather
+ * than wrapping into a different valid-looking format. */
+static uint8_t field_u8(int v)
+{
+    return (v < 0 || v > UINT8_MAX) ? UINT8_MAX : (uint8_t)v;
+}
+
+sieve_format sieve_format_cfloat(int e_bits, int m_bits, int bias, int is_signed)
+{
+    sieve_format f = {
+        .kind = SIEVE_FORMAT_CFLOAT,
+        .e_bits = field_u8(e_bits),
+        .m_bits = field_u8(m_bits),
+        .is_signed = is_signed != 0,
+        .bias = (int32_t)bias,
+    };
+    return f;
+}
+
+static void set_reason(char *why, size_t why_len, const char *fmt, ...) SIEVE_PRINTF(3, 4);
+
+static void set_reason(char *why, size_t why_len, const char *fmt, ...)
+{
+    if (!why || why_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_len, fmt, ap);
+    va_end(ap);
+}
+
+sieve_status sieve_format_validate(const sieve_format *fmt, char *why, size_t why_len)
+{
+    set_reason(why, why_len, "%s", "");
+    if (!fmt) {
+        set_reason(why, why_len, "no format given");
+        return SIEVE_ERR_ARG;
+    }
+    if (fmt->kind == SIEVE_FORMAT_FP32)
+        return SIEVE_OK;
+    if (fmt->kind != SIEVE_FORMAT_CFLOAT) {
+        set_reason(why, why_len, "unknown format kind %u", (unsigned)fmt->kind);
+        return SIEVE_ERR_FORMAT;
+    }
+    const int e = fmt->e_bits, m = fmt->m_bits;
+    if (e < 1 || e > 8) {
+        set_reason(why, why_len, "exponent width e_bits=%d is outside 1..8", e);
+        return SIEVE_ERR_FORMAT;
+    }
+    if (m > FP32_MANT_BITS) {
+        set_reason(why, why_len, "mantissa width m_bits=%d is outside 0..23", m);
+        return SIEVE_ERR_FORMAT;
+    }
+    if (fmt->is_signed > 1) {
+        set_reason(why, why_len, "is_signed=%u is neither 0 nor 1", (unsigned)fmt->is_signed);
+        return SIEVE_ERR_FORMAT;
+    }
+    /* Smallest nonzero 2^(1-bias-m) >= 2^-126 and largest exponent
+     * (2^e-1)-bias <= 127 bound the bias from both sides. */
+    const long long bias = fmt->bias;
+    const long long bias_min = ((1LL << e) - 1) - FP32_EXP_BIAS;
+    const long long bias_max = FP32_EXP_BIAS - m;
+    if (bias_min > bias_max) {
+        set_reason(why, why_len,
+                   "no bias fits e_bits=%d, m_bits=%d into fp32's normal range "
+                   "(the format spans more binades than fp32)",
+                   e, m);
+        return SIEVE_ERR_FORMAT;
+    }
+    if (bias > bias_max) {
+        set_reason(why, why_len,
+                   "bias %lld too large for m_bits=%d: smallest nonzero value 2^%lld is below "
+                   "fp32's smallest normal 2^-126 (bias must be %lld..%lld)",
+                   bias, m, 1 - bias - m, bias_min, bias_max);
+        return SIEVE_ERR_FORMAT;
+    }
+    if (bias < bias_min) {
+        set_reason(why, why_len,
+                   "bias %lld too small for e_bits=%d: largest exponent 2^%lld is above "
+                   "fp32's largest 2^127 (bias must be %lld..%lld)",
+                   bias, e, ((1LL << e) - 1) - bias, bias_min, bias_max);
+        return SIEVE_ERR_FORMAT;
+    }
+    return SIEVE_OK;
+}
+
+unsigned sieve_format_width(const sieve_format *fmt)
+{
+    if (!fmt)
+        return 0;
+    if (fmt->kind == SIEVE_FORMAT_FP32)
+        return 32;
+    if (fmt->kind == SIEVE_FORMAT_CFLOAT)
+        return (fmt->is_signed ? 1u : 0u) + fmt->e_bits + fmt->m_bits;
+    return 0;
+}
+
+size_t sieve_format_bytes(const sieve_format *fmt, size_t n)
+{
+    if (!fmt)
+        return 0;
+    if (fmt->kind == SIEVE_FORMAT_FP32) {
+        size_t bytes;
+        return sieve_mul_size(n, sizeof(float), &bytes) ? bytes : 0;
+    }
+    const unsigned w = sieve_format_width(fmt);
+    if (fmt->kind != SIEVE_FORMAT_CFLOAT || w == 0)
+        return 0;
+    /* ceil(n*w/8) without forming n*w: 8 elements take exactly w bytes. */
+    size_t bytes;
+    if (!sieve_mul_size(n / 8, w, &bytes))
+        return 0;
+    const size_t tail = ((n % 8) * w + 7) / 8;
+    if (!sieve_add_size(bytes, tail, &bytes) || !sieve_add_size(bytes, SIEVE_PACK_SLACK, &bytes))
+        return 0;
+    return bytes;
+}
+
+const char *sieve_format_str(const sieve_format *fmt, char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return buf;
+    if (fmt && fmt->kind == SIEVE_FORMAT_FP32)
+        snprintf(buf, len, "fp32");
+    else if (fmt && fmt->kind == SIEVE_FORMAT_CFLOAT)
+        snprintf(buf, len, "%s(e%u,m%u,b%ld)", fmt->is_signed ? "cf" : "ucf",
+                 (unsigned)fmt->e_bits, (unsigned)fmt->m_bits, (long)fmt->bias);
+    else
+        snprintf(buf, len, "invalid");
+    return buf;
+}
+
+/* Canonical decimal: "0" or a nonzero digit first; at most `limit`. */
+static const char *parse_decimal(const char *p, long long limit, long long *out)
+{
+    if (*p < '0' || *p > '9')
+        return NULL;
+    if (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
+        return NULL;
+    long long v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (*p - '0');
+        if (v > limit)
+            return NULL;
+    }
+    *out = v;
+    return p;
+}
+
+static const char *parse_literal(const char *p, const char *lit)
+{
+    const size_t n = strlen(lit);
+    return strncmp(p, lit, n) == 0 ? p + n : NULL;
+}
+
+sieve_status sieve_format_parse(const char *text, sieve_format *out)
+{
+    if (!text || !out)
+        return SIEVE_ERR_ARG;
+    if (strcmp(text, "fp32") == 0) {
+        *out = sieve_format_fp32();
+        return SIEVE_OK;
+    }
+    const char *p = text;
+    int is_signed = 1;
+    if (*p == 'u') {
+        is_signed = 0;
+        p++;
+    }
+    long long e = 0, m = 0, bias = 0;
+    int negative = 0;
+    if (!(p = parse_literal(p, "cf(e")) || !(p = parse_decimal(p, 255, &e)) ||
+        !(p = parse_literal(p, ",m")) || !(p = parse_decimal(p, 255, &m)) ||
+        !(p = parse_literal(p, ",b")))
+        return SIEVE_ERR_FORMAT;
+    if (*p == '-') {
+        negative = 1;
+        p++;
+    }
+    if (!(p = parse_decimal(p, (long long)INT32_MAX + negative, &bias)) ||
+        (negative && bias == 0) || strcmp(p, ")") != 0)
+        return SIEVE_ERR_FORMAT;
+    const sieve_format f =
+        sieve_format_cfloat((int)e, (int)m, (int)(negative ? -bias : bias), is_signed);
+    if (sieve_format_validate(&f, NULL, 0) != SIEVE_OK)
+        return SIEVE_ERR_FORMAT;
+    *out = f;
+    return SIEVE_OK;
+}
+
+float sieve_cfloat_max(const sieve_format *fmt)
+{
+    if (sieve_format_validate(fmt, NULL, 0) != SIEVE_OK)
+        return NAN;
+    if (fmt->kind == SIEVE_FORMAT_FP32)
+        return FLT_MAX;
+    const uint32_t all_ones = (1u << (fmt->e_bits + fmt->m_bits)) - 1;
+    return sieve_cfloat_decode_ref(fmt, all_ones);
+}
+
+static bool is_valid_cfloat(const sieve_format *fmt)
+{
+    return fmt && fmt->kind == SIEVE_FORMAT_CFLOAT && sieve_format_validate(fmt, NULL, 0) == SIEVE_OK;
+}
+
+/* ---- scalar reference codec -------------------------------------------- */
+
+sieve_status sieve_cfloat_encode_ref(const sieve_format *fmt, float x, uint32_t *code)
+{
+    if (!is_valid_cfloat(fmt) || !code)
+        return SIEVE_ERR_ARG;
+    const int e = fmt->e_bits, m = fmt->m_bits, bias = fmt->bias;
+    if (isnan(x))
+        return SIEVE_ERR_RANGE;
+    const uint32_t sign = signbit(x) ? 1 : 0;
+    if (sign && !fmt->is_signed) {
+        if (x != 0)
+            return SIEVE_ERR_RANGE; /* every negative but -0 */
+        *code = 0;
+        return SIEVE_OK;
+    }
+    const uint32_t sign_bit = fmt->is_signed ? sign << (e + m) : 0;
+    const uint32_t max_magnitude = (1u << (e + m)) - 1; /* E and M all ones */
+
+    /* |x| = sig * 2^exp2 exactly, from the fp32 fields. */
+    const uint32_t bits = f32_bits(x) & FP32_ABS_MASK;
+    const int biased = (int)(bits >> FP32_MANT_BITS);
+    const uint32_t fraction = bits & ((1u << FP32_MANT_BITS) - 1);
+    if (biased == 0xff) { /* infinity saturates */
+        *code = sign_bit | max_magnitude;
+        return SIEVE_OK;
+    }
+    if (bits == 0) {
+        *code = sign_bit;
+        return SIEVE_OK;
+    }
+    uint64_t sig = biased ? (fraction | (1u << FP32_MANT_BITS)) : fraction;
+    const int exp2 = (biased ? biased : 1) - FP32_EXP_BIAS - FP32_MANT_BITS;
+
+    /* Binade of |x| (floor(log2|x|)), clamped at the custom format's
+     * subnormal binade, fixes the quantum 2^(k-m) of the rounding. */
+    int top = 63;
+    while (!((sig >> top) & 1))
+        top--;
+    int k = exp2 + top;
+    if (k < 1 - bias)
+        k = 1 - bias;
+    if (k > ((1 << e) - 1) - bias) {
+        *code = sign_bit | max_magnitude;
+        return SIEVE_OK;
+    }
+    /* |x| / 2^(k-m) = q + frac, q < 2^(m+1). The candidates are the code
+     * of q * 2^(k-m), normal ((k+bias) << m) + (q - 2^m) or, in the
+     * subnormal binade (k = 1-bias), q -- both ((k+bias-1) << m) + q --
+     * and the next code up, which is the next value even across a binade. */
+    const int shift = (k - m) - exp2;
+    uint64_t q = sig, rem = 0, half = 0;
+    if (shift <= 0) {
+        q = sig << -shift;
+    } else if (shift < 63) {
+        q = sig >> shift;
+        rem = sig & ((UINT64_C(1) << shift) - 1);
+        half = UINT64_C(1) << (shift - 1);
+    } else {
+        q = 0;
+        rem = 1; /* nonzero, far below half */
+        half = UINT64_C(1) << 62;
+    }
+    uint64_t magnitude = ((uint64_t)(k + bias - 1) << m) + q;
+    /* Ties go to the even code (for m = 0 that is the even exponent). */
+    if (rem > half || (rem == half && half != 0 && (magnitude & 1)))
+        magnitude++;
+    *code = sign_bit | (magnitude > max_magnitude ? max_magnitude : (uint32_t)magnitude);
+    return SIEVE_OK;
+}
+
+float sieve_cfloat_decode_ref(const sieve_format *fmt, uint32_t code)
+{
+    if (!is_valid_cfloat(fmt))
+        return NAN;
+    const int e = fmt->e_bits, m = fmt->m_bits, bias = fmt->bias;
+    const uint32_t mantissa = code & ((1u << m) - 1);
+    const uint32_t exponent = (code >> m) & ((1u << e) - 1);
+    const int negative = fmt->is_signed && ((code >> (e + m)) & 1);
+    /* value = significand * 2^(scale - m), significand < 2^24: exact. */
+    const uint32_t significand = exponent ? (mantissa | (1u << m)) : mantissa;
+    const int scale = exponent ? (int)exponent - bias : 1 - bias;
+    const float magnitude = ldexpf((float)significand, scale - m);
+    return negative ? -magnitude : magnitude;
+}
+
+/* ---- bulk codec: constants ---------------------------------------------- */
+
+/* Everything the conversion loops need, derived once per call. */
+typedef struct cfloat_codec {
+    unsigned w;                /* code width */
+    unsigned m;                /* mantissa bits */
+    unsigned sign_shift;       /* e + m */
+    uint32_t sign_flag;        /* 1 for signed formats */
+    uint32_t unsigned_flag;    /* 1 for unsigned formats */
+    uint32_t magnitude_mask;   /* (1 << (e+m)) - 1, also the largest magnitude code */
+    uint32_t normal_min_code;  /* 1 << m: E=1, M=0 */
+    uint32_t exp_offset_bits;  /* (127 - bias) << 23: custom E to fp32 exponent field */
+    uint32_t sub_offset_bits;  /* fp32 bits of 2^(1-bias) */
+    uint32_t exp_offset_code;  /* (127 - bias) << m */
+    uint32_t normal_min_bits;  /* fp32 bits of the smallest normal, 2^(1-bias) */
+    uint32_t max_bits;         /* fp32 bits of the largest value */
+    uint32_t round_shift;      /* 23 - m */
+    uint32_t round_half_m1;    /* 2^(22-m) - 1, or 0 when m = 23 */
+    uint32_t round_lsb_flag;   /* 1, or 0 when m = 23 */
+    uint32_t round_lsb_flip;   /* m = 0: parity of 127 - bias, see encode */
+    int32_t sub_shift_base;    /* 151 - bias - m */
+} cfloat_codec;
+
+static void codec_init(cfloat_codec *c, const sieve_format *fmt)
+{
+    const unsigned e = fmt->e_bits, m = fmt->m_bits;
+    const int32_t bias = fmt->bias;
+    c->w = sieve_format_width(fmt);
+    c->m = m;
+    c->sign_shift = e + m;
+    c->sign_flag = fmt->is_signed ? 1 : 0;
+    c->unsigned_flag = fmt->is_signed ? 0 : 1;
+    c->magnitude_mask = (1u << (e + m)) - 1;
+    c->normal_min_code = 1u << m;
+    c->exp_offset_bits = (uint32_t)(FP32_EXP_BIAS - bias) << FP32_MANT_BITS;
+    c->sub_offset_bits = (uint32_t)(FP32_EXP_BIAS + 1 - bias) << FP32_MANT_BITS;
+    c->exp_offset_code = (uint32_t)(FP32_EXP_BIAS - bias) << m;
+    c->normal_min_bits = c->sub_offset_bits;
+    c->max_bits = ((uint32_t)(((1 << e) - 1) - bias + FP32_EXP_BIAS) << FP32_MANT_BITS) |
+                  (((1u << m) - 1) << (FP32_MANT_BITS - m));
+    c->round_shift = FP32_MANT_BITS - m;
+    c->round_half_m1 = m < FP32_MANT_BITS ? (1u << (FP32_MANT_BITS - m - 1)) - 1 : 0;
+    c->round_lsb_flag = m < FP32_MANT_BITS ? 1 : 0;
+    c->round_lsb_flip = m == 0 ? (uint32_t)(FP32_EXP_BIAS - bias) & 1 : 0;
+    c->sub_shift_base = FP32_EXP_BIAS + FP32_MANT_BITS + 1 - bias - (int32_t)m;
+}
+
+/* ---- bulk codec: conversion loops --------------------------------------- */
+
+#if defined(__GNUC__)
+#define SIEVE_INLINE static inline __attribute__((always_inline))
+#else
+#define SIEVE_INLINE static inline
+#endif
+
+/* codes -> fp32, branch-free. Normals get the fp32 exponent field
+ * E - bias + 127 and mantissa M << (23-m). A subnormal code (E = 0) is
+ * built as if E were 1 and then 2^(1-bias) is subtracted: the difference
+ * 2^(1-bias) * M/2^m is exact (Sterbenz) and a normal fp32 or zero. */
+SIEVE_INLINE void decode_codes_body(const cfloat_codec *c, const uint32_t *restrict codes,
+                                    size_t n, float *restrict dst)
+{
+    const uint32_t magnitude_mask = c->magnitude_mask, normal_min_code = c->normal_min_code;
+    const uint32_t exp_offset_bits = c->exp_offset_bits, sub_offset_bits = c->sub_offset_bits;
+    const uint32_t sign_shift = c->sign_shift, sign_flag = c->sign_flag;
+    const uint32_t mant_shift = FP32_MANT_BITS - c->m;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t code = codes[i];
+        const uint32_t magnitude = code & magnitude_mask;
+        const uint32_t sub = (uint32_t)0 - (uint32_t)(magnitude < normal_min_code);
+        const uint32_t bits = ((magnitude | (sub & normal_min_code)) << mant_shift) + exp_offset_bits;
+        const float value = bits_f32(bits) - bits_f32(sub & sub_offset_bits);
+        const uint32_t sign = ((code >> sign_shift) & sign_flag) << 31;
+        dst[i] = bits_f32(f32_bits(value) | sign);
+    }
+}
+
+/* fp32 -> codes, branch-free, rounding to nearest even in integers on the
+ * fp32 bits (independent of the FPU's rounding and flush-to-zero modes).
+ * Returns nonzero if any element is NaN, or negative in an unsigned format. */
+SIEVE_INLINE uint32_t encode_codes_body(const cfloat_codec *c, const float *restrict src, size_t n,
+                                        uint32_t *restrict codes)
+{
+    const uint32_t sign_shift = c->sign_shift, sign_flag = c->sign_flag;
+    const uint32_t unsigned_flag = c->unsigned_flag, magnitude_mask = c->magnitude_mask;
+    const uint32_t exp_offset_code = c->exp_offset_code, normal_min_bits = c->normal_min_bits;
+    const uint32_t max_bits = c->max_bits, round_shift = c->round_shift;
+    const uint32_t round_half_m1 = c->round_half_m1, round_lsb_flag = c->round_lsb_flag;
+    const uint32_t round_lsb_flip = c->round_lsb_flip;
+    const int32_t sub_shift_base = c->sub_shift_base;
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t bits = f32_bits(src[i]);
+        const uint32_t sign = bits >> 31;
+        const uint32_t a = bits & FP32_ABS_MASK;
+        bad |= (uint32_t)(a > FP32_INF_BITS) | (sign & unsigned_flag & (uint32_t)(a != 0));
+
+        /* Normal range: round the fp32 mantissa to m bits; a carry moves
+         * into the exponent field, which is what rounding up should do.
+         * The tie-breaking bit is the code's lowest bit: the lowest kept
+         * bit of `a`, except for m = 0 where it is the fp32 exponent's,
+         * whose parity differs from the code's when 127 - bias is odd. */
+        const uint32_t lsb = ((a >> round_shift) ^ round_lsb_flip) & round_lsb_flag;
+        const uint32_t rounded = a + round_half_m1 + lsb;
+        const uint32_t normal = (rounded >> round_shift) - exp_offset_code;
+
+        /* Subnormal range: code = |x| / 2^(1-bias-m) rounded, from the
+         * fp32 significand shifted right by 1..31. */
+        const uint32_t biased = a >> FP32_MANT_BITS;
+        const uint32_t significand = (a & 0x7fffffu) | ((uint32_t)(biased != 0) << FP32_MANT_BITS);
+        int32_t shift = sub_shift_base - (int32_t)(biased | (biased == 0));
+        shift = shift < 1 ? 1 : shift > 31 ? 31 : shift;
+        const uint32_t half_m1 = (1u << (shift - 1)) - 1;
+        const uint32_t subnormal =
+            (significand + half_m1 + ((significand >> shift) & 1)) >> shift;
+
+        uint32_t magnitude = a >= normal_min_bits ? normal : subnormal;
+        magnitude = a >= max_bits ? magnitude_mask : magnitude;
+        codes[i] = magnitude | ((sign & sign_flag) << sign_shift);
+    }
+    return bad;
+}
+
+static void decode_codes_generic(const cfloat_codec *c, const uint32_t *codes, size_t n, float *dst)
+{
+    decode_codes_body(c, codes, n, dst);
+}
+
+static uint32_t encode_codes_generic(const cfloat_codec *c, const float *src, size_t n,
+                                     uint32_t *codes)
+{
+    return encode_codes_body(c, src, n, codes);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SIEVE_X86_DISPATCH 1
+#define SIEVE_TARGET_AVX2 __attribute__((target("avx2,bmi2")))
+#define SIEVE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi2")))
+
+SIEVE_TARGET_AVX2 static void decode_codes_avx2(const cfloat_codec *c, const uint32_t *codes,
+                                                size_t n, float *dst)
+{
+    decode_codes_body(c, codes, n, dst);
+}
+
+SIEVE_TARGET_AVX2 static uint32_t encode_codes_avx2(const cfloat_codec *c, const float *src,
+                                                    size_t n, uint32_t *codes)
+{
+    return encode_codes_body(c, src, n, codes);
+}
+
+SIEVE_TARGET_AVX512 static void decode_codes_avx512(const cfloat_codec *c, const uint32_t *codes,
+                                                    size_t n, float *dst)
+{
+    decode_codes_body(c, codes, n, dst);
+}
+
+SIEVE_TARGET_AVX512 static uint32_t encode_codes_avx512(const cfloat_codec *c, const float *src,
+                                                        size_t n, uint32_t *codes)
+{
+    return encode_codes_body(c, src, n, codes);
+}
+#endif
+
+typedef void (*decode_codes_fn)(const cfloat_codec *, const uint32_t *, size_t, float *);
+typedef uint32_t (*encode_codes_fn)(const cfloat_codec *, const float *, size_t, uint32_t *);
+
+/* Chosen per call (no global state); __builtin_cpu_supports reads what
+ * libgcc / compiler-rt detected at start-up. */
+static decode_codes_fn pick_decode(void)
+{
+#ifdef SIEVE_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return decode_codes_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
+        return decode_codes_avx2;
+#endif
+    return decode_codes_generic;
+}
+
+static encode_codes_fn pick_encode(void)
+{
+#ifdef SIEVE_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return encode_codes_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
+        return encode_codes_avx2;
+#endif
+    return encode_codes_generic;
+}
+
+/* ---- bulk codec: bit streams --------------------------------------------- */
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+#else
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+#endif
+}
+
+static inline void store_le32(uint8_t *p, uint32_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, sizeof(v));
+#else
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+/* A position in a packed stream: byte index and bit offset 0..7. */
+typedef struct bit_cursor {
+    size_t byte;
+    unsigned bit;
+} bit_cursor;
+
+/* Start of element `index` (bit index*w) without forming index*w, which
+ * could overflow: 8 elements take exactly w bytes. */
+static bit_cursor element_cursor(size_t index, unsigned w)
+{
+    const unsigned phase = (unsigned)(index % 8) * w;
+    bit_cursor cur = {.byte = (index / 8) * w + phase / 8, .bit = phase % 8};
+    return cur;
+}
+
+/* Extracts n codes starting at `cur`. Within each group of 8 elements the
+ * byte and bit offsets repeat, so they are computed once; the loads of one
+ * group are independent of each other. Reads up to 8 bytes from the start
+ * byte of the last element (the stream's slack). */
+static void read_codes(const uint8_t *src, bit_cursor cur, unsigned w, size_t n, uint32_t *codes)
+{
+    const uint64_t mask = (UINT64_C(1) << w) - 1;
+    size_t offset[8];
+    unsigned shift[8];
+    for (unsigned j = 0; j < 8; j++) {
+        offset[j] = (cur.bit + j * w) / 8;
+        shift[j] = (cur.bit + j * w) % 8;
+    }
+    const uint8_t *group = src + cur.byte;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8, group += w)
+        for (unsigned j = 0; j < 8; j++)
+            codes[i + j] = (uint32_t)((load_le64(group + offset[j]) >> shift[j]) & mask);
+    for (unsigned j = 0; i < n; i++, j++)
+        codes[i] = (uint32_t)((load_le64(group + offset[j]) >> shift[j]) & mask);
+}
+
+/* Inserts n codes starting at `cur`, keeping every bit outside them. Bytes
+ * are written only where the new codes have bits. */
+static void write_codes(uint8_t *dst, bit_cursor cur, unsigned w, size_t n, const uint32_t *codes)
+{
+    uint8_t *p = dst + cur.byte;
+    const uint32_t keep_low = (1u << cur.bit) - 1;
+    uint64_t acc = cur.bit ? (p[0] & keep_low) : 0;
+    unsigned filled = cur.bit;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (uint64_t)codes[i] << filled;
+        filled += w;
+        if (filled >= 32) {
+            store_le32(p, (uint32_t)acc);
+            p += 4;
+            acc >>= 32;
+            filled -= 32;
+        }
+    }
+    for (; filled >= 8; filled -= 8, acc >>= 8)
+        *p++ = (uint8_t)acc;
+    if (filled) {
+        const uint8_t low = (uint8_t)((1u << filled) - 1);
+        *p = (uint8_t)((*p & ~low) | (acc & low));
+    }
+}
+
+/* Advances a cursor by one chunk (CHUNK is a multiple of 8). */
+static bit_cursor cursor_after_chunk(bit_cursor cur, unsigned w)
+{
+    cur.byte += (size_t)(CHUNK / 8) * w;
+    return cur;
+}
+
+/* ---- bulk codec: public entry points ----------------------------------- */
+
+/* First index in src[0..n) that the format cannot encode. */
+static size_t first_unencodable(const sieve_format *fmt, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t code;
+        if (sieve_cfloat_encode_ref(fmt, src[i], &code) != SIEVE_OK)
+            return i;
+    }
+    return n;
+}
+
+sieve_status sieve_cfloat_pack(const sieve_format *fmt, const float *src, size_t n, uint8_t *dst,
+                               size_t first, size_t *bad_index)
+{
+    if (!fmt || (n && (!src || !dst)))
+        return SIEVE_ERR_ARG;
+    if (fmt->kind == SIEVE_FORMAT_FP32) {
+        if (n)
+            memcpy(dst + first * sizeof(float), src, n * sizeof(float));
+        return SIEVE_OK;
+    }
+    if (!is_valid_cfloat(fmt))
+        return SIEVE_ERR_ARG;
+    cfloat_codec c;
+    codec_init(&c, fmt);
+    const encode_codes_fn encode = pick_encode();
+    uint32_t codes[CHUNK];
+    bit_cursor cur = element_cursor(first, c.w);
+    for (size_t done = 0; done < n; done += CHUNK, cur = cursor_after_chunk(cur, c.w)) {
+        const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
+        if (encode(&c, src + done, len, codes)) {
+            const size_t bad = first_unencodable(fmt, src + done, len);
+            write_codes(dst, cur, c.w, bad, codes);
+            if (bad_index)
+                *bad_index = done + bad;
+            return SIEVE_ERR_RANGE;
+        }
+        write_codes(dst, cur, c.w, len, codes);
+    }
+    return SIEVE_OK;
+}
+
+void sieve_cfloat_unpack(const sieve_format *fmt, const uint8_t *src, size_t first, size_t n,
+                         float *dst)
+{
+    if (!fmt || !n || !dst)
+        return;
+    if (fmt->kind == SIEVE_FORMAT_FP32) {
+        if (src)
+            memcpy(dst, src + first * sizeof(float), n * sizeof(float));
+        return;
+    }
+    if (!src || !is_valid_cfloat(fmt)) {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = NAN;
+        return;
+    }
+    cfloat_codec c;
+    codec_init(&c, fmt);
+    const decode_codes_fn decode = pick_decode();
+    uint32_t codes[CHUNK];
+    bit_cursor cur = element_cursor(first, c.w);
+
+    /* Narrow formats with many elements: decode all 2^w codes once. */
+    float table[256];
+    const bool use_table = c.w <= 8 && n >= ((size_t)TABLE_MIN_RATIO << c.w);
+    if (use_table) {
+        for (uint32_t code = 0; code < (1u << c.w); code++)
+            codes[code] = code;
+        decode(&c, codes, (size_t)1 << c.w, table);
+    }
+    for (size_t done = 0; done < n; done += CHUNK, cur = cursor_after_chunk(cur, c.w)) {
+        const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
+        read_codes(src, cur, c.w, len, codes);
+        if (use_table) {
+            for (size_t i = 0; i < len; i++)
+                dst[done + i] = table[codes[i]];
+        } else {
+            decode(&c, codes, len, dst + done);
+        }
+    }
+}
+
+sieve_status sieve_cfloat_quantize(const sieve_format *fmt, float *buf, size_t n,
+                                   size_t *bad_index)
+{
+    if (!fmt || (n && !buf))
+        return SIEVE_ERR_ARG;
+    if (fmt->kind == SIEVE_FORMAT_FP32)
+        return SIEVE_OK;
+    if (!is_valid_cfloat(fmt))
+        return SIEVE_ERR_ARG;
+    cfloat_codec c;
+    codec_init(&c, fmt);
+    const encode_codes_fn encode = pick_encode();
+    const decode_codes_fn decode = pick_decode();
+    uint32_t codes[CHUNK];
+    for (size_t done = 0; done < n; done += CHUNK) {
+        const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
+        if (encode(&c, buf + done, len, codes)) {
+            const size_t bad = first_unencodable(fmt, buf + done, len);
+            decode(&c, codes, bad, buf + done);
+            if (bad_index)
+                *bad_index = done + bad;
+            return SIEVE_ERR_RANGE;
+        }
+        decode(&c, codes, len, buf + done);
+    }
+    return SIEVE_OK;
+}
+
+sieve_status sieve_format_store(const sieve_format *fmt, const float *src, size_t n, void *dst,
+                                size_t first, size_t *bad_index)
+{
+    return sieve_cfloat_pack(fmt, src, n, dst, first, bad_index);
+}
+
+void sieve_format_load(const sieve_format *fmt, const void *src, size_t first, size_t n,
+                       float *dst)
+{
+    sieve_cfloat_unpack(fmt, src, first, n, dst);
+}

@@ -1,0 +1,944 @@
+/* Tests of the custom float codec (include/sieve/cfloat.h, DESIGN.md 3).
+ *
+ * Oracles, from most to least independent of src/cfloat.c:
+ *  - the format definition itself, evaluated in double (spec_value);
+ *  - a brute-force nearest-code search with ties to the even code;
+ *  - bit-at-a-time stream readers and writers written here;
+ *  - the library's scalar reference codec, for the bulk paths.
+ */
+#include <float.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sieve/cfloat.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static uint32_t bits_of(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof(u));
+    return u;
+}
+
+static float float_of(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof(x));
+    return x;
+}
+
+/* splitmix64: deterministic test data. */
+static uint64_t rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static uint32_t rng_below(uint64_t *state, uint32_t bound)
+{
+    return (uint32_t)(rng_next(state) % bound);
+}
+
+static int bias_min(int e)
+{
+    return ((1 << e) - 1) - 127;
+}
+
+static int bias_max(int m)
+{
+    return 127 - m;
+}
+
+static uint32_t magnitude_codes(const sieve_format *f)
+{
+    return 1u << (f->e_bits + f->m_bits);
+}
+
+static uint32_t sign_bit(const sieve_format *f)
+{
+    return f->is_signed ? 1u << (f->e_bits + f->m_bits) : 0;
+}
+
+/* The value of a code straight from the definition, in double. */
+static double spec_value(const sieve_format *f, uint32_t code)
+{
+    const int e = f->e_bits, m = f->m_bits;
+    const uint32_t M = code & ((1u << m) - 1);
+    const uint32_t E = (code >> m) & ((1u << e) - 1);
+    const int s = f->is_signed ? (int)((code >> (e + m)) & 1) : 0;
+    double v;
+    if (E >= 1)
+        v = ldexp(1.0 + ldexp((double)M, -m), (int)E - f->bias);
+    else
+        v = ldexp(ldexp((double)M, -m), 1 - f->bias);
+    return s ? -v : v;
+}
+
+static uint32_t encode(const sieve_format *f, float x)
+{
+    uint32_t code = 0xdeadbeef;
+    assert_int_equal(sieve_cfloat_encode_ref(f, x, &code), SIEVE_OK);
+    return code;
+}
+
+static const char *fmt_name(const sieve_format *f)
+{
+    static char buf[64];
+    return sieve_format_str(f, buf, sizeof(buf));
+}
+
+/* Bit-at-a-time stream access, LSB first. */
+static uint32_t stream_get(const uint8_t *buf, size_t bit, unsigned w)
+{
+    uint32_t v = 0;
+    for (unsigned k = 0; k < w; k++, bit++)
+        v |= (uint32_t)((buf[bit / 8] >> (bit % 8)) & 1) << k;
+    return v;
+}
+
+static void stream_put(uint8_t *buf, size_t bit, unsigned w, uint32_t v)
+{
+    for (unsigned k = 0; k < w; k++, bit++) {
+        const uint8_t mask = (uint8_t)(1u << (bit % 8));
+        buf[bit / 8] = (uint8_t)(((v >> k) & 1) ? (buf[bit / 8] | mask) : (buf[bit / 8] & ~mask));
+    }
+}
+
+/* Codes worth sampling on purpose: 0, 1, the largest magnitude, -0. */
+static uint32_t special_code(const sieve_format *f, unsigned which)
+{
+    switch (which) {
+    case 0: return 0;
+    case 1: return 1;
+    case 2: return magnitude_codes(f) - 1;
+    default: return sign_bit(f);
+    }
+}
+
+/* Formats for the exhaustive tests: every (signed, e, m) up to `max_width`
+ * bits, each with its smallest and largest valid bias, the IEEE-style
+ * bias 2^(e-1)-1 (when valid) and the middle of its valid range. */
+typedef struct format_list {
+    sieve_format *items;
+    size_t count;
+} format_list;
+
+static void add_format(format_list *list, sieve_format f)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (memcmp(&list->items[i], &f, sizeof(f)) == 0)
+            return;
+    list->items = realloc(list->items, (list->count + 1) * sizeof(*list->items));
+    assert_non_null(list->items);
+    list->items[list->count++] = f;
+}
+
+static format_list small_formats(unsigned max_width)
+{
+    format_list list = {NULL, 0};
+    for (int s = 0; s <= 1; s++)
+        for (int e = 1; e <= 8; e++)
+            for (int m = 0; s + e + m <= (int)max_width && m <= 23; m++) {
+                const int lo = bias_min(e), hi = bias_max(m);
+                if (lo > hi)
+                    continue;
+                const int ieee = (1 << (e - 1)) - 1;
+                add_format(&list, sieve_format_cfloat(e, m, lo, s));
+                add_format(&list, sieve_format_cfloat(e, m, hi, s));
+                add_format(&list, sieve_format_cfloat(e, m, lo + (hi - lo) / 2, s));
+                if (ieee >= lo && ieee <= hi)
+                    add_format(&list, sieve_format_cfloat(e, m, ieee, s));
+            }
+    return list;
+}
+
+/* A random valid cfloat format exactly `w` bits wide (2 <= w <= 31; w = 1
+ * is only ucf(e1,m0)). */
+static sieve_format random_format_of_width(uint64_t *rng, unsigned w)
+{
+    for (;;) {
+        const int s = (int)rng_below(rng, 2);
+        const int e = 1 + (int)rng_below(rng, 7);
+        const int m = (int)w - s - e;
+        if (m < 0 || m > 23)
+            continue;
+        const int lo = bias_min(e), hi = bias_max(m);
+        if (lo > hi)
+            continue;
+        const int bias = lo + (int)rng_below(rng, (uint32_t)(hi - lo + 1));
+        sieve_format f = sieve_format_cfloat(e, m, bias, s);
+        assert_int_equal(sieve_format_width(&f), w);
+        return f;
+    }
+}
+
+/* Floats a codec meets: exact codes, near-ties, out-of-range magnitudes,
+ * fp32 subnormals and the specials (no NaN). Non-negative when `positive`. */
+static float random_value(uint64_t *rng, const sieve_format *f, int positive)
+{
+    float x;
+again:
+    switch (rng_below(rng, 6)) {
+    case 0: /* any fp32 bit pattern that is not NaN */
+        do
+            x = float_of((uint32_t)rng_next(rng));
+        while (isnan(x));
+        break;
+    case 1: /* an exact code */
+        x = (float)spec_value(f, rng_below(rng, magnitude_codes(f)));
+        break;
+    case 2: { /* a few fp32 ulps around a code or a midpoint */
+        const uint32_t c = rng_below(rng, magnitude_codes(f));
+        const double lo = spec_value(f, c);
+        const double hi = c + 1 < magnitude_codes(f) ? spec_value(f, c + 1) : lo * 2;
+        x = float_of(bits_of((float)((lo + hi) / 2)) + rng_below(rng, 7) - 3);
+        break;
+    }
+    case 3: { /* fp32 subnormals and tiny values */
+        x = float_of((uint32_t)rng_next(rng) & 0x00ffffffu);
+        break;
+    }
+    case 4: { /* magnitudes at or just above the largest value */
+        const float max = sieve_cfloat_max(f);
+        x = float_of(bits_of(max) + rng_below(rng, 5));
+        break;
+    }
+    default: {
+        static const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, FLT_MAX, FLT_MIN,
+                                         FLT_TRUE_MIN, 1.0f, -1.0f};
+        x = specials[rng_below(rng, sizeof(specials) / sizeof(specials[0]))];
+        break;
+    }
+    }
+    if (isnan(x)) /* stepped past infinity */
+        goto again;
+    if (positive)
+        x = fabsf(x);
+    else if (rng_below(rng, 2))
+        x = -x;
+    return x;
+}
+
+/* ---- formats: validation, width, bytes, text ------------------------------ */
+
+static void test_validate_matches_fp32_normal_range(void **state)
+{
+    (void)state;
+    char why[256];
+    const int biases[] = {INT32_MIN, -1000, -300, INT32_MAX, 1000, 300};
+    for (int s = 0; s <= 2; s++)
+        for (int e = 0; e <= 9; e++)
+            for (int m = 0; m <= 24; m++)
+                for (int b = -140; b < 140 + (int)(sizeof(biases) / sizeof(biases[0])); b++) {
+                    const int bias = b < 140 ? b : biases[b - 140];
+                    sieve_format f = sieve_format_cfloat(e, m, bias, s);
+                    f.is_signed = (uint8_t)s; /* the constructor maps 2 to 1 */
+                    /* Oracle: smallest nonzero and largest value, in double. */
+                    int valid = s <= 1 && e >= 1 && e <= 8 && m <= 23;
+                    if (valid) {
+                        const long long lowest = 1 - (long long)bias - m;
+                        const long long highest = (1LL << e) - 1 - (long long)bias;
+                        /* clamped: ldexp takes an int, the result is 0 or inf anyway */
+                        const double smallest = ldexp(1.0, (int)(lowest < -5000 ? -5000 : lowest > 5000 ? 5000 : lowest));
+                        const double largest = ldexp(2.0 - ldexp(1.0, -m), (int)(highest < -5000 ? -5000 : highest > 5000 ? 5000 : highest));
+                        valid = smallest >= FLT_MIN && largest <= FLT_MAX;
+                    }
+                    strcpy(why, "stale");
+                    const sieve_status st = sieve_format_validate(&f, why, sizeof(why));
+                    if (valid) {
+                        assert_int_equal(st, SIEVE_OK);
+                        assert_string_equal(why, "");
+                    } else {
+                        assert_int_equal(st, SIEVE_ERR_FORMAT);
+                        assert_true(strlen(why) > 10);
+                    }
+                }
+}
+
+static void test_validate_rejects_with_reason(void **state)
+{
+    (void)state;
+    char why[256];
+    sieve_format f = sieve_format_cfloat(9, 3, 7, 1);
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(why, "e_bits=9"));
+    f = sieve_format_cfloat(4, 24, 7, 1);
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(why, "m_bits=24"));
+    f = sieve_format_cfloat(4, 3, 125, 1); /* smallest 2^-127 */
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(why, "bias 125 too large"));
+    f = sieve_format_cfloat(4, 3, -113, 1); /* largest exponent 2^128 */
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(why, "bias -113 too small"));
+    f = sieve_format_cfloat(8, 0, 127, 0); /* 8 exponent bits never fit */
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(why, "no bias fits"));
+    f = sieve_format_cfloat(300, 3, 7, 1); /* does not wrap to e=44 */
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_ERR_FORMAT);
+    f.kind = 7;
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(why, "kind"));
+    assert_int_equal(sieve_format_validate(NULL, why, sizeof(why)), SIEVE_ERR_ARG);
+    /* The reason is optional and truncated to the buffer. */
+    f = sieve_format_cfloat(9, 3, 7, 1);
+    assert_int_equal(sieve_format_validate(&f, NULL, 0), SIEVE_ERR_FORMAT);
+    assert_int_equal(sieve_format_validate(&f, why, 5), SIEVE_ERR_FORMAT);
+    assert_int_equal(strlen(why), 4);
+
+    f = sieve_format_fp32();
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_OK);
+    f = sieve_format_cfloat(4, 3, 7, 1);
+    assert_int_equal(sieve_format_validate(&f, why, sizeof(why)), SIEVE_OK);
+}
+
+static void test_width_and_bytes(void **state)
+{
+    (void)state;
+    const sieve_format fp32 = sieve_format_fp32();
+    const sieve_format cf8 = sieve_format_cfloat(4, 3, 7, 1);
+    const sieve_format ucf3 = sieve_format_cfloat(2, 1, 1, 0);
+    const sieve_format cf31 = sieve_format_cfloat(7, 23, 64, 1);
+    assert_int_equal(sieve_format_width(&fp32), 32);
+    assert_int_equal(sieve_format_width(&cf8), 8);
+    assert_int_equal(sieve_format_width(&ucf3), 3);
+    assert_int_equal(sieve_format_width(&cf31), 31);
+
+    assert_int_equal(sieve_format_bytes(&fp32, 0), 0);
+    assert_int_equal(sieve_format_bytes(&fp32, 3), 12);
+    assert_int_equal(sieve_format_bytes(&cf8, 0), SIEVE_PACK_SLACK);
+    assert_int_equal(sieve_format_bytes(&cf8, 5), 5 + SIEVE_PACK_SLACK);
+    assert_int_equal(sieve_format_bytes(&ucf3, 3), 2 + SIEVE_PACK_SLACK);
+    assert_int_equal(sieve_format_bytes(&ucf3, 8), 3 + SIEVE_PACK_SLACK);
+    assert_int_equal(sieve_format_bytes(&cf31, 9), 35 + SIEVE_PACK_SLACK);
+    for (size_t n = 0; n < 100; n++)
+        assert_int_equal(sieve_format_bytes(&cf31, n), (n * 31 + 7) / 8 + SIEVE_PACK_SLACK);
+    /* Overflow gives 0, never a wrapped small size. */
+    assert_int_equal(sieve_format_bytes(&fp32, SIZE_MAX / 2), 0);
+    assert_int_equal(sieve_format_bytes(&cf31, SIZE_MAX), 0);
+    assert_int_equal(sieve_format_bytes(&cf8, SIZE_MAX), 0);
+    assert_int_equal(sieve_format_bytes(&cf8, SIZE_MAX - SIEVE_PACK_SLACK), SIZE_MAX);
+    assert_int_equal(sieve_format_bytes(&cf8, SIZE_MAX - SIEVE_PACK_SLACK + 1), 0);
+}
+
+static void test_format_str_parse_round_trip(void **state)
+{
+    (void)state;
+    char text[64], again[64];
+    sieve_format f;
+    const sieve_format fp32 = sieve_format_fp32();
+    assert_string_equal(sieve_format_str(&fp32, text, sizeof(text)), "fp32");
+    const sieve_format cf = sieve_format_cfloat(4, 3, 7, 1);
+    assert_string_equal(sieve_format_str(&cf, text, sizeof(text)), "cf(e4,m3,b7)");
+    const sieve_format ucf = sieve_format_cfloat(4, 3, 7, 0);
+    assert_string_equal(sieve_format_str(&ucf, text, sizeof(text)), "ucf(e4,m3,b7)");
+    const sieve_format neg = sieve_format_cfloat(3, 20, -3, 0);
+    assert_string_equal(sieve_format_str(&neg, text, sizeof(text)), "ucf(e3,m20,b-3)");
+    assert_string_equal(sieve_format_str(&cf, text, 5), "cf(e"); /* truncated, terminated */
+
+    assert_int_equal(sieve_format_parse("fp32", &f), SIEVE_OK);
+    assert_int_equal(f.kind, SIEVE_FORMAT_FP32);
+
+    format_list list = small_formats(31);
+    for (size_t i = 0; i < list.count; i++) {
+        sieve_format_str(&list.items[i], text, sizeof(text));
+        memset(&f, 0xab, sizeof(f));
+        assert_int_equal(sieve_format_parse(text, &f), SIEVE_OK);
+        assert_memory_equal(&f, &list.items[i], sizeof(f));
+        assert_string_equal(sieve_format_str(&f, again, sizeof(again)), text);
+    }
+    free(list.items);
+
+    static const char *const garbage[] = {
+        "",          "fp",         "fp32 ",         " fp32",          "FP32",
+        "fp16",      "cf",         "cf()",          "cf(e4,m3)",      "cf(e4,m3,b7",
+        "cf(e4,m3,b7))", "cf(e4,m3,b7) ", "cf(e4, m3,b7)", "cf(e4,m3,b 7)", "CF(e4,m3,b7)",
+        "uucf(e4,m3,b7)", "scf(e4,m3,b7)", "cf(m3,e4,b7)", "cf(e04,m3,b7)", "cf(e4,m03,b7)",
+        "cf(e4,m3,b07)", "cf(e4,m3,b-0)", "cf(e4,m3,b+7)", "cf(e+4,m3,b7)", "cf(e-4,m3,b7)",
+        "cf(e4,m3,b--7)", "cf(e,m3,b7)", "cf(e4,m3,b)", "cf(e4,m3,b-)", "cf(e4,m3,b7x)",
+        "cf(e4,m3,b99999999999)", "cf(e4,m3,b2147483648)", "cf(e4.0,m3,b7)", "cf(e4;m3;b7)",
+        /* well formed, but not valid formats */
+        "cf(e9,m3,b7)", "cf(e4,m24,b7)", "cf(e4,m3,b125)", "cf(e4,m3,b-113)", "ucf(e8,m0,b127)",
+        "cf(e0,m3,b7)", "cf(e256,m3,b7)",
+    };
+    for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+        memset(&f, 0xab, sizeof(f));
+        sieve_format untouched;
+        memset(&untouched, 0xab, sizeof(untouched));
+        if (sieve_format_parse(garbage[i], &f) != SIEVE_ERR_FORMAT)
+            fail_msg("parse accepted \"%s\"", garbage[i]);
+        assert_memory_equal(&f, &untouched, sizeof(f));
+    }
+    assert_int_equal(sieve_format_parse("cf(e7,m3,b-2147483648)", &f), SIEVE_ERR_FORMAT);
+    assert_int_equal(sieve_format_parse(NULL, &f), SIEVE_ERR_ARG);
+    assert_int_equal(sieve_format_parse("fp32", NULL), SIEVE_ERR_ARG);
+}
+
+/* ---- scalar codec: exhaustive properties ----------------------------------- */
+
+/* Every code of every format up to 16 bits: the decoded value is the
+ * definition's, zero or a normal fp32, increasing with the magnitude code;
+ * it encodes back to the same code (including -0 in signed formats). */
+static void test_every_code_round_trips_up_to_16_bits(void **state)
+{
+    (void)state;
+    format_list list = small_formats(16);
+    size_t codes_checked = 0;
+    float *values = malloc(sizeof(float) << 16), *unpacked = malloc(sizeof(float) << 16);
+    uint8_t *packed = malloc(2 * 65536 + SIEVE_PACK_SLACK);
+    assert_true(values && unpacked && packed);
+    for (size_t i = 0; i < list.count; i++) {
+        const sieve_format *f = &list.items[i];
+        const unsigned w = sieve_format_width(f);
+        const uint32_t count = 1u << w;
+        float previous = -1.0f;
+        for (uint32_t code = 0; code < count; code++) {
+            const float v = values[code] = sieve_cfloat_decode_ref(f, code);
+            const double expected = spec_value(f, code);
+            if ((double)v != expected || bits_of(v) >> 31 != (code >= magnitude_codes(f)))
+                fail_msg("%s: code %u decodes to %a, expected %a", fmt_name(f), code, v, expected);
+            assert_true(v == 0 || isnormal(v));
+            if (code < magnitude_codes(f)) {
+                assert_true(v > previous);
+                previous = v;
+            }
+            const uint32_t back = encode(f, v);
+            if (back != code)
+                fail_msg("%s: code %u -> %a -> code %u", fmt_name(f), code, v, back);
+        }
+        /* The bulk paths agree on every code too. */
+        assert_int_equal(sieve_cfloat_pack(f, values, count, packed, 0, NULL), SIEVE_OK);
+        for (uint32_t code = 0; code < count; code++)
+            if (stream_get(packed, (size_t)code * w, w) != code)
+                fail_msg("%s: code %u packs to %u", fmt_name(f), code,
+                         stream_get(packed, (size_t)code * w, w));
+        sieve_cfloat_unpack(f, packed, 0, count, unpacked);
+        assert_memory_equal(unpacked, values, count * sizeof(float));
+        codes_checked += count;
+        assert_true(sieve_cfloat_max(f) == (float)spec_value(f, magnitude_codes(f) - 1));
+    }
+    assert_true(codes_checked > 1000000);
+    free(values);
+    free(unpacked);
+    free(packed);
+    free(list.items);
+}
+
+/* Wider formats (up to 31 bits): sampled codes round-trip. */
+static void test_sampled_codes_round_trip_wide_formats(void **state)
+{
+    (void)state;
+    uint64_t rng = 17;
+    for (unsigned w = 17; w <= 31; w++)
+        for (int k = 0; k < 20; k++) {
+            const sieve_format f = random_format_of_width(&rng, w);
+            for (int j = 0; j < 2000; j++) {
+                const uint32_t code = j < 4 ? special_code(&f, (unsigned)j) : rng_below(&rng, 1u << w);
+                const float v = sieve_cfloat_decode_ref(&f, code);
+                assert_true((double)v == spec_value(&f, code));
+                assert_true(v == 0 || isnormal(v));
+                assert_int_equal(encode(&f, v), code);
+            }
+        }
+}
+
+/* Ties between neighbouring values go to the even code; one fp32 ulp
+ * either side of the tie goes to the nearer neighbour. */
+static void check_midpoints(const sieve_format *f)
+{
+    const uint32_t count = magnitude_codes(f);
+    for (uint32_t c = 0; c + 1 < count; c++) {
+        const double lo = spec_value(f, c), hi = spec_value(f, c + 1);
+        const double mid_exact = (lo + hi) / 2;
+        const float mid = (float)mid_exact;
+        if ((double)mid != mid_exact)
+            continue; /* not an fp32 (m = 23 only): no tie to test */
+        const uint32_t even = (c % 2 == 0) ? c : c + 1;
+        const uint32_t got = encode(f, mid);
+        if (got != even)
+            fail_msg("%s: tie %a between codes %u and %u encodes to %u", fmt_name(f), mid, c,
+                     c + 1, got);
+        assert_int_equal(encode(f, nextafterf(mid, 0.0f)), c);
+        assert_int_equal(encode(f, nextafterf(mid, INFINITY)), c + 1);
+        if (f->is_signed) {
+            assert_int_equal(encode(f, -mid), sign_bit(f) | even);
+            assert_int_equal(encode(f, -nextafterf(mid, 0.0f)), sign_bit(f) | c);
+            assert_int_equal(encode(f, -nextafterf(mid, INFINITY)), sign_bit(f) | (c + 1));
+        }
+    }
+}
+
+static void test_midpoints_round_to_even_up_to_16_bits(void **state)
+{
+    (void)state;
+    format_list list = small_formats(16);
+    for (size_t i = 0; i < list.count; i++)
+        check_midpoints(&list.items[i]);
+    free(list.items);
+}
+
+/* Independent oracle: nearest code by search, ties to the even code,
+ * saturation above the largest value. */
+static uint32_t nearest_code_by_search(const sieve_format *f, float x)
+{
+    const double target = fabs((double)x);
+    const uint32_t count = magnitude_codes(f);
+    uint32_t best = 0;
+    double best_distance = INFINITY;
+    for (uint32_t c = 0; c < count; c++) {
+        const double d = fabs(spec_value(f, c) - target);
+        if (d < best_distance || (d == best_distance && c % 2 == 0)) {
+            best = c;
+            best_distance = d;
+        }
+    }
+    if (target > spec_value(f, count - 1))
+        best = count - 1;
+    return (signbit(x) && f->is_signed ? sign_bit(f) : 0) | best;
+}
+
+static void test_encode_matches_nearest_code_search(void **state)
+{
+    (void)state;
+    uint64_t rng = 99;
+    format_list list = small_formats(8);
+    for (size_t i = 0; i < list.count; i++) {
+        const sieve_format *f = &list.items[i];
+        for (int j = 0; j < 300; j++) {
+            const float x = random_value(&rng, f, !f->is_signed);
+            const uint32_t want = nearest_code_by_search(f, x);
+            const uint32_t got = encode(f, x);
+            if (got != want)
+                fail_msg("%s: %a encodes to %u, nearest is %u", fmt_name(f), x, got, want);
+        }
+    }
+    free(list.items);
+}
+
+/* ---- scalar codec: boundaries and errors ------------------------------------ */
+
+static void test_saturation_boundary(void **state)
+{
+    (void)state;
+    format_list list = small_formats(31);
+    for (size_t i = 0; i < list.count; i++) {
+        const sieve_format *f = &list.items[i];
+        const uint32_t top = magnitude_codes(f) - 1;
+        const float max = sieve_cfloat_max(f);
+        const double below = spec_value(f, top - 1);
+        assert_true((double)max == spec_value(f, top));
+        assert_int_equal(encode(f, max), top);
+        assert_int_equal(encode(f, nextafterf(max, INFINITY)), top);
+        const double above_tie = spec_value(f, top) + (spec_value(f, top) - below) / 2;
+        if ((double)(float)above_tie == above_tie) {
+            assert_int_equal(encode(f, (float)above_tie), top);
+            assert_int_equal(encode(f, nextafterf((float)above_tie, INFINITY)), top);
+        }
+        assert_int_equal(encode(f, FLT_MAX), top);
+        assert_int_equal(encode(f, INFINITY), top);
+        if (f->is_signed) {
+            assert_int_equal(encode(f, -max), sign_bit(f) | top);
+            assert_int_equal(encode(f, -FLT_MAX), sign_bit(f) | top);
+            assert_int_equal(encode(f, -INFINITY), sign_bit(f) | top);
+        } else {
+            uint32_t code;
+            assert_int_equal(sieve_cfloat_encode_ref(f, -INFINITY, &code), SIEVE_ERR_RANGE);
+        }
+    }
+    free(list.items);
+}
+
+static void test_underflow_boundary(void **state)
+{
+    (void)state;
+    format_list list = small_formats(31);
+    for (size_t i = 0; i < list.count; i++) {
+        const sieve_format *f = &list.items[i];
+        const float smallest = sieve_cfloat_decode_ref(f, 1);
+        const float half = smallest / 2; /* exact: an fp32 (maybe subnormal) */
+        assert_true((double)half * 2 == spec_value(f, 1));
+        assert_int_equal(encode(f, half), 0);
+        assert_int_equal(encode(f, nextafterf(half, 0.0f)), 0);
+        assert_int_equal(encode(f, nextafterf(half, INFINITY)), 1);
+        assert_int_equal(encode(f, FLT_TRUE_MIN), half > FLT_TRUE_MIN ? 0 : 1);
+        if (magnitude_codes(f) > 2) /* tie between codes 1 and 2 */
+            assert_int_equal(encode(f, smallest * 1.5f), 2);
+        if (f->is_signed) {
+            assert_int_equal(encode(f, -half), sign_bit(f));
+            assert_int_equal(encode(f, -nextafterf(half, INFINITY)), sign_bit(f) | 1);
+        }
+    }
+    free(list.items);
+
+    /* Formats whose half-smallest is an fp32 subnormal: 2^-127. */
+    const sieve_format f = sieve_format_cfloat(5, 2, 125, 0); /* smallest 2^-126 */
+    assert_true(sieve_cfloat_decode_ref(&f, 1) == FLT_MIN);
+    assert_int_equal(encode(&f, FLT_MIN / 2), 0);
+    assert_int_equal(encode(&f, nextafterf(FLT_MIN / 2, 1.0f)), 1);
+    assert_int_equal(encode(&f, FLT_MIN * 0.75f), 1);
+    assert_int_equal(encode(&f, FLT_TRUE_MIN), 0);
+}
+
+static void test_zero_negative_zero_and_nan(void **state)
+{
+    (void)state;
+    const sieve_format cf = sieve_format_cfloat(4, 3, 7, 1);
+    const sieve_format ucf = sieve_format_cfloat(4, 3, 7, 0);
+    uint32_t code;
+    assert_int_equal(encode(&cf, 0.0f), 0);
+    assert_int_equal(encode(&ucf, 0.0f), 0);
+    /* -0 keeps its sign in signed formats, and decodes back to -0. */
+    assert_int_equal(encode(&cf, -0.0f), 0x80);
+    const float negative_zero = sieve_cfloat_decode_ref(&cf, 0x80);
+    assert_true(negative_zero == 0 && signbit(negative_zero));
+    assert_false(signbit(sieve_cfloat_decode_ref(&cf, 0)));
+    /* Unsigned: -0 is 0, every other negative is an error, even one that
+     * would round to zero. */
+    assert_int_equal(encode(&ucf, -0.0f), 0);
+    const float negatives[] = {-1.0f, -FLT_TRUE_MIN, -FLT_MIN, -1e-30f, -INFINITY, -FLT_MAX};
+    for (size_t i = 0; i < sizeof(negatives) / sizeof(negatives[0]); i++) {
+        code = 12345;
+        assert_int_equal(sieve_cfloat_encode_ref(&ucf, negatives[i], &code), SIEVE_ERR_RANGE);
+        assert_int_equal(code, 12345);
+    }
+    const float nans[] = {NAN, -NAN, float_of(0x7f800001u), float_of(0xffc00001u)};
+    for (size_t i = 0; i < sizeof(nans) / sizeof(nans[0]); i++) {
+        assert_int_equal(sieve_cfloat_encode_ref(&cf, nans[i], &code), SIEVE_ERR_RANGE);
+        assert_int_equal(sieve_cfloat_encode_ref(&ucf, nans[i], &code), SIEVE_ERR_RANGE);
+    }
+    /* Bits above the code width are ignored by decode. */
+    assert_true(sieve_cfloat_decode_ref(&ucf, 0x1ff) == sieve_cfloat_decode_ref(&ucf, 0x7f));
+}
+
+static void test_invalid_format_rejected_by_codec(void **state)
+{
+    (void)state;
+    const sieve_format bad = sieve_format_cfloat(4, 3, 125, 1);
+    const sieve_format fp32 = sieve_format_fp32();
+    uint32_t code;
+    float buf[3] = {1, 2, 3};
+    uint8_t packed[16] = {0};
+    assert_int_equal(sieve_cfloat_encode_ref(&bad, 1.0f, &code), SIEVE_ERR_ARG);
+    assert_int_equal(sieve_cfloat_encode_ref(&fp32, 1.0f, &code), SIEVE_ERR_ARG);
+    assert_int_equal(sieve_cfloat_encode_ref(NULL, 1.0f, &code), SIEVE_ERR_ARG);
+    assert_true(isnan(sieve_cfloat_decode_ref(&bad, 1)));
+    assert_true(isnan(sieve_cfloat_max(&bad)));
+    assert_int_equal(sieve_cfloat_pack(&bad, buf, 3, packed, 0, NULL), SIEVE_ERR_ARG);
+    assert_int_equal(sieve_cfloat_quantize(&bad, buf, 3, NULL), SIEVE_ERR_ARG);
+    assert_int_equal(sieve_format_store(&bad, buf, 3, packed, 0, NULL), SIEVE_ERR_ARG);
+    sieve_cfloat_unpack(&bad, packed, 0, 3, buf); /* poisons the output */
+    assert_true(isnan(buf[0]) && isnan(buf[2]));
+    assert_int_equal(sieve_cfloat_pack(&fp32, NULL, 3, packed, 0, NULL), SIEVE_ERR_ARG);
+}
+
+/* ---- bulk paths -------------------------------------------------------------- */
+
+/* Packs random data at a random offset into a buffer of random bytes and
+ * checks every bit: the new elements hold the reference codes, all other
+ * bits are unchanged; then unpacks sub-ranges and compares with the
+ * reference decoder bit for bit. */
+static void check_bulk_round(uint64_t *rng, const sieve_format *f, size_t n, size_t first)
+{
+    const unsigned w = sieve_format_width(f);
+    const int is_fp32 = f->kind == SIEVE_FORMAT_FP32;
+    const size_t bytes = sieve_format_bytes(f, first + n);
+    /* fp32 data is drawn as if for a half-precision-like format. */
+    const sieve_format value_model = is_fp32 ? sieve_format_cfloat(5, 10, 15, 1) : *f;
+    uint8_t *buf = malloc(bytes), *expected = malloc(bytes);
+    float *src = malloc(n * sizeof(float)), *out = malloc((first + n + 1) * sizeof(float));
+    assert_true(buf && expected && src && out);
+    for (size_t i = 0; i < bytes; i++)
+        buf[i] = (uint8_t)rng_next(rng);
+    memcpy(expected, buf, bytes);
+    for (size_t i = 0; i < n; i++) {
+        src[i] = random_value(rng, &value_model, !is_fp32 && !f->is_signed);
+        const uint32_t code = is_fp32 ? bits_of(src[i]) : encode(f, src[i]);
+        stream_put(expected, (first + i) * w, w, code);
+    }
+    size_t bad_index = 777;
+    assert_int_equal(sieve_format_store(f, src, n, buf, first, &bad_index), SIEVE_OK);
+    assert_int_equal(bad_index, 777);
+    if (memcmp(buf, expected, bytes) != 0) {
+        for (size_t i = 0; i < bytes; i++)
+            if (buf[i] != expected[i])
+                fail_msg("%s n=%zu first=%zu: byte %zu is %02x, expected %02x", fmt_name(f), n,
+                         first, i, buf[i], expected[i]);
+    }
+    /* Unpack the whole range, then a random sub-range. */
+    size_t from = first, count = n;
+    for (int pass = 0; pass < 2; pass++) {
+        out[count] = 42.0f;
+        sieve_format_load(f, buf, from, count, out);
+        assert_true(out[count] == 42.0f);
+        for (size_t i = 0; i < count; i++) {
+            const uint32_t code = stream_get(buf, (from + i) * w, w);
+            const float want = is_fp32 ? float_of(code) : sieve_cfloat_decode_ref(f, code);
+            if (bits_of(out[i]) != bits_of(want))
+                fail_msg("%s n=%zu first=%zu: element %zu (code %u) unpacks to %a, expected %a",
+                         fmt_name(f), count, from, from + i, code, out[i], want);
+        }
+        from = rng_below(rng, (uint32_t)(first + n));
+        count = rng_below(rng, (uint32_t)(first + n - from)) + 1;
+    }
+    free(buf);
+    free(expected);
+    free(src);
+    free(out);
+}
+
+static void test_bulk_pack_unpack_match_reference_all_widths(void **state)
+{
+    (void)state;
+    uint64_t rng = 2024;
+    /* Odd lengths, lengths around the 8-element group and the internal
+     * chunk, and long enough runs for the table path of narrow formats. */
+    static const size_t lengths[] = {1, 2, 3, 7, 8, 9, 13, 31, 255, 256, 257, 1000, 1031, 4099};
+    for (unsigned w = 1; w <= 32; w++) {
+        for (int k = 0; k < 3; k++) {
+            sieve_format f;
+            if (w == 32)
+                f = sieve_format_fp32();
+            else if (w == 1)
+                f = sieve_format_cfloat(1, 0, (int)rng_below(&rng, 128), 0);
+            else
+                f = random_format_of_width(&rng, w);
+            for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+                check_bulk_round(&rng, &f, lengths[li], rng_below(&rng, 41));
+        }
+    }
+}
+
+/* Every code of every format up to 8 bits unpacks through the table path
+ * (long run) and the direct path (short runs) to the reference value. */
+static void test_unpack_every_code_table_and_direct(void **state)
+{
+    (void)state;
+    format_list list = small_formats(8);
+    enum { REPEAT = 8 };
+    for (size_t i = 0; i < list.count; i++) {
+        const sieve_format *f = &list.items[i];
+        const unsigned w = sieve_format_width(f);
+        const size_t n = ((size_t)1 << w) * REPEAT;
+        uint8_t *buf = calloc(sieve_format_bytes(f, n), 1);
+        float *out = malloc(n * sizeof(float));
+        assert_true(buf && out);
+        for (size_t j = 0; j < n; j++)
+            stream_put(buf, j * w, w, (uint32_t)(j % ((size_t)1 << w)));
+        sieve_cfloat_unpack(f, buf, 0, n, out);
+        for (size_t j = 0; j < n; j++)
+            assert_int_equal(bits_of(out[j]), bits_of(sieve_cfloat_decode_ref(f, (uint32_t)(j % ((size_t)1 << w)))));
+        for (size_t j = 0; j < ((size_t)1 << w); j++) {
+            sieve_cfloat_unpack(f, buf, j, 1, out);
+            assert_int_equal(bits_of(out[0]), bits_of(sieve_cfloat_decode_ref(f, (uint32_t)j)));
+        }
+        free(buf);
+        free(out);
+    }
+    free(list.items);
+}
+
+/* Wide formats: every sampled code unpacks like the reference, including
+ * subnormals, both zeros and the extremes. */
+static void test_unpack_sampled_codes_wide_formats(void **state)
+{
+    (void)state;
+    uint64_t rng = 5;
+    format_list list = small_formats(31);
+    enum { N = 600 };
+    for (size_t i = 0; i < list.count; i++) {
+        const sieve_format *f = &list.items[i];
+        const unsigned w = sieve_format_width(f);
+        uint8_t *buf = calloc(sieve_format_bytes(f, N), 1);
+        uint32_t codes[N];
+        float out[N];
+        assert_non_null(buf);
+        for (size_t j = 0; j < N; j++) {
+            if (j < 4)
+                codes[j] = special_code(f, (unsigned)j);
+            else if (j % 3)
+                codes[j] = rng_below(&rng, 1u << w);
+            else /* a subnormal, either sign */
+                codes[j] = rng_below(&rng, 1u << f->m_bits) | (rng_below(&rng, 2) ? sign_bit(f) : 0);
+            stream_put(buf, j * w, w, codes[j]);
+        }
+        sieve_cfloat_unpack(f, buf, 0, N, out);
+        for (size_t j = 0; j < N; j++)
+            if (bits_of(out[j]) != bits_of(sieve_cfloat_decode_ref(f, codes[j])))
+                fail_msg("%s: code %u unpacks to %a", fmt_name(f), codes[j], out[j]);
+        free(buf);
+    }
+    free(list.items);
+}
+
+/* The fast encoder on every float that matters for a narrow format: each
+ * tie, its fp32 neighbours and each code, via pack; compared with the
+ * reference encoder. */
+static void test_pack_midpoints_match_reference(void **state)
+{
+    (void)state;
+    format_list list = small_formats(12);
+    for (size_t i = 0; i < list.count; i++) {
+        const sieve_format *f = &list.items[i];
+        const unsigned w = sieve_format_width(f);
+        const uint32_t count = magnitude_codes(f);
+        const size_t n = (size_t)count * 4 * (f->is_signed ? 2 : 1);
+        float *src = malloc(n * sizeof(float));
+        uint8_t *buf = calloc(sieve_format_bytes(f, n), 1);
+        assert_true(src && buf);
+        size_t k = 0;
+        for (uint32_t c = 0; c < count; c++) {
+            const double lo = spec_value(f, c);
+            const double hi = c + 1 < count ? spec_value(f, c + 1) : lo * 2;
+            const float mid = (float)((lo + hi) / 2);
+            const float xs[4] = {(float)lo, mid, nextafterf(mid, 0.0f), nextafterf(mid, INFINITY)};
+            for (int j = 0; j < 4; j++) {
+                src[k++] = xs[j];
+                if (f->is_signed)
+                    src[k++] = -xs[j];
+            }
+        }
+        assert_int_equal(sieve_cfloat_pack(f, src, n, buf, 0, NULL), SIEVE_OK);
+        for (size_t j = 0; j < n; j++) {
+            const uint32_t got = stream_get(buf, j * w, w), want = encode(f, src[j]);
+            if (got != want)
+                fail_msg("%s: %a packs to %u, reference %u", fmt_name(f), src[j], got, want);
+        }
+        free(src);
+        free(buf);
+    }
+    free(list.items);
+}
+
+static void test_pack_reports_first_bad_index(void **state)
+{
+    (void)state;
+    const sieve_format formats[] = {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(5, 10, 15, 0),
+                                    sieve_format_cfloat(3, 2, 3, 0)};
+    const size_t positions[] = {0, 5, 255, 256, 300, 599};
+    enum { N = 600 };
+    for (size_t fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++)
+        for (size_t pi = 0; pi < sizeof(positions) / sizeof(positions[0]); pi++) {
+            const sieve_format *f = &formats[fi];
+            const unsigned w = sieve_format_width(f);
+            const size_t first = 3, bad = positions[pi];
+            float src[N];
+            for (size_t i = 0; i < N; i++)
+                src[i] = (float)(i % 17) * 0.25f;
+            src[bad] = (f->is_signed || pi % 2) ? NAN : -0.5f;
+            if (bad + 7 < N)
+                src[bad + 7] = NAN; /* only the first offender is reported */
+            const size_t bytes = sieve_format_bytes(f, first + N);
+            uint8_t *buf = malloc(bytes), *before = malloc(bytes);
+            assert_true(buf && before);
+            memset(buf, 0x5a, bytes);
+            memcpy(before, buf, bytes);
+            size_t bad_index = 0;
+            assert_int_equal(sieve_cfloat_pack(f, src, N, buf, first, &bad_index), SIEVE_ERR_RANGE);
+            assert_int_equal(bad_index, bad);
+            /* Elements before the offender are stored, the rest untouched. */
+            for (size_t i = 0; i < bad; i++)
+                assert_int_equal(stream_get(buf, (first + i) * w, w), encode(f, src[i]));
+            for (size_t i = bad; i < N; i++)
+                assert_int_equal(stream_get(buf, (first + i) * w, w),
+                                 stream_get(before, (first + i) * w, w));
+            assert_memory_equal(buf, before, (first * w) / 8);
+            assert_int_equal(sieve_cfloat_pack(f, src, N, buf, first, NULL), SIEVE_ERR_RANGE);
+
+            /* Quantize: same report, prefix rounded, rest untouched. */
+            float q[N];
+            memcpy(q, src, sizeof(q));
+            bad_index = 0;
+            assert_int_equal(sieve_cfloat_quantize(f, q, N, &bad_index), SIEVE_ERR_RANGE);
+            assert_int_equal(bad_index, bad);
+            for (size_t i = 0; i < N; i++) {
+                const float want = i < bad ? sieve_cfloat_decode_ref(f, encode(f, src[i])) : src[i];
+                assert_memory_equal(&q[i], &want, sizeof(float));
+            }
+            free(buf);
+            free(before);
+        }
+}
+
+static void test_quantize_matches_reference(void **state)
+{
+    (void)state;
+    uint64_t rng = 31337;
+    enum { N = 777 };
+    float buf[N], src[N];
+    for (unsigned w = 2; w <= 31; w++)
+        for (int k = 0; k < 4; k++) {
+            const sieve_format f = random_format_of_width(&rng, w);
+            for (size_t i = 0; i < N; i++)
+                src[i] = random_value(&rng, &f, !f.is_signed);
+            memcpy(buf, src, sizeof(buf));
+            assert_int_equal(sieve_cfloat_quantize(&f, buf, N, NULL), SIEVE_OK);
+            for (size_t i = 0; i < N; i++) {
+                const float want = sieve_cfloat_decode_ref(&f, encode(&f, src[i]));
+                if (bits_of(buf[i]) != bits_of(want))
+                    fail_msg("%s: %a quantizes to %a, reference %a", fmt_name(&f), src[i], buf[i],
+                             want);
+            }
+        }
+    /* fp32 is the identity, NaN included. */
+    const sieve_format fp32 = sieve_format_fp32();
+    buf[0] = NAN;
+    buf[1] = 0.1f;
+    assert_int_equal(sieve_cfloat_quantize(&fp32, buf, 2, NULL), SIEVE_OK);
+    assert_true(isnan(buf[0]) && buf[1] == 0.1f);
+}
+
+static void test_fp32_store_load_is_memcpy_at_offset(void **state)
+{
+    (void)state;
+    const sieve_format fp32 = sieve_format_fp32();
+    float storage[8] = {-1, -2, -3, -4, -5, -6, -7, -8};
+    const float src[3] = {1.5f, NAN, -INFINITY};
+    assert_int_equal(sieve_format_store(&fp32, src, 3, storage, 4, NULL), SIEVE_OK);
+    assert_memory_equal(&storage[4], src, sizeof(src));
+    assert_true(storage[3] == -4 && storage[7] == -8);
+    float out[3];
+    sieve_format_load(&fp32, storage, 4, 3, out);
+    assert_memory_equal(out, src, sizeof(src));
+    /* n = 0 touches nothing and accepts NULL buffers. */
+    assert_int_equal(sieve_format_store(&fp32, NULL, 0, NULL, 0, NULL), SIEVE_OK);
+    const sieve_format cf = sieve_format_cfloat(4, 3, 7, 1);
+    assert_int_equal(sieve_cfloat_pack(&cf, NULL, 0, NULL, 0, NULL), SIEVE_OK);
+    sieve_cfloat_unpack(&cf, NULL, 0, 0, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_validate_matches_fp32_normal_range),
+        cmocka_unit_test(test_validate_rejects_with_reason),
+        cmocka_unit_test(test_width_and_bytes),
+        cmocka_unit_test(test_format_str_parse_round_trip),
+        cmocka_unit_test(test_every_code_round_trips_up_to_16_bits),
+        cmocka_unit_test(test_sampled_codes_round_trip_wide_formats),
+        cmocka_unit_test(test_midpoints_round_to_even_up_to_16_bits),
+        cmocka_unit_test(test_encode_matches_nearest_code_search),
+        cmocka_unit_test(test_saturation_boundary),
+        cmocka_unit_test(test_underflow_boundary),
+        cmocka_unit_test(test_zero_negative_zero_and_nan),
+        cmocka_unit_test(test_invalid_format_rejected_by_codec),
+        cmocka_unit_test(test_bulk_pack_unpack_match_reference_all_widths),
+        cmocka_unit_test(test_unpack_every_code_table_and_direct),
+        cmocka_unit_test(test_unpack_sampled_codes_wide_formats),
+        cmocka_unit_test(test_pack_midpoints_match_reference),
+        cmocka_unit_test(test_pack_reports_first_bad_index),
+        cmocka_unit_test(test_quantize_matches_reference),
+        cmocka_unit_test(test_fp32_store_load_is_memcpy_at_offset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
