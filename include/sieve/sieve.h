@@ -4,6 +4,7 @@
 #define SIEVE_SIEVE_H
 
 #include "cfloat.h"
+#include "dataset.h"
 #include "image.h"
 #include "model.h"
 #include "status.h"
