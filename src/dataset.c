@@ -110,7 +110,8 @@ static sieve_status load_idx(sieve_context *ctx, const char *prefix, const char 
                              uint8_t **data, size_t *size)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s-%s.gz", prefix, kind);
+    if (snprintf(path, sizeof(path), "%s-%s.gz", prefix, kind) >= (int)sizeof(path))
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "dataset prefix too long");
     struct stat st;
     bool gz = stat(path, &st) == 0;
     if (!gz)
@@ -202,7 +203,8 @@ static sieve_status list_dir(sieve_context *ctx, const char *dir, bool want_dirs
         if (e->d_name[0] == '.')
             continue;
         char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            continue;
         struct stat st;
         if (stat(path, &st) != 0 || (want_dirs ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
             continue;
@@ -248,7 +250,8 @@ static sieve_status open_folder(sieve_dataset *ds, const char *dir)
     size_t cap = 0;
     for (size_t c = 0; c < n_classes; c++) {
         char sub[4096];
-        snprintf(sub, sizeof(sub), "%s/%s", dir, ds->classes[c]);
+        if (snprintf(sub, sizeof(sub), "%s/%s", dir, ds->classes[c]) >= (int)sizeof(sub))
+            return sieve_fail(ctx, SIEVE_ERR_ARG, "%s: path too long", dir);
         char **files = NULL;
         size_t n_files = 0;
         if ((s = list_dir(ctx, sub, false, &files, &n_files)) != SIEVE_OK)
