@@ -1,0 +1,489 @@
+/* sieve info — what a .sieve model holds and what running it costs:
+ * layers, tensors and their storage formats, parameter and weight bytes,
+ * MACs, and the executor's activation memory plan. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+static const char info_usage[] =
+    "usage: sieve info MODEL.sieve [--json]\n"
+    "\n"
+    "Shows what a model holds and what one inference costs:\n"
+    "  layers   name, op, output shape, parameters, multiply-accumulates (MACs)\n"
+    "  tensors  name, role, shape, storage format (fp32 or custom float\n"
+    "           cf(eE,mM,bB) / unsigned ucf(...)), bytes\n"
+    "  totals   parameters, weight bytes and their share of fp32 storage,\n"
+    "           MACs per inference, activation memory planned by the executor\n"
+    "           (peak with buffers reused by tensor lifetime, and the sum\n"
+    "           without reuse)\n"
+    "  and the class labels, image preprocessing and metadata it carries.\n"
+    "\n"
+    "Shapes, MACs and memory come from preparing the model with the input\n"
+    "shapes it declares; if that fails the reason is shown instead.\n"
+    "\n"
+    "options:\n"
+    "  --json      print one JSON object instead of tables\n"
+    "  -h, --help  show this help\n";
+
+/* Metadata keys shown (the API looks values up by key). */
+static const char *const known_metadata[] = {"source", "importer", "description", "variant"};
+
+enum { OPT_JSON, OPT_HELP };
+
+static const cli_option info_options[] = {
+    {OPT_JSON, "json", 0, false},
+    {OPT_HELP, "help", 'h', false},
+};
+
+static const char *role_name(sieve_tensor_role role)
+{
+    switch (role) {
+    case SIEVE_TENSOR_INPUT:
+        return "input";
+    case SIEVE_TENSOR_CONSTANT:
+        return "constant";
+    case SIEVE_TENSOR_ACTIVATION:
+        return "activation";
+    }
+    return "unknown";
+}
+
+/* Everything info prints, gathered once for both output styles. */
+typedef struct model_summary {
+    const char *path;
+    const sieve_model *model;
+    const sieve_exec *exec;  /* NULL when preparing failed */
+    const char *prepare_error; /* why exec is NULL */
+    uint64_t params, weight_bytes; /* over constant tensors */
+} model_summary;
+
+/* Shape after prepare when available, else the declared one. */
+static sieve_shape tensor_shape(const model_summary *s, int t, const sieve_tensor_info *ti)
+{
+    sieve_shape shape = ti->shape;
+    if (s->exec)
+        sieve_exec_tensor_shape(s->exec, t, &shape);
+    return shape;
+}
+
+static uint64_t tensor_bytes(const model_summary *s, int t, const sieve_tensor_info *ti)
+{
+    if (ti->role == SIEVE_TENSOR_CONSTANT || !s->exec)
+        return ti->bytes;
+    sieve_shape shape = tensor_shape(s, t, ti);
+    int64_t n = sieve_shape_numel(&shape);
+    return n > 0 ? sieve_format_bytes(&ti->format, (size_t)n) : 0;
+}
+
+static void summarize(model_summary *s)
+{
+    s->params = s->weight_bytes = 0;
+    int n = sieve_model_tensor_count(s->model);
+    for (int t = 0; t < n; t++) {
+        sieve_tensor_info ti;
+        if (sieve_model_tensor(s->model, t, &ti) != SIEVE_OK || ti.role != SIEVE_TENSOR_CONSTANT)
+            continue;
+        int64_t numel = sieve_shape_numel(&ti.shape);
+        s->params += numel > 0 ? (uint64_t)numel : 0;
+        s->weight_bytes += ti.bytes;
+    }
+}
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+static cJSON *json_shape(const sieve_shape *shape)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < shape->rank; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)shape->dims[i]));
+    return a;
+}
+
+static cJSON *json_tensor_names(const sieve_model *m, const int *idx, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) {
+        sieve_tensor_info ti;
+        if (idx[i] >= 0 && sieve_model_tensor(m, idx[i], &ti) == SIEVE_OK)
+            cJSON_AddItemToArray(a, cJSON_CreateString(ti.name));
+        else
+            cJSON_AddItemToArray(a, cJSON_CreateNull());
+    }
+    return a;
+}
+
+static cJSON *json_io(const model_summary *s, bool outputs)
+{
+    cJSON *a = cJSON_CreateArray();
+    int n = outputs ? sieve_model_output_count(s->model) : sieve_model_input_count(s->model);
+    for (int i = 0; a && i < n; i++) {
+        int t = outputs ? sieve_model_output(s->model, i) : sieve_model_input(s->model, i);
+        sieve_tensor_info ti;
+        if (sieve_model_tensor(s->model, t, &ti) != SIEVE_OK)
+            continue;
+        sieve_shape shape = tensor_shape(s, t, &ti);
+        char fmt[48];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", ti.name);
+        cJSON_AddItemToObject(o, "shape", json_shape(&shape));
+        cJSON_AddStringToObject(o, "format", sieve_format_str(&ti.format, fmt, sizeof(fmt)));
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static cJSON *build_json(const model_summary *s)
+{
+    const sieve_model *m = s->model;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "model", s->path);
+    cJSON_AddItemToObject(root, "inputs", json_io(s, false));
+    cJSON_AddItemToObject(root, "outputs", json_io(s, true));
+    if (s->prepare_error)
+        cJSON_AddStringToObject(root, "prepare_error", s->prepare_error);
+
+    cJSON *layers = cJSON_AddArrayToObject(root, "layers");
+    for (int i = 0; i < sieve_model_layer_count(m); i++) {
+        sieve_layer_info li;
+        if (sieve_model_layer(m, i, &li) != SIEVE_OK)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", li.name);
+        cJSON_AddStringToObject(o, "op", li.op);
+        cJSON_AddItemToObject(o, "inputs", json_tensor_names(m, li.inputs, li.n_inputs));
+        cJSON_AddItemToObject(o, "outputs", json_tensor_names(m, li.outputs, li.n_outputs));
+        sieve_tensor_info out;
+        if (li.n_outputs > 0 && sieve_model_tensor(m, li.outputs[0], &out) == SIEVE_OK) {
+            sieve_shape shape = tensor_shape(s, li.outputs[0], &out);
+            cJSON_AddItemToObject(o, "output_shape", json_shape(&shape));
+        }
+        cJSON_AddNumberToObject(o, "params", (double)li.params);
+        if (s->exec)
+            cJSON_AddNumberToObject(o, "macs", (double)sieve_exec_layer_macs(s->exec, i));
+        else
+            cJSON_AddNullToObject(o, "macs");
+        cJSON_AddItemToArray(layers, o);
+    }
+
+    cJSON *tensors = cJSON_AddArrayToObject(root, "tensors");
+    for (int t = 0; t < sieve_model_tensor_count(m); t++) {
+        sieve_tensor_info ti;
+        if (sieve_model_tensor(m, t, &ti) != SIEVE_OK)
+            continue;
+        sieve_shape shape = tensor_shape(s, t, &ti);
+        char fmt[48];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", ti.name);
+        cJSON_AddStringToObject(o, "role", role_name(ti.role));
+        cJSON_AddBoolToObject(o, "is_output", ti.is_output);
+        cJSON_AddItemToObject(o, "shape", json_shape(&shape));
+        cJSON_AddStringToObject(o, "format", sieve_format_str(&ti.format, fmt, sizeof(fmt)));
+        cJSON_AddNumberToObject(o, "bytes", (double)tensor_bytes(s, t, &ti));
+        cJSON_AddItemToArray(tensors, o);
+    }
+
+    cJSON *totals = cJSON_AddObjectToObject(root, "totals");
+    cJSON_AddNumberToObject(totals, "layers", sieve_model_layer_count(m));
+    cJSON_AddNumberToObject(totals, "parameters", (double)s->params);
+    cJSON_AddNumberToObject(totals, "weight_bytes", (double)s->weight_bytes);
+    cJSON_AddNumberToObject(totals, "weight_bytes_fp32", (double)s->params * 4.0);
+    cJSON_AddNumberToObject(totals, "weight_ratio_vs_fp32",
+                            s->params ? (double)s->weight_bytes / ((double)s->params * 4.0) : 0.0);
+    if (s->exec) {
+        cJSON_AddNumberToObject(totals, "macs", (double)sieve_exec_macs(s->exec));
+        cJSON_AddNumberToObject(totals, "activation_peak_bytes",
+                                (double)sieve_exec_arena_bytes(s->exec));
+        cJSON_AddNumberToObject(totals, "activation_no_reuse_bytes",
+                                (double)sieve_exec_activation_bytes_total(s->exec));
+    } else {
+        cJSON_AddNullToObject(totals, "macs");
+        cJSON_AddNullToObject(totals, "activation_peak_bytes");
+        cJSON_AddNullToObject(totals, "activation_no_reuse_bytes");
+    }
+
+    int n_labels = sieve_model_label_count(m);
+    cJSON_AddNumberToObject(root, "label_count", n_labels);
+    cJSON *labels = cJSON_AddArrayToObject(root, "labels");
+    for (int i = 0; i < n_labels; i++) {
+        const char *label = sieve_model_label(m, i);
+        cJSON_AddItemToArray(labels, cJSON_CreateString(label ? label : ""));
+    }
+
+    sieve_preprocess pre;
+    if (sieve_model_preprocess(m, &pre) == SIEVE_OK) {
+        cJSON *p = cJSON_AddObjectToObject(root, "preprocess");
+        cJSON_AddNumberToObject(p, "channels", pre.channels);
+        cJSON_AddNumberToObject(p, "height", pre.height);
+        cJSON_AddNumberToObject(p, "width", pre.width);
+        cJSON_AddNumberToObject(p, "scale", pre.scale);
+        int nc = pre.channels > 0 ? pre.channels : 1;
+        cJSON *mean = cJSON_AddArrayToObject(p, "mean");
+        cJSON *std = cJSON_AddArrayToObject(p, "std");
+        for (int c = 0; c < nc && c < 4; c++) {
+            cJSON_AddItemToArray(mean, cJSON_CreateNumber(pre.mean[c]));
+            cJSON_AddItemToArray(std, cJSON_CreateNumber(pre.std[c]));
+        }
+    } else {
+        cJSON_AddNullToObject(root, "preprocess");
+    }
+
+    cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
+    for (size_t k = 0; k < sizeof(known_metadata) / sizeof(known_metadata[0]); k++) {
+        const char *v = sieve_model_metadata(m, known_metadata[k]);
+        if (v)
+            cJSON_AddStringToObject(meta, known_metadata[k], v);
+    }
+    return root;
+}
+
+/* ---- tables -------------------------------------------------------------------- */
+
+#define MAX_COLS 6
+#define CELL 96
+
+typedef void (*row_fn)(const model_summary *s, int row, char cells[MAX_COLS][CELL]);
+
+/* Prints a header and n rows with columns padded to their widest cell;
+ * numeric columns (right_align bit set) are right-aligned. */
+static void print_table(const model_summary *s, const char *const *header, int cols,
+                        unsigned right_align, int n, row_fn fill)
+{
+    int width[MAX_COLS];
+    char cells[MAX_COLS][CELL];
+    for (int c = 0; c < cols; c++)
+        width[c] = (int)strlen(header[c]);
+    for (int r = 0; r < n; r++) {
+        fill(s, r, cells);
+        for (int c = 0; c < cols; c++) {
+            int w = (int)strlen(cells[c]);
+            if (w > width[c])
+                width[c] = w;
+        }
+    }
+    for (int r = -1; r < n; r++) {
+        if (r >= 0)
+            fill(s, r, cells);
+        printf(" ");
+        for (int c = 0; c < cols; c++) {
+            const char *text = r < 0 ? header[c] : cells[c];
+            bool right = (right_align >> c) & 1u;
+            if (c == cols - 1 && !right)
+                printf(" %s", text);
+            else
+                printf(" %*s", right ? width[c] : -width[c], text);
+        }
+        printf("\n");
+    }
+}
+
+static void layer_row(const model_summary *s, int i, char cells[MAX_COLS][CELL])
+{
+    sieve_layer_info li;
+    memset(cells, 0, MAX_COLS * CELL);
+    if (sieve_model_layer(s->model, i, &li) != SIEVE_OK)
+        return;
+    snprintf(cells[0], CELL, "%d", i);
+    snprintf(cells[1], CELL, "%s", li.name);
+    snprintf(cells[2], CELL, "%s", li.op);
+    sieve_tensor_info out;
+    if (li.n_outputs > 0 && sieve_model_tensor(s->model, li.outputs[0], &out) == SIEVE_OK) {
+        sieve_shape shape = tensor_shape(s, li.outputs[0], &out);
+        cli_shape_str(&shape, cells[3], CELL);
+    }
+    snprintf(cells[4], CELL, "%llu", (unsigned long long)li.params);
+    if (s->exec)
+        snprintf(cells[5], CELL, "%llu", (unsigned long long)sieve_exec_layer_macs(s->exec, i));
+    else
+        snprintf(cells[5], CELL, "?");
+}
+
+static void tensor_row(const model_summary *s, int t, char cells[MAX_COLS][CELL])
+{
+    sieve_tensor_info ti;
+    memset(cells, 0, MAX_COLS * CELL);
+    if (sieve_model_tensor(s->model, t, &ti) != SIEVE_OK)
+        return;
+    sieve_shape shape = tensor_shape(s, t, &ti);
+    snprintf(cells[0], CELL, "%d", t);
+    snprintf(cells[1], CELL, "%s", ti.name);
+    snprintf(cells[2], CELL, "%s%s", role_name(ti.role), ti.is_output ? ", output" : "");
+    cli_shape_str(&shape, cells[3], CELL);
+    sieve_format_str(&ti.format, cells[4], CELL);
+    snprintf(cells[5], CELL, "%llu", (unsigned long long)tensor_bytes(s, t, &ti));
+}
+
+static void print_io(const model_summary *s, bool outputs)
+{
+    int n = outputs ? sieve_model_output_count(s->model) : sieve_model_input_count(s->model);
+    printf("%-9s", outputs ? "outputs:" : "inputs:");
+    for (int i = 0; i < n; i++) {
+        int t = outputs ? sieve_model_output(s->model, i) : sieve_model_input(s->model, i);
+        sieve_tensor_info ti;
+        if (sieve_model_tensor(s->model, t, &ti) != SIEVE_OK)
+            continue;
+        sieve_shape shape = tensor_shape(s, t, &ti);
+        char sh[CELL], fmt[48];
+        printf("%s%s %s %s", i ? ", " : " ", ti.name, cli_shape_str(&shape, sh, sizeof(sh)),
+               sieve_format_str(&ti.format, fmt, sizeof(fmt)));
+    }
+    printf("\n");
+}
+
+static void print_human(const model_summary *s)
+{
+    const sieve_model *m = s->model;
+    char a[48], b[48];
+    printf("model:   %s\n", s->path);
+    print_io(s, false);
+    print_io(s, true);
+    if (s->prepare_error)
+        printf("note:    cannot prepare the model (%s); shapes, MACs and memory unknown\n",
+               s->prepare_error);
+
+    int n_layers = sieve_model_layer_count(m);
+    printf("\nlayers (%d):\n", n_layers);
+    static const char *const layer_header[] = {"#", "name", "op", "output", "params", "MACs"};
+    print_table(s, layer_header, 6, 1u << 0 | 1u << 4 | 1u << 5, n_layers, layer_row);
+
+    int n_tensors = sieve_model_tensor_count(m);
+    printf("\ntensors (%d):\n", n_tensors);
+    static const char *const tensor_header[] = {"#", "name", "role", "shape", "format", "bytes"};
+    print_table(s, tensor_header, 6, 1u << 0 | 1u << 5, n_tensors, tensor_row);
+
+    printf("\ntotals:\n");
+    printf("  parameters          %llu (%s)\n", (unsigned long long)s->params,
+           cli_count_str(s->params, a, sizeof(a)));
+    double fp32 = (double)s->params * 4.0;
+    printf("  weight bytes        %llu (%s", (unsigned long long)s->weight_bytes,
+           cli_bytes_str(s->weight_bytes, a, sizeof(a)));
+    if (s->params)
+        printf(", %.1f%% of fp32 %s", 100.0 * (double)s->weight_bytes / fp32,
+               cli_bytes_str((uint64_t)fp32, b, sizeof(b)));
+    printf(")\n");
+    if (s->exec) {
+        uint64_t macs = sieve_exec_macs(s->exec);
+        size_t peak = sieve_exec_arena_bytes(s->exec);
+        size_t total = sieve_exec_activation_bytes_total(s->exec);
+        printf("  MACs per inference  %llu (%s)\n", (unsigned long long)macs,
+               cli_count_str(macs, a, sizeof(a)));
+        printf("  activation memory   %zu (%s) planned peak, %zu (%s) without reuse\n", peak,
+               cli_bytes_str(peak, a, sizeof(a)), total, cli_bytes_str(total, b, sizeof(b)));
+    }
+
+    int n_labels = sieve_model_label_count(m);
+    printf("\nlabels:     %d", n_labels);
+    for (int i = 0; i < n_labels && i < 5; i++)
+        printf("%s%s", i ? ", " : " (", sieve_model_label(m, i));
+    printf("%s\n", n_labels > 5 ? ", ...)" : n_labels > 0 ? ")" : "");
+
+    sieve_preprocess pre;
+    if (sieve_model_preprocess(m, &pre) == SIEVE_OK) {
+        printf("preprocess: %dx%dx%d (channels x height x width), x = (pixel * %g - mean) / std,"
+               " mean",
+               pre.channels, pre.height, pre.width, (double)pre.scale);
+        int nc = pre.channels > 0 && pre.channels <= 4 ? pre.channels : 1;
+        for (int c = 0; c < nc; c++)
+            printf("%s%g", c ? "," : " ", (double)pre.mean[c]);
+        printf(" std");
+        for (int c = 0; c < nc; c++)
+            printf("%s%g", c ? "," : " ", (double)pre.std[c]);
+        printf("\n");
+    } else {
+        printf("preprocess: none\n");
+    }
+    printf("metadata:");
+    int shown = 0;
+    for (size_t k = 0; k < sizeof(known_metadata) / sizeof(known_metadata[0]); k++) {
+        const char *v = sieve_model_metadata(m, known_metadata[k]);
+        if (v) {
+            printf("\n  %s: %s", known_metadata[k], v);
+            shown++;
+        }
+    }
+    printf("%s\n", shown ? "" : "   none");
+}
+
+int cmd_info(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    const char *path = NULL;
+    bool json = false;
+    cli_parser p;
+    cli_parser_init(&p, cmd, argc, argv, info_options,
+                    (int)(sizeof(info_options) / sizeof(info_options[0])));
+    for (;;) {
+        const char *value;
+        int id = cli_next(&p, &value);
+        if (id == CLI_ARG_END)
+            break;
+        switch (id) {
+        case CLI_ARG_ERROR:
+            return CLI_EXIT_USAGE;
+        case OPT_HELP:
+            fputs(info_usage, stdout);
+            return CLI_EXIT_OK;
+        case OPT_JSON:
+            json = true;
+            break;
+        case CLI_ARG_POSITIONAL:
+            if (path)
+                return cli_usage_error(cmd, "unexpected argument '%s'", value);
+            path = value;
+            break;
+        }
+    }
+    if (!path)
+        return cli_usage_error(cmd, "missing MODEL.sieve");
+
+    sieve_context *ctx = sieve_context_create(NULL);
+    if (!ctx) {
+        cli_error(cmd, NULL, "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    sieve_model *model = NULL;
+    sieve_status st = sieve_model_load_file(ctx, path, &model);
+    if (st != SIEVE_OK) {
+        cli_error_status(cmd, path, ctx, st);
+        sieve_context_destroy(ctx);
+        return CLI_EXIT_FAILURE;
+    }
+    model_summary s = {.path = path, .model = model};
+    sieve_exec *exec = NULL;
+    char prepare_error[512] = "";
+    st = sieve_exec_create(model, NULL, &exec);
+    if (st != SIEVE_OK) {
+        const char *why = sieve_context_error(ctx);
+        snprintf(prepare_error, sizeof(prepare_error), "%s", *why ? why : sieve_status_str(st));
+        s.prepare_error = prepare_error;
+    }
+    s.exec = exec;
+    summarize(&s);
+
+    int rc = CLI_EXIT_OK;
+    if (json) {
+        cJSON *root = build_json(&s);
+        char *text = root ? cJSON_PrintUnformatted(root) : NULL;
+        if (text) {
+            printf("%s\n", text);
+            cJSON_free(text);
+        } else {
+            cli_error(cmd, path, "out of memory building JSON");
+            rc = CLI_EXIT_FAILURE;
+        }
+        cJSON_Delete(root);
+    } else {
+        print_human(&s);
+    }
+    if (fflush(stdout) != 0) {
+        cli_error(cmd, NULL, "cannot write output");
+        rc = CLI_EXIT_FAILURE;
+    }
+    sieve_exec_free(exec);
+    sieve_model_free(model);
+    sieve_context_destroy(ctx);
+    return rc;
+}
