@@ -1,0 +1,133 @@
+/* libsieve internal, private to src/ops/ — the kernel functions of every
+ * layer family, helpers they share, and the blocked SGEMM core that conv,
+ * gemm and matmul build on. */
+#ifndef SIEVE_OPS_KERNELS_H
+#define SIEVE_OPS_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ops.h"
+
+/* ---- the five entry points of one kernel -------------------------------- */
+
+#define SIEVE_KERNEL_DECLARE(fam)                                                              \
+    sieve_status sieve_##fam##_infer(const sieve_layer *layer, const sieve_shape *in, int n_in,  \
+                                     sieve_shape *out, char *err, size_t err_len);              \
+    size_t sieve_##fam##_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,     \
+                                 const sieve_shape *out, int threads);                          \
+    uint64_t sieve_##fam##_macs(const sieve_layer *layer, const sieve_shape *in, int n_in,      \
+                                const sieve_shape *out);                                        \
+    void sieve_##fam##_run(const sieve_layer *layer, const sieve_op_input *in, int n_in,        \
+                           float *out, const sieve_shape *out_shape, sieve_op_env *env);        \
+    void sieve_##fam##_run_ref(const sieve_layer *layer, const sieve_op_input *in, int n_in,    \
+                               float *out, const sieve_shape *out_shape);
+
+SIEVE_KERNEL_DECLARE(conv)
+SIEVE_KERNEL_DECLARE(maxpool)
+SIEVE_KERNEL_DECLARE(avgpool)
+SIEVE_KERNEL_DECLARE(globalavgpool)
+SIEVE_KERNEL_DECLARE(globalmaxpool)
+SIEVE_KERNEL_DECLARE(relu)
+SIEVE_KERNEL_DECLARE(lrn)
+SIEVE_KERNEL_DECLARE(batchnorm)
+SIEVE_KERNEL_DECLARE(gemm)
+SIEVE_KERNEL_DECLARE(matmul)
+SIEVE_KERNEL_DECLARE(softmax)
+SIEVE_KERNEL_DECLARE(concat)
+SIEVE_KERNEL_DECLARE(add)
+SIEVE_KERNEL_DECLARE(reshape)
+SIEVE_KERNEL_DECLARE(flatten)
+
+/* ---- shared helpers (ops.c) --------------------------------------------- */
+
+/* Writes "<op>: <message>" into err and returns SIEVE_ERR_SHAPE. */
+sieve_status sieve_op_fail(const sieve_layer *layer, char *err, size_t err_len, const char *fmt,
+                           ...) SIEVE_PRINTF(4, 5);
+
+/* Number of elements, false on a negative dimension, a bad rank or
+ * overflow of size_t. Rank 0 is a scalar (1 element). */
+bool sieve_op_numel(const sieve_shape *shape, size_t *numel);
+
+/* Product of dims[begin, end) (no checks: call on validated shapes). */
+size_t sieve_op_dims_product(const sieve_shape *shape, int begin, int end);
+
+/* Whether optional input i is present: the executor passes an absent one
+ * with rank -1 (and the layer's input index -1). */
+bool sieve_op_shape_present(const sieve_shape *in, int n_in, int i);
+bool sieve_op_input_present(const sieve_op_input *in, int n_in, int i);
+
+/* Copies elements first..first+n of an input into dst, decoding if packed. */
+void sieve_op_input_load(const sieve_op_input *in, size_t first, size_t n, float *dst);
+
+/* Floats a per-thread scratch slice takes, rounded up to whole cache lines
+ * so slices of different threads never share one. */
+static inline size_t sieve_op_slice_floats(size_t floats)
+{
+    return (floats + 15) & ~(size_t)15;
+}
+
+/* The pool a kernel may use given how much scratch it was handed: NULL
+ * (single thread) if the scratch holds fewer than one slice per thread.
+ * Sets *ok to false when it does not even hold one slice. */
+sieve_pool *sieve_op_pool_for_scratch(const sieve_op_env *env, size_t slice_floats, bool *ok);
+
+/* ---- blocked SGEMM core (sgemm.c) ---------------------------------------
+ *
+ * C[i, j] (+)= alpha * sum_k A[i, k] * B[k, j] for i < m, j < n, computed on
+ * register tiles of MR x NR by a micro-kernel over packed panels. The
+ * operands are produced by packing callbacks, so that A can be weights
+ * decoded from a custom float stream and B an im2col of an image, neither
+ * ever materialized whole. */
+
+#define SIEVE_GEMM_MR 6
+#define SIEVE_GEMM_NR 16
+#define SIEVE_GEMM_KC 256 /* k block: an A panel + a B panel stay in L1/L2 */
+#define SIEVE_GEMM_NC 256 /* n block: columns of one packed B block */
+
+/* Packs rows i0..i0+count (count <= MR) x k0..k0+kc of A into
+ * dst[k * MR + r], zeros for rows r >= count. */
+typedef void (*sieve_pack_a_fn)(const void *src, size_t i0, size_t count, size_t k0, size_t kc,
+                                float *dst, float *tmp);
+/* Packs k0..k0+kc x columns j0..j0+count (count <= NC) of B into panels of NR
+ * columns: dst[(j / NR) * kc * NR + k * NR + j % NR], zeros for columns
+ * count..round_up(count, NR). */
+typedef void (*sieve_pack_b_fn)(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
+                                float *dst, float *tmp);
+
+typedef struct sieve_gemm_job {
+    size_t m, n, k;
+    sieve_pack_a_fn pack_a;
+    const void *a;
+    sieve_pack_b_fn pack_b;
+    const void *b;
+    float *c;
+    ptrdiff_t rs, cs;      /* C[i, j] is c[i * rs + j * cs] */
+    const float *row_bias; /* added to row i, or NULL */
+    float alpha;
+    bool accumulate; /* C holds values to add to (else overwritten) */
+    bool relu;       /* max(0, .) on the final value */
+} sieve_gemm_job;
+
+/* A split of the m x n output into m_blocks x n_blocks tasks. */
+typedef struct sieve_gemm_split {
+    size_t m_block, n_block;   /* rows / columns per task (last may be short) */
+    size_t m_blocks, n_blocks; /* tasks along each side */
+} sieve_gemm_split;
+
+/* Splits so that outer * m_blocks * n_blocks tasks keep `threads` busy. */
+sieve_gemm_split sieve_gemm_plan(size_t m, size_t n, size_t outer, int threads);
+
+/* Per-thread scratch floats of sieve_gemm_block. */
+size_t sieve_gemm_scratch_floats(void);
+
+/* Computes rows m0..m1 x columns n0..n1 of the job. */
+void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0, size_t n1,
+                      float *scratch);
+
+/* Runs task t (0 <= t < m_blocks * n_blocks) of a split. */
+void sieve_gemm_task(const sieve_gemm_job *job, const sieve_gemm_split *split, size_t t,
+                     float *scratch);
+
+#endif

@@ -1,0 +1,466 @@
+/* libsieve — pooling on NCHW: MaxPool and AveragePool over 2-D windows
+ * (pads, strides, dilations, ceil mode, count_include_pad), and the global
+ * average / max pools over every spatial axis.
+ *
+ * Window rules follow ONNX and PyTorch: in ceil mode the last window must
+ * start inside the input or its left padding; padding never takes part in
+ * a max; an average divides by the valid cells, or with count_include_pad
+ * by the cells inside the padded input, not those beyond the right padding
+ * that ceil mode adds. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+
+typedef struct pool_geom {
+    size_t planes; /* N * C */
+    ptrdiff_t h, w, oh, ow;
+    ptrdiff_t kh, kw, sh, sw, dh, dw;
+    ptrdiff_t pt, pl, pb, pr;
+    bool count_include_pad;
+} pool_geom;
+
+static void pool_geometry(const sieve_layer *layer, const sieve_shape *x, const sieve_shape *y,
+                          pool_geom *g)
+{
+    const sieve_pool_attrs *a = &layer->attrs.pool;
+    g->planes = (size_t)(x->dims[0] * x->dims[1]);
+    g->h = (ptrdiff_t)x->dims[2];
+    g->w = (ptrdiff_t)x->dims[3];
+    g->oh = (ptrdiff_t)y->dims[2];
+    g->ow = (ptrdiff_t)y->dims[3];
+    g->kh = a->kernel[0];
+    g->kw = a->kernel[1];
+    g->sh = a->stride[0];
+    g->sw = a->stride[1];
+    g->dh = a->dilation[0];
+    g->dw = a->dilation[1];
+    g->pt = a->pads[0];
+    g->pl = a->pads[1];
+    g->pb = a->pads[2];
+    g->pr = a->pads[3];
+    g->count_include_pad = layer->op == SIEVE_OP_AVGPOOL && a->count_include_pad;
+}
+
+/* Output length along one axis (0 if the window does not fit). */
+static int64_t pool_out_len(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t kernel,
+                            int64_t stride, int64_t dilation, bool ceil_mode)
+{
+    int64_t extent = (kernel - 1) * dilation + 1;
+    int64_t span = in + pad_begin + pad_end - extent;
+    if (span < 0)
+        return 0;
+    int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+    /* The last window must start inside the input or the left padding. */
+    if (ceil_mode && (out - 1) * stride >= in + pad_begin)
+        out--;
+    return out;
+}
+
+static sieve_status pool_infer(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                               sieve_shape *out, char *err, size_t err_len)
+{
+    const sieve_pool_attrs *a = &layer->attrs.pool;
+    if (n_in != 1)
+        return sieve_op_fail(layer, err, err_len, "takes 1 input, got %d", n_in);
+    const sieve_shape *x = &in[0];
+    size_t numel;
+    if (x->rank != 4 || !sieve_op_numel(x, &numel))
+        return sieve_op_fail(layer, err, err_len, "input must be 4-D NCHW, has rank %d", x->rank);
+    for (int d = 0; d < 4; d++)
+        if (x->dims[d] < 1 || x->dims[d] > INT32_MAX)
+            return sieve_op_fail(layer, err, err_len, "input dimension %d is %lld", d,
+                                 (long long)x->dims[d]);
+    out->rank = 4;
+    out->dims[0] = x->dims[0];
+    out->dims[1] = x->dims[1];
+    for (int i = 0; i < 2; i++) {
+        if (a->kernel[i] < 1)
+            return sieve_op_fail(layer, err, err_len, "kernel size %d must be >= 1", a->kernel[i]);
+        if (a->stride[i] < 1)
+            return sieve_op_fail(layer, err, err_len, "stride %d must be >= 1", a->stride[i]);
+        if (a->dilation[i] < 1)
+            return sieve_op_fail(layer, err, err_len, "dilation %d must be >= 1", a->dilation[i]);
+        int64_t extent = (int64_t)(a->kernel[i] - 1) * a->dilation[i] + 1;
+        int pad_begin = a->pads[i], pad_end = a->pads[i + 2];
+        if (pad_begin < 0 || pad_end < 0)
+            return sieve_op_fail(layer, err, err_len, "pads %d,%d are negative", pad_begin,
+                                 pad_end);
+        /* A window made of padding only would have no value (ONNX requires
+         * pads smaller than the kernel). */
+        if (pad_begin >= extent || pad_end >= extent)
+            return sieve_op_fail(layer, err, err_len,
+                                 "pads %d,%d not smaller than the kernel extent %lld", pad_begin,
+                                 pad_end, (long long)extent);
+        int64_t len = pool_out_len(x->dims[2 + i], pad_begin, pad_end, a->kernel[i],
+                                   a->stride[i], a->dilation[i], a->ceil_mode);
+        if (len < 1)
+            return sieve_op_fail(layer, err, err_len,
+                                 "kernel extent %lld larger than padded input %lld",
+                                 (long long)extent,
+                                 (long long)(x->dims[2 + i] + pad_begin + pad_end));
+        out->dims[2 + i] = len;
+    }
+    return SIEVE_OK;
+}
+
+sieve_status sieve_maxpool_infer(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                 sieve_shape *out, char *err, size_t err_len)
+{
+    return pool_infer(layer, in, n_in, out, err, err_len);
+}
+
+sieve_status sieve_avgpool_infer(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                 sieve_shape *out, char *err, size_t err_len)
+{
+    return pool_infer(layer, in, n_in, out, err, err_len);
+}
+
+static uint64_t pool_macs(const sieve_layer *layer, const sieve_shape *out)
+{
+    size_t n = 0;
+    sieve_op_numel(out, &n);
+    const sieve_pool_attrs *a = &layer->attrs.pool;
+    return (uint64_t)n * (uint64_t)a->kernel[0] * (uint64_t)a->kernel[1];
+}
+
+uint64_t sieve_maxpool_macs(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                            const sieve_shape *out)
+{
+    (void)in;
+    (void)n_in;
+    return pool_macs(layer, out);
+}
+
+uint64_t sieve_avgpool_macs(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                            const sieve_shape *out)
+{
+    (void)in;
+    (void)n_in;
+    return pool_macs(layer, out);
+}
+
+size_t sieve_maxpool_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                             const sieve_shape *out, int threads)
+{
+    (void)layer, (void)in, (void)n_in, (void)out, (void)threads;
+    return 0;
+}
+
+size_t sieve_avgpool_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                             const sieve_shape *out, int threads)
+{
+    (void)layer, (void)in, (void)n_in, (void)out, (void)threads;
+    return 0;
+}
+
+/* ---- reference ---------------------------------------------------------- */
+
+static void pool_ref(const sieve_layer *layer, const float *x, float *y, const sieve_shape *xs,
+                     const sieve_shape *ys, bool is_max)
+{
+    pool_geom g;
+    pool_geometry(layer, xs, ys, &g);
+    for (size_t plane = 0; plane < g.planes; plane++) {
+        const float *xp = x + plane * (size_t)(g.h * g.w);
+        float *yp = y + plane * (size_t)(g.oh * g.ow);
+        for (ptrdiff_t oy = 0; oy < g.oh; oy++)
+            for (ptrdiff_t ox = 0; ox < g.ow; ox++) {
+                float best = -INFINITY;
+                double sum = 0.0;
+                int valid = 0, padded = 0;
+                for (ptrdiff_t ky = 0; ky < g.kh; ky++)
+                    for (ptrdiff_t kx = 0; kx < g.kw; kx++) {
+                        ptrdiff_t iy = oy * g.sh - g.pt + ky * g.dh;
+                        ptrdiff_t ix = ox * g.sw - g.pl + kx * g.dw;
+                        if (iy >= -g.pt && iy < g.h + g.pb && ix >= -g.pl && ix < g.w + g.pr)
+                            padded++;
+                        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w)
+                            continue;
+                        float v = xp[iy * g.w + ix];
+                        valid++;
+                        sum += v;
+                        best = v > best ? v : best;
+                    }
+                int divisor = g.count_include_pad ? padded : valid;
+                if (is_max)
+                    yp[oy * g.ow + ox] = best;
+                else
+                    yp[oy * g.ow + ox] = divisor ? (float)(sum / divisor) : 0.0f;
+            }
+    }
+}
+
+void sieve_maxpool_run_ref(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                           float *out, const sieve_shape *out_shape)
+{
+    (void)n_in;
+    pool_ref(layer, in[0].f32, out, &in[0].shape, out_shape, true);
+}
+
+void sieve_avgpool_run_ref(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                           float *out, const sieve_shape *out_shape)
+{
+    (void)n_in;
+    pool_ref(layer, in[0].f32, out, &in[0].shape, out_shape, false);
+}
+
+/* ---- fast path ---------------------------------------------------------- */
+
+typedef struct pool_run {
+    pool_geom g;
+    const float *x;
+    float *y;
+} pool_run;
+
+/* Taps k in [0, kernel) whose position start + k * dilation lies in
+ * [0, len): returns [*lo, *hi). */
+static void valid_taps(ptrdiff_t start, ptrdiff_t kernel, ptrdiff_t dilation, ptrdiff_t len,
+                       ptrdiff_t *lo, ptrdiff_t *hi)
+{
+    ptrdiff_t a = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+    ptrdiff_t b = start > len - 1 ? 0 : (len - 1 - start) / dilation + 1;
+    *lo = a;
+    *hi = SIEVE_MAX(a, SIEVE_MIN(kernel, b));
+}
+
+/* Taps inside the padded input [-pad_begin, len + pad_end). */
+static ptrdiff_t padded_taps(ptrdiff_t start, ptrdiff_t kernel, ptrdiff_t dilation, ptrdiff_t len,
+                             ptrdiff_t pad_begin, ptrdiff_t pad_end)
+{
+    ptrdiff_t lo, hi;
+    valid_taps(start + pad_begin, kernel, dilation, len + pad_begin + pad_end, &lo, &hi);
+    return hi - lo;
+}
+
+static void maxpool_range(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)thread;
+    const pool_run *r = arg;
+    const pool_geom *g = &r->g;
+    for (size_t plane = begin; plane < end; plane++) {
+        const float *xp = r->x + plane * (size_t)(g->h * g->w);
+        float *yp = r->y + plane * (size_t)(g->oh * g->ow);
+        for (ptrdiff_t oy = 0; oy < g->oh; oy++) {
+            ptrdiff_t y0 = oy * g->sh - g->pt, ky0, ky1;
+            valid_taps(y0, g->kh, g->dh, g->h, &ky0, &ky1);
+            for (ptrdiff_t ox = 0; ox < g->ow; ox++) {
+                ptrdiff_t x0 = ox * g->sw - g->pl, kx0, kx1;
+                valid_taps(x0, g->kw, g->dw, g->w, &kx0, &kx1);
+                float best = -INFINITY;
+                for (ptrdiff_t ky = ky0; ky < ky1; ky++) {
+                    const float *row = xp + (y0 + ky * g->dh) * g->w + x0;
+                    for (ptrdiff_t kx = kx0; kx < kx1; kx++) {
+                        float v = row[kx * g->dw];
+                        best = v > best ? v : best;
+                    }
+                }
+                yp[oy * g->ow + ox] = best;
+            }
+        }
+    }
+}
+
+static void avgpool_range(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)thread;
+    const pool_run *r = arg;
+    const pool_geom *g = &r->g;
+    for (size_t plane = begin; plane < end; plane++) {
+        const float *xp = r->x + plane * (size_t)(g->h * g->w);
+        float *yp = r->y + plane * (size_t)(g->oh * g->ow);
+        for (ptrdiff_t oy = 0; oy < g->oh; oy++) {
+            ptrdiff_t y0 = oy * g->sh - g->pt, ky0, ky1;
+            valid_taps(y0, g->kh, g->dh, g->h, &ky0, &ky1);
+            ptrdiff_t rows = g->count_include_pad ? padded_taps(y0, g->kh, g->dh, g->h, g->pt, g->pb)
+                                                  : ky1 - ky0;
+            for (ptrdiff_t ox = 0; ox < g->ow; ox++) {
+                ptrdiff_t x0 = ox * g->sw - g->pl, kx0, kx1;
+                valid_taps(x0, g->kw, g->dw, g->w, &kx0, &kx1);
+                ptrdiff_t cols = g->count_include_pad
+                                     ? padded_taps(x0, g->kw, g->dw, g->w, g->pl, g->pr)
+                                     : kx1 - kx0;
+                float sum = 0.0f;
+                for (ptrdiff_t ky = ky0; ky < ky1; ky++) {
+                    const float *row = xp + (y0 + ky * g->dh) * g->w + x0;
+                    for (ptrdiff_t kx = kx0; kx < kx1; kx++)
+                        sum += row[kx * g->dw];
+                }
+                ptrdiff_t divisor = rows * cols;
+                yp[oy * g->ow + ox] = divisor ? sum / (float)divisor : 0.0f;
+            }
+        }
+    }
+}
+
+void sieve_maxpool_run(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
+                       const sieve_shape *out_shape, sieve_op_env *env)
+{
+    (void)n_in;
+    pool_run r;
+    pool_geometry(layer, &in[0].shape, out_shape, &r.g);
+    r.x = in[0].f32;
+    r.y = out;
+    sieve_parallel_for(env->pool, r.g.planes, maxpool_range, &r);
+}
+
+void sieve_avgpool_run(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
+                       const sieve_shape *out_shape, sieve_op_env *env)
+{
+    (void)n_in;
+    pool_run r;
+    pool_geometry(layer, &in[0].shape, out_shape, &r.g);
+    r.x = in[0].f32;
+    r.y = out;
+    sieve_parallel_for(env->pool, r.g.planes, avgpool_range, &r);
+}
+
+/* ---- global pools ------------------------------------------------------- */
+
+static sieve_status global_pool_infer(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                      sieve_shape *out, char *err, size_t err_len)
+{
+    if (n_in != 1)
+        return sieve_op_fail(layer, err, err_len, "takes 1 input, got %d", n_in);
+    size_t numel;
+    if (in[0].rank < 3 || !sieve_op_numel(&in[0], &numel))
+        return sieve_op_fail(layer, err, err_len,
+                             "input must be [N, C, spatial...] of rank >= 3, has rank %d",
+                             in[0].rank);
+    for (int d = 0; d < in[0].rank; d++)
+        if (in[0].dims[d] < 1)
+            return sieve_op_fail(layer, err, err_len, "input dimension %d is %lld", d,
+                                 (long long)in[0].dims[d]);
+    *out = in[0];
+    for (int d = 2; d < out->rank; d++)
+        out->dims[d] = 1;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_globalavgpool_infer(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                       sieve_shape *out, char *err, size_t err_len)
+{
+    return global_pool_infer(layer, in, n_in, out, err, err_len);
+}
+
+sieve_status sieve_globalmaxpool_infer(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                       sieve_shape *out, char *err, size_t err_len)
+{
+    return global_pool_infer(layer, in, n_in, out, err, err_len);
+}
+
+uint64_t sieve_globalavgpool_macs(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                  const sieve_shape *out)
+{
+    (void)layer, (void)n_in, (void)out;
+    size_t n = 0;
+    sieve_op_numel(&in[0], &n);
+    return n;
+}
+
+uint64_t sieve_globalmaxpool_macs(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                  const sieve_shape *out)
+{
+    return sieve_globalavgpool_macs(layer, in, n_in, out);
+}
+
+size_t sieve_globalavgpool_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                   const sieve_shape *out, int threads)
+{
+    (void)layer, (void)in, (void)n_in, (void)out, (void)threads;
+    return 0;
+}
+
+size_t sieve_globalmaxpool_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
+                                   const sieve_shape *out, int threads)
+{
+    (void)layer, (void)in, (void)n_in, (void)out, (void)threads;
+    return 0;
+}
+
+void sieve_globalavgpool_run_ref(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                                 float *out, const sieve_shape *out_shape)
+{
+    (void)layer, (void)n_in, (void)out_shape;
+    const sieve_shape *s = &in[0].shape;
+    size_t planes = sieve_op_dims_product(s, 0, 2), size = sieve_op_dims_product(s, 2, s->rank);
+    for (size_t p = 0; p < planes; p++) {
+        double sum = 0.0;
+        for (size_t i = 0; i < size; i++)
+            sum += in[0].f32[p * size + i];
+        out[p] = (float)(sum / (double)size);
+    }
+}
+
+void sieve_globalmaxpool_run_ref(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                                 float *out, const sieve_shape *out_shape)
+{
+    (void)layer, (void)n_in, (void)out_shape;
+    const sieve_shape *s = &in[0].shape;
+    size_t planes = sieve_op_dims_product(s, 0, 2), size = sieve_op_dims_product(s, 2, s->rank);
+    for (size_t p = 0; p < planes; p++) {
+        float best = -INFINITY;
+        for (size_t i = 0; i < size; i++)
+            best = SIEVE_MAX(best, in[0].f32[p * size + i]);
+        out[p] = best;
+    }
+}
+
+typedef struct global_run {
+    const float *x;
+    float *y;
+    size_t size;
+} global_run;
+
+#define GLOBAL_LANES 16
+
+static void globalavg_range(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)thread;
+    const global_run *r = arg;
+    for (size_t p = begin; p < end; p++) {
+        const float *x = r->x + p * r->size;
+        float lanes[GLOBAL_LANES] = {0};
+        size_t i = 0;
+        for (; i + GLOBAL_LANES <= r->size; i += GLOBAL_LANES)
+            for (int l = 0; l < GLOBAL_LANES; l++)
+                lanes[l] += x[i + l];
+        float sum = 0.0f;
+        for (; i < r->size; i++)
+            sum += x[i];
+        for (int l = 0; l < GLOBAL_LANES; l++)
+            sum += lanes[l];
+        r->y[p] = sum / (float)r->size;
+    }
+}
+
+static void globalmax_range(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)thread;
+    const global_run *r = arg;
+    for (size_t p = begin; p < end; p++) {
+        const float *x = r->x + p * r->size;
+        float best = -INFINITY;
+        for (size_t i = 0; i < r->size; i++)
+            best = x[i] > best ? x[i] : best;
+        r->y[p] = best;
+    }
+}
+
+void sieve_globalavgpool_run(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                             float *out, const sieve_shape *out_shape, sieve_op_env *env)
+{
+    (void)layer, (void)n_in, (void)out_shape;
+    const sieve_shape *s = &in[0].shape;
+    global_run r = {in[0].f32, out, sieve_op_dims_product(s, 2, s->rank)};
+    sieve_parallel_for(env->pool, sieve_op_dims_product(s, 0, 2), globalavg_range, &r);
+}
+
+void sieve_globalmaxpool_run(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                             float *out, const sieve_shape *out_shape, sieve_op_env *env)
+{
+    (void)layer, (void)n_in, (void)out_shape;
+    const sieve_shape *s = &in[0].shape;
+    global_run r = {in[0].f32, out, sieve_op_dims_product(s, 2, s->rank)};
+    sieve_parallel_for(env->pool, sieve_op_dims_product(s, 0, 2), globalmax_range, &r);
+}

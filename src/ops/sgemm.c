@@ -1,0 +1,152 @@
+/* libsieve — blocked single-precision GEMM core shared by conv, gemm and
+ * matmul.
+ *
+ * Loop nest (GotoBLAS order, restricted to one task's rows and columns):
+ *   for each NC block of columns:
+ *     for each KC block of k:   pack B block  [kc x nc]   (im2col / decode)
+ *       for each MR rows:       pack A panel  [MR x kc]   (decode weights)
+ *         for each NR columns:  micro-kernel  MR x NR accumulators
+ * The micro-kernel is portable C that compilers vectorize along NR: the
+ * accumulators are independent lanes, so no reassociation is needed. A
+ * SIMD micro-kernel can replace sieve_gemm_micro without touching the
+ * packing or the drivers. */
+#include <string.h>
+
+#include "kernels.h"
+
+#define MR SIEVE_GEMM_MR
+#define NR SIEVE_GEMM_NR
+#define KC SIEVE_GEMM_KC
+#define NC SIEVE_GEMM_NC
+
+_Static_assert(NC % NR == 0, "a B block is whole panels");
+
+/* Fused multiply-add only where the hardware has it; fmaf() would be a slow
+ * library call elsewhere. */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#include <math.h>
+#define SIEVE_MADD(a, b, c) fmaf((a), (b), (c))
+#else
+#define SIEVE_MADD(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* acc[r][j] = sum_k a[k * MR + r] * b[k * NR + j] */
+static void sieve_gemm_micro(size_t kc, const float *restrict a, const float *restrict b,
+                             float acc[restrict MR][NR])
+{
+    float t[MR][NR];
+    for (int r = 0; r < MR; r++)
+        for (int j = 0; j < NR; j++)
+            t[r][j] = 0.0f;
+    for (size_t k = 0; k < kc; k++) {
+        const float *restrict bk = b + k * NR;
+        const float *restrict ak = a + k * MR;
+        for (int r = 0; r < MR; r++) {
+            float av = ak[r];
+            for (int j = 0; j < NR; j++)
+                t[r][j] = SIEVE_MADD(av, bk[j], t[r][j]);
+        }
+    }
+    memcpy(acc, t, sizeof(t));
+}
+
+/* Adds one k block's tile into C: the first block starts from the bias (or
+ * C's initial values), the last applies ReLU. */
+static void write_tile(const sieve_gemm_job *job, float acc[MR][NR], size_t i, size_t j,
+                       size_t mr, size_t nr, bool first, bool last)
+{
+    float alpha = job->alpha;
+    bool from_c = !first || job->accumulate;
+    bool relu = last && job->relu;
+    for (size_t r = 0; r < mr; r++) {
+        float *restrict c = job->c + (ptrdiff_t)(i + r) * job->rs + (ptrdiff_t)j * job->cs;
+        float base = (!from_c && job->row_bias) ? job->row_bias[i + r] : 0.0f;
+        if (job->cs == 1) {
+            for (size_t q = 0; q < nr; q++) {
+                float v = alpha * acc[r][q] + (from_c ? c[q] : base);
+                c[q] = relu ? (v > 0.0f ? v : 0.0f) : v;
+            }
+        } else {
+            for (size_t q = 0; q < nr; q++) {
+                float *cq = c + (ptrdiff_t)q * job->cs;
+                float v = alpha * acc[r][q] + (from_c ? *cq : base);
+                *cq = relu ? (v > 0.0f ? v : 0.0f) : v;
+            }
+        }
+    }
+}
+
+size_t sieve_gemm_scratch_floats(void)
+{
+    /* packed A panel, packed B block, one decode row */
+    return sieve_op_slice_floats(MR * KC) + sieve_op_slice_floats(KC * NC) +
+           sieve_op_slice_floats(SIEVE_MAX(KC, NC));
+}
+
+void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0, size_t n1,
+                      float *scratch)
+{
+    float *apack = scratch;
+    float *bpack = apack + sieve_op_slice_floats(MR * KC);
+    float *tmp = bpack + sieve_op_slice_floats(KC * NC);
+    float acc[MR][NR];
+
+    for (size_t jb = n0; jb < n1; jb += NC) {
+        size_t nc = SIEVE_MIN((size_t)NC, n1 - jb);
+        for (size_t k0 = 0; k0 < job->k; k0 += KC) {
+            size_t kc = SIEVE_MIN((size_t)KC, job->k - k0);
+            bool first = k0 == 0, last = k0 + kc == job->k;
+            job->pack_b(job->b, jb, nc, k0, kc, bpack, tmp);
+            for (size_t i = m0; i < m1; i += MR) {
+                size_t mr = SIEVE_MIN((size_t)MR, m1 - i);
+                job->pack_a(job->a, i, mr, k0, kc, apack, tmp);
+                for (size_t j = 0; j < nc; j += NR) {
+                    size_t nr = SIEVE_MIN((size_t)NR, nc - j);
+                    sieve_gemm_micro(kc, apack, bpack + (j / NR) * kc * NR, acc);
+                    write_tile(job, acc, i, jb + j, mr, nr, first, last);
+                }
+            }
+        }
+    }
+}
+
+static size_t ceil_div(size_t a, size_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static size_t round_up(size_t a, size_t b)
+{
+    return ceil_div(a, b) * b;
+}
+
+sieve_gemm_split sieve_gemm_plan(size_t m, size_t n, size_t outer, int threads)
+{
+    sieve_gemm_split s;
+    size_t want = threads > 1 ? (size_t)threads : 1;
+    outer = SIEVE_MAX(outer, (size_t)1);
+    m = SIEVE_MAX(m, (size_t)1);
+    n = SIEVE_MAX(n, (size_t)1);
+    /* Columns first: tasks along n share no packing work. */
+    size_t n_blocks = ceil_div(n, NC);
+    if (outer * n_blocks < want)
+        n_blocks = SIEVE_MIN(ceil_div(want, outer), ceil_div(n, NR));
+    s.n_block = round_up(ceil_div(n, n_blocks), NR);
+    s.n_blocks = ceil_div(n, s.n_block);
+    /* Rows next, for small images with many channels (late conv layers). */
+    size_t m_blocks = 1;
+    if (outer * s.n_blocks < want)
+        m_blocks = SIEVE_MIN(ceil_div(want, outer * s.n_blocks), ceil_div(m, MR));
+    s.m_block = round_up(ceil_div(m, m_blocks), MR);
+    s.m_blocks = ceil_div(m, s.m_block);
+    return s;
+}
+
+void sieve_gemm_task(const sieve_gemm_job *job, const sieve_gemm_split *split, size_t t,
+                     float *scratch)
+{
+    size_t mb = t / split->n_blocks, nb = t % split->n_blocks;
+    size_t m0 = mb * split->m_block, n0 = nb * split->n_block;
+    sieve_gemm_block(job, m0, SIEVE_MIN(job->m, m0 + split->m_block), n0,
+                     SIEVE_MIN(job->n, n0 + split->n_block), scratch);
+}
