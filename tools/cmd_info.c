@@ -333,10 +333,26 @@ static void print_io(const model_summary *s, bool outputs)
     printf("\n");
 }
 
+/* "3274 (3.27k)", "1280 (1.25 KiB)", or just "690" when the short form adds nothing. */
+static const char *exact_and_short(uint64_t v, bool bytes, char *buf, size_t len)
+{
+    char short_form[32];
+    if (v < (bytes ? 1024u : 1000u)) {
+        snprintf(buf, len, "%llu", (unsigned long long)v);
+        return buf;
+    }
+    if (bytes)
+        cli_bytes_str(v, short_form, sizeof(short_form));
+    else
+        cli_count_str(v, short_form, sizeof(short_form));
+    snprintf(buf, len, "%llu (%s)", (unsigned long long)v, short_form);
+    return buf;
+}
+
 static void print_human(const model_summary *s)
 {
     const sieve_model *m = s->model;
-    char a[48], b[48];
+    char a[64], b[64];
     printf("model:   %s\n", s->path);
     print_io(s, false);
     print_io(s, true);
@@ -355,23 +371,18 @@ static void print_human(const model_summary *s)
     print_table(s, tensor_header, 6, 1u << 0 | 1u << 5, n_tensors, tensor_row);
 
     printf("\ntotals:\n");
-    printf("  parameters          %llu (%s)\n", (unsigned long long)s->params,
-           cli_count_str(s->params, a, sizeof(a)));
-    double fp32 = (double)s->params * 4.0;
-    printf("  weight bytes        %llu (%s", (unsigned long long)s->weight_bytes,
-           cli_bytes_str(s->weight_bytes, a, sizeof(a)));
+    printf("  parameters          %s\n", exact_and_short(s->params, false, a, sizeof(a)));
+    printf("  weight bytes        %s\n", exact_and_short(s->weight_bytes, true, a, sizeof(a)));
     if (s->params)
-        printf(", %.1f%% of fp32 %s", 100.0 * (double)s->weight_bytes / fp32,
-               cli_bytes_str((uint64_t)fp32, b, sizeof(b)));
-    printf(")\n");
+        printf("  vs fp32             %.1f%% of %s\n",
+               100.0 * (double)s->weight_bytes / ((double)s->params * 4.0),
+               exact_and_short(s->params * 4, true, b, sizeof(b)));
     if (s->exec) {
-        uint64_t macs = sieve_exec_macs(s->exec);
-        size_t peak = sieve_exec_arena_bytes(s->exec);
-        size_t total = sieve_exec_activation_bytes_total(s->exec);
-        printf("  MACs per inference  %llu (%s)\n", (unsigned long long)macs,
-               cli_count_str(macs, a, sizeof(a)));
-        printf("  activation memory   %zu (%s) planned peak, %zu (%s) without reuse\n", peak,
-               cli_bytes_str(peak, a, sizeof(a)), total, cli_bytes_str(total, b, sizeof(b)));
+        printf("  MACs per inference  %s\n",
+               exact_and_short(sieve_exec_macs(s->exec), false, a, sizeof(a)));
+        printf("  activation memory   %s planned peak, %s without reuse\n",
+               exact_and_short(sieve_exec_arena_bytes(s->exec), true, a, sizeof(a)),
+               exact_and_short(sieve_exec_activation_bytes_total(s->exec), true, b, sizeof(b)));
     }
 
     int n_labels = sieve_model_label_count(m);
