@@ -426,6 +426,637 @@ static void test_conv_infer_rejects_bad_shapes(void **state)
                      SIEVE_OK);
 }
 
+
+/* Scratch smaller than one slice per thread: run falls back to fewer
+ * threads or to the reference instead of overrunning. */
+static void test_conv_with_short_scratch_still_correct(void **state)
+{
+    (void)state;
+    sieve_layer l = conv_layer(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false);
+    sieve_op_input in[3] = {random_input(shape_of(4, 1, 5, 9, 9)),
+                            random_input(shape_of(4, 4, 5, 3, 3)), random_input(shape_of(1, 4))};
+    sieve_shape shapes[3] = {in[0].shape, in[1].shape, in[2].shape};
+    sieve_shape out = infer_ok(&l, in, 3);
+    float *want = run_ref(&l, in, 3, &out);
+    size_t one = sieve_op_kernels[SIEVE_OP_CONV].scratch_floats(&l, shapes, 3, &out, 1);
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_pool *pool = NULL;
+    assert_int_equal(sieve_pool_create(ctx, 2, &pool), SIEVE_OK);
+    float *scratch = sieve_alloc_aligned(ctx, one * sizeof(float));
+    float *y = malloc(numel(&out) * sizeof(float));
+    size_t sizes[] = {0, one};
+    for (int i = 0; i < 2; i++) {
+        sieve_op_env env = {pool, sizes[i] ? scratch : NULL, sizes[i]};
+        memset(y, 0xff, numel(&out) * sizeof(float));
+        sieve_op_kernels[SIEVE_OP_CONV].run(&l, in, 3, y, &out, &env);
+        expect_close(y, want, numel(&out), NULL, 1e-5, 1e-5, "conv short scratch");
+    }
+    free(y);
+    free(want);
+    sieve_free_aligned(ctx, scratch, one * sizeof(float));
+    sieve_pool_destroy(pool);
+    sieve_context_destroy(ctx);
+    for (int i = 0; i < 3; i++)
+        free_input(&in[i]);
+}
+
+/* ---- pooling ------------------------------------------------------------- */
+
+static sieve_layer pool_layer(sieve_op op, int kh, int kw, int sh, int sw, int pt, int pl, int pb,
+                              int pr, bool ceil_mode, bool include_pad)
+{
+    sieve_layer l = layer_of(op, 1);
+    sieve_pool_attrs *a = &l.attrs.pool;
+    a->kernel[0] = kh, a->kernel[1] = kw;
+    a->stride[0] = sh, a->stride[1] = sw;
+    a->dilation[0] = a->dilation[1] = 1;
+    a->pads[0] = pt, a->pads[1] = pl, a->pads[2] = pb, a->pads[3] = pr;
+    a->ceil_mode = ceil_mode;
+    a->count_include_pad = include_pad;
+    return l;
+}
+
+static void expect_pool(const sieve_layer *l, const sieve_op_input *x, const float *want,
+                        int oh, int ow, const char *what)
+{
+    sieve_shape out = infer_ok(l, x, 1);
+    assert_int_equal(out.dims[2], oh);
+    assert_int_equal(out.dims[3], ow);
+    float *y = run_ref(l, x, 1, &out);
+    expect_close(y, want, numel(&out), NULL, 1e-7, 0, what);
+    free(y);
+    y = run_fast(l, x, 1, &out, 2);
+    expect_close(y, want, numel(&out), NULL, 1e-6, 0, what);
+    free(y);
+}
+
+static void test_pool_ref_matches_hand_worked_examples(void **state)
+{
+    (void)state;
+    /* ONNX test_averagepool_2d_ceil / test_maxpool_2d_ceil: x = 1..16 in
+     * 4x4, kernel 3, stride 2, ceil mode -> 2x2. The second column of
+     * windows covers columns 2..4, of which 4 is outside: average of
+     * {3,4,7,8,11,12} = 45/6 = 7.5; max 12. */
+    float x16[16];
+    for (int i = 0; i < 16; i++)
+        x16[i] = (float)(i + 1);
+    sieve_op_input x = values_input(shape_of(4, 1, 1, 4, 4), x16);
+    static const float avg_ceil[] = {6, 7.5f, 12, 13.5f}, max_ceil[] = {11, 12, 15, 16};
+    sieve_layer l = pool_layer(SIEVE_OP_AVGPOOL, 3, 3, 2, 2, 0, 0, 0, 0, true, false);
+    expect_pool(&l, &x, avg_ceil, 2, 2, "avgpool ceil");
+    /* Cells beyond the input that only ceil mode adds are never counted,
+     * even with count_include_pad (PyTorch semantics). */
+    l.attrs.pool.count_include_pad = true;
+    expect_pool(&l, &x, avg_ceil, 2, 2, "avgpool ceil include pad");
+    l = pool_layer(SIEVE_OP_MAXPOOL, 3, 3, 2, 2, 0, 0, 0, 0, true, false);
+    expect_pool(&l, &x, max_ceil, 2, 2, "maxpool ceil");
+    /* Floor mode drops the partial window: 1x1 output, max 11, mean of
+     * rows 0..2 x cols 0..2 = (1+2+3+5+6+7+9+10+11)/9 = 6. */
+    l.attrs.pool.ceil_mode = false;
+    static const float max_floor[] = {11}, avg_floor[] = {6};
+    expect_pool(&l, &x, max_floor, 1, 1, "maxpool floor");
+    l.op = SIEVE_OP_AVGPOOL;
+    expect_pool(&l, &x, avg_floor, 1, 1, "avgpool floor");
+    free_input(&x);
+
+    /* x = [1 2; 3 4], kernel 2, stride 1, pads 1: 3x3 windows. Including
+     * pads every divisor is 4: 1/4, 3/4, 2/4 | 4/4, 10/4, 6/4 | 3/4, 7/4, 4/4.
+     * Excluding them, the divisor counts real cells: 1, 1.5, 2 | 2, 2.5, 3 |
+     * 3, 3.5, 4. Max ignores padding even around negative values. */
+    static const float x4[] = {1, 2, 3, 4};
+    x = values_input(shape_of(4, 1, 1, 2, 2), x4);
+    static const float incl[] = {0.25f, 0.75f, 0.5f, 1, 2.5f, 1.5f, 0.75f, 1.75f, 1};
+    static const float excl[] = {1, 1.5f, 2, 2, 2.5f, 3, 3, 3.5f, 4};
+    l = pool_layer(SIEVE_OP_AVGPOOL, 2, 2, 1, 1, 1, 1, 1, 1, false, true);
+    expect_pool(&l, &x, incl, 3, 3, "avgpool include pad");
+    l.attrs.pool.count_include_pad = false;
+    expect_pool(&l, &x, excl, 3, 3, "avgpool exclude pad");
+    free_input(&x);
+    static const float xneg[] = {-1, -2, -3, -4};
+    static const float max_neg[] = {-1, -1, -2, -1, -1, -2, -3, -3, -4};
+    x = values_input(shape_of(4, 1, 1, 2, 2), xneg);
+    l.op = SIEVE_OP_MAXPOOL;
+    expect_pool(&l, &x, max_neg, 3, 3, "maxpool negative with pads");
+    free_input(&x);
+
+    /* Ceil mode with padding, one row: x = [1 2 3 4], kernel 1x3, stride 2,
+     * pads 1 left and right: windows start at -1, 1, 3 (ceil gives 3; the
+     * last starts inside the input). Window 3 covers 3 (x=4), 4 (right
+     * pad), 5 (beyond the pad, added by ceil mode). Include pad: 3/3 = 1,
+     * 9/3 = 3, 4/2 = 2; exclude pad: 3/2 = 1.5, 3, 4/1 = 4. */
+    x = values_input(shape_of(4, 1, 1, 1, 4), x4);
+    static const float ceil_incl[] = {1, 3, 2}, ceil_excl[] = {1.5f, 3, 4};
+    l = pool_layer(SIEVE_OP_AVGPOOL, 1, 3, 1, 2, 0, 1, 0, 1, true, true);
+    expect_pool(&l, &x, ceil_incl, 1, 3, "avgpool ceil pads include");
+    l.attrs.pool.count_include_pad = false;
+    expect_pool(&l, &x, ceil_excl, 1, 3, "avgpool ceil pads exclude");
+    /* A window may not start in the right padding: W=4, kernel 2, stride 2,
+     * pad 1 each side, ceil: ceil((4+2-2)/2)+1 = 3 windows at -1, 1, 3;
+     * a 4th would start at 5, past the input and its left pad. */
+    l = pool_layer(SIEVE_OP_MAXPOOL, 1, 2, 1, 2, 0, 1, 0, 1, true, false);
+    static const float max_row[] = {1, 3, 4};
+    expect_pool(&l, &x, max_row, 1, 3, "maxpool ceil last window");
+    l = pool_layer(SIEVE_OP_MAXPOOL, 1, 2, 1, 3, 0, 1, 0, 1, true, false);
+    /* stride 3: ceil((4+2-2)/3)+1 = 3 windows at -1, 2, 5; 5 >= 4 + 1 is
+     * in the right padding, so only 2 remain: max(1) = 1, max(3, 4) = 4 */
+    static const float max_row3[] = {1, 4};
+    expect_pool(&l, &x, max_row3, 1, 2, "maxpool ceil drops window in right pad");
+    free_input(&x);
+}
+
+typedef struct pool_case {
+    int n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+    bool ceil_mode, include_pad;
+} pool_case;
+
+static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
+{
+    (void)state;
+    static const pool_case cases[] = {
+        /* n  c   h   w kh kw sh sw dh dw pt pl pb pr ceil  incl */
+        {1, 13, 11, 9, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, true, false},
+        {2, 13, 12, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, true},
+        {1, 3, 15, 14, 3, 2, 2, 3, 1, 1, 1, 0, 2, 1, true, true},
+        {1, 5, 16, 16, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, false, false},
+        {1, 7, 13, 12, 3, 3, 1, 1, 2, 2, 2, 1, 1, 2, false, false},
+        {1, 7, 13, 12, 3, 3, 2, 2, 2, 2, 2, 1, 1, 2, true, true},
+        {1, 4, 9, 9, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, false, true},
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, true},
+        {1, 2, 5, 5, 5, 5, 5, 5, 1, 1, 0, 0, 0, 0, false, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const pool_case *pc = &cases[i];
+        sieve_op_input x = random_input(shape_of(4, pc->n, pc->c, pc->h, pc->w));
+        for (int op = 0; op < 2; op++) {
+            sieve_layer l =
+                pool_layer(op ? SIEVE_OP_AVGPOOL : SIEVE_OP_MAXPOOL, pc->kh, pc->kw, pc->sh, pc->sw,
+                           pc->pt, pc->pl, pc->pb, pc->pr, pc->ceil_mode, pc->include_pad);
+            l.attrs.pool.dilation[0] = pc->dh;
+            l.attrs.pool.dilation[1] = pc->dw;
+            check_fast_vs_ref(&l, &x, 1, op ? (size_t)(pc->kh * pc->kw) : 0, 0);
+        }
+        free_input(&x);
+    }
+}
+
+static void test_global_pools_reduce_every_spatial_axis(void **state)
+{
+    (void)state;
+    /* hand: x = [[1 2 3], [-4 -5 -6]] as N=1, C=2, L=3 -> avg 2, -5; max 3, -4 */
+    static const float x6[] = {1, 2, 3, -4, -5, -6}, avg[] = {2, -5}, max[] = {3, -4};
+    sieve_op_input x = values_input(shape_of(3, 1, 2, 3), x6);
+    sieve_layer l = layer_of(SIEVE_OP_GLOBALAVGPOOL, 1);
+    sieve_shape out = infer_ok(&l, &x, 1);
+    assert_int_equal(out.rank, 3);
+    assert_int_equal(out.dims[2], 1);
+    float *y = run_ref(&l, &x, 1, &out);
+    expect_close(y, avg, 2, NULL, 0, 0, "globalavgpool");
+    free(y);
+    l.op = SIEVE_OP_GLOBALMAXPOOL;
+    y = run_ref(&l, &x, 1, &out);
+    expect_close(y, max, 2, NULL, 0, 0, "globalmaxpool");
+    free(y);
+    free_input(&x);
+    static const sieve_shape shapes[] = {
+        {3, {2, 13, 37}}, {4, {1, 13, 7, 9}}, {4, {3, 5, 1, 1}}, {5, {1, 3, 4, 5, 6}}};
+    for (size_t i = 0; i < 4; i++) {
+        x = random_input(shapes[i]);
+        l.op = SIEVE_OP_GLOBALAVGPOOL;
+        check_fast_vs_ref(&l, &x, 1, numel(&shapes[i]) / (size_t)(shapes[i].dims[0] * shapes[i].dims[1]), 0);
+        l.op = SIEVE_OP_GLOBALMAXPOOL;
+        check_fast_vs_ref(&l, &x, 1, 0, 0);
+        free_input(&x);
+    }
+    sieve_shape bad = shape_of(2, 3, 4);
+    infer_fails(&l, &bad, 1, "rank >= 3");
+}
+
+static void test_pool_infer_rejects_bad_attributes(void **state)
+{
+    (void)state;
+    sieve_layer l = pool_layer(SIEVE_OP_MAXPOOL, 3, 3, 1, 1, 3, 0, 0, 0, false, false);
+    sieve_shape x = shape_of(4, 1, 2, 8, 8);
+    infer_fails(&l, &x, 1, "not smaller than the kernel");
+    l.attrs.pool.pads[0] = 0;
+    l.attrs.pool.kernel[1] = 9;
+    infer_fails(&l, &x, 1, "larger than padded input");
+    l.attrs.pool.kernel[1] = 0;
+    infer_fails(&l, &x, 1, "kernel size");
+    l.attrs.pool.kernel[1] = 3;
+    l.attrs.pool.stride[0] = 0;
+    infer_fails(&l, &x, 1, "stride");
+    l.attrs.pool.stride[0] = 1;
+    x = shape_of(3, 2, 8, 8);
+    infer_fails(&l, &x, 1, "4-D");
+}
+
+/* ---- element-wise -------------------------------------------------------- */
+
+static void test_relu_add_batchnorm_match_hand_examples_and_ref(void **state)
+{
+    (void)state;
+    /* relu([-1.5, 0, 2]) = [0, 0, 2] */
+    static const float xr[] = {-1.5f, 0, 2}, yr[] = {0, 0, 2};
+    sieve_op_input x = values_input(shape_of(1, 3), xr);
+    sieve_layer l = layer_of(SIEVE_OP_RELU, 1);
+    sieve_shape out = infer_ok(&l, &x, 1);
+    float *y = run_fast(&l, &x, 1, &out, 2);
+    expect_close(y, yr, 3, NULL, 0, 0, "relu");
+    free(y);
+    free_input(&x);
+    x = random_input(shape_of(4, 2, 13, 33, 41)); /* > one parallel chunk */
+    check_fast_vs_ref(&l, &x, 1, 0, 0);
+    free_input(&x);
+
+    /* [1 2 3] + [[10] [20]] = [[11 12 13] [21 22 23]] */
+    static const float a3[] = {1, 2, 3}, b2[] = {10, 20}, sum[] = {11, 12, 13, 21, 22, 23};
+    sieve_op_input ab[2] = {values_input(shape_of(1, 3), a3), values_input(shape_of(2, 2, 1), b2)};
+    l = layer_of(SIEVE_OP_ADD, 2);
+    out = infer_ok(&l, ab, 2);
+    assert_int_equal(out.rank, 2);
+    y = run_ref(&l, ab, 2, &out);
+    expect_close(y, sum, 6, NULL, 0, 0, "add ref");
+    free(y);
+    y = run_fast(&l, ab, 2, &out, 2);
+    expect_close(y, sum, 6, NULL, 0, 0, "add fast");
+    free(y);
+    free_input(&ab[0]);
+    free_input(&ab[1]);
+    static const sieve_shape pairs[][2] = {
+        {{4, {2, 3, 4, 5}}, {4, {2, 3, 4, 5}}}, {{4, {2, 3, 4, 5}}, {1, {5}}},
+        {{4, {2, 13, 4, 5}}, {3, {13, 1, 1}}},  {{1, {1}}, {2, {7, 3}}},
+        {{3, {4, 1, 6}}, {2, {5, 1}}},          {{0, {0}}, {2, {3, 4}}},
+        {{3, {1, 3, 1}}, {3, {2, 1, 5}}},       {{2, {1, 1}}, {2, {1, 1}}},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        sieve_op_input in[2] = {random_input(pairs[i][0]), random_input(pairs[i][1])};
+        check_fast_vs_ref(&l, in, 2, 0, 0);
+        sieve_op_input swapped[2] = {in[1], in[0]};
+        check_fast_vs_ref(&l, swapped, 2, 0, 0);
+        free_input(&in[0]);
+        free_input(&in[1]);
+    }
+    sieve_shape bad[2] = {shape_of(2, 3, 4), shape_of(1, 3)};
+    infer_fails(&l, bad, 2, "cannot broadcast dimension 1: 4 vs 3");
+
+    /* folded batch norm: y = x * scale[c] + shift[c], x [1, 2, 2] */
+    static const float xb[] = {1, 2, 3, 4}, sc[] = {2, -1}, sh[] = {0.5f, 10}, yb[] = {2.5f, 4.5f, 7, 6};
+    sieve_op_input bn[3] = {values_input(shape_of(3, 1, 2, 2), xb), values_input(shape_of(1, 2), sc),
+                            values_input(shape_of(1, 2), sh)};
+    l = layer_of(SIEVE_OP_BATCHNORM, 3);
+    out = infer_ok(&l, bn, 3);
+    y = run_ref(&l, bn, 3, &out);
+    expect_close(y, yb, 4, NULL, 0, 0, "batchnorm ref");
+    free(y);
+    for (int i = 0; i < 3; i++)
+        free_input(&bn[i]);
+    static const sieve_shape bn_shapes[] = {{2, {5, 13}}, {4, {2, 13, 7, 9}}, {5, {1, 3, 2, 3, 4}}};
+    for (size_t i = 0; i < 3; i++) {
+        int c = (int)bn_shapes[i].dims[1];
+        sieve_op_input in[3] = {random_input(bn_shapes[i]), random_input(shape_of(1, c)),
+                                random_input(shape_of(1, c))};
+        check_fast_vs_ref(&l, in, 3, 0, 1e-6);
+        for (int j = 0; j < 3; j++)
+            free_input(&in[j]);
+    }
+    sieve_shape bad_bn[3] = {shape_of(4, 1, 3, 2, 2), shape_of(1, 3), shape_of(1, 4)};
+    infer_fails(&l, bad_bn, 3, "shift must be [3]");
+}
+
+/* ---- LRN and softmax ----------------------------------------------------- */
+
+static void test_lrn_matches_hand_examples_and_ref(void **state)
+{
+    (void)state;
+    /* C = 3, one pixel, x = [1 2 3], alpha / size = 1, beta = 1, bias = 1.
+     * size 3: windows {0,1}, {0,1,2}, {1,2}: y = 1/(1+5), 2/(1+14), 3/(1+13).
+     * size 2 (ONNX: floor((2-1)/2) = 0 below, ceil((2-1)/2) = 1 above):
+     * windows {0,1}, {1,2}, {2}: y = 1/(1+5), 2/(1+13), 3/(1+9). */
+    static const float x3[] = {1, 2, 3};
+    const float want3[] = {1.0f / 6, 2.0f / 15, 3.0f / 14}, want2[] = {1.0f / 6, 2.0f / 14, 3.0f / 10};
+    sieve_op_input x = values_input(shape_of(4, 1, 3, 1, 1), x3);
+    sieve_layer l = layer_of(SIEVE_OP_LRN, 1);
+    l.attrs.lrn = (sieve_lrn_attrs){.size = 3, .alpha = 3, .beta = 1, .bias = 1};
+    sieve_shape out = infer_ok(&l, &x, 1);
+    float *y = run_ref(&l, &x, 1, &out);
+    expect_close(y, want3, 3, NULL, 1e-7, 0, "lrn size 3");
+    free(y);
+    l.attrs.lrn = (sieve_lrn_attrs){.size = 2, .alpha = 2, .beta = 1, .bias = 1};
+    y = run_ref(&l, &x, 1, &out);
+    expect_close(y, want2, 3, NULL, 1e-7, 0, "lrn size 2");
+    free(y);
+    free_input(&x);
+    static const sieve_shape shapes[] = {{4, {2, 13, 7, 9}}, {4, {1, 5, 20, 20}}, {3, {2, 4, 3}}};
+    static const int sizes[] = {5, 3, 4, 1};
+    for (size_t i = 0; i < 3; i++)
+        for (size_t s = 0; s < 4; s++) {
+            x = random_input(shapes[i]);
+            l.attrs.lrn = (sieve_lrn_attrs){.size = sizes[s], .alpha = 1e-2f, .beta = 0.75f, .bias = 2};
+            check_fast_vs_ref(&l, &x, 1, 0, 1e-5);
+            free_input(&x);
+        }
+    l.attrs.lrn.size = 0;
+    sieve_shape s4 = shape_of(4, 1, 3, 2, 2);
+    infer_fails(&l, &s4, 1, "size 0");
+}
+
+static void test_softmax_axis_and_coerce_forms(void **state)
+{
+    (void)state;
+    /* x = [[0 0] [ln3 ln3]]: exp -> [[1 1] [3 3]].
+     * opset 13 axis 0: per column [1/4, 3/4]; axis 1 (either form): 1/2
+     * each; opset < 13 axis 0: the whole tensor, [1/8 1/8 3/8 3/8]. */
+    const float l3 = logf(3.0f);
+    const float xv[] = {0, 0, l3, l3};
+    static const float ax0[] = {0.25f, 0.25f, 0.75f, 0.75f}, ax1[] = {0.5f, 0.5f, 0.5f, 0.5f},
+                       whole[] = {0.125f, 0.125f, 0.375f, 0.375f};
+    sieve_op_input x = values_input(shape_of(2, 2, 2), xv);
+    sieve_layer l = layer_of(SIEVE_OP_SOFTMAX, 1);
+    sieve_shape out = infer_ok(&l, &x, 1);
+    const float *wants[] = {ax0, ax1, whole, ax1};
+    for (int form = 0; form < 4; form++) {
+        l.attrs.axis.axis = form & 1;
+        l.attrs.axis.softmax_coerce_2d = form >= 2;
+        float *y = run_ref(&l, &x, 1, &out);
+        expect_close(y, wants[form], 4, NULL, 1e-6, 0, "softmax ref");
+        free(y);
+        y = run_fast(&l, &x, 1, &out, 2);
+        expect_close(y, wants[form], 4, NULL, 1e-6, 0, "softmax fast");
+        free(y);
+    }
+    free_input(&x);
+    /* Large inputs do not overflow: softmax([1000, 1000]) = [0.5, 0.5]. */
+    static const float big[] = {1000, 1000}, halves[] = {0.5f, 0.5f};
+    x = values_input(shape_of(1, 2), big);
+    l.attrs.axis = (sieve_axis_attrs){.axis = -1};
+    float *y = run_fast(&l, &x, 1, &out, 1);
+    expect_close(y, halves, 2, NULL, 0, 0, "softmax large");
+    free(y);
+    free_input(&x);
+    sieve_shape s = shape_of(3, 3, 70, 5);
+    x = random_input(s);
+    for (int axis = -3; axis <= 3; axis++)
+        for (int coerce = 0; coerce < 2; coerce++) {
+            if (axis == 3 && !coerce)
+                continue;
+            l.attrs.axis = (sieve_axis_attrs){.axis = axis, .softmax_coerce_2d = coerce};
+            check_fast_vs_ref(&l, &x, 1, 0, 2e-6);
+        }
+    free_input(&x);
+    l.attrs.axis = (sieve_axis_attrs){.axis = 3};
+    infer_fails(&l, &s, 1, "axis 3 out of range for rank 3");
+}
+
+/* ---- gemm and matmul ----------------------------------------------------- */
+
+static sieve_layer gemm_layer(float alpha, float beta, bool ta, bool tb, bool relu, int n_in)
+{
+    sieve_layer l = layer_of(SIEVE_OP_GEMM, n_in);
+    l.attrs.gemm = (sieve_gemm_attrs){.alpha = alpha, .beta = beta, .trans_a = ta, .trans_b = tb,
+                                      .relu = relu};
+    return l;
+}
+
+static void test_gemm_matches_hand_worked_example(void **state)
+{
+    (void)state;
+    /* A = [1 2; 3 4], B = [5 6; 7 8]: AB = [19 22; 43 50]. C = [1 -100]
+     * broadcast over rows: [20 -78; 44 -50]; ReLU: [20 0; 44 0].
+     * A^T B^T = [1 3; 2 4][5 7; 6 8] = [23 31; 34 46]; alpha 2, beta -1,
+     * C = [[1] [2]] broadcast over columns: [45 61; 66 90]. */
+    static const float a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8}, c_row[] = {1, -100},
+                       c_col[] = {1, 2};
+    static const float want1[] = {20, 0, 44, 0}, want2[] = {45, 61, 66, 90};
+    sieve_op_input in[3] = {values_input(shape_of(2, 2, 2), a), values_input(shape_of(2, 2, 2), b),
+                            values_input(shape_of(1, 2), c_row)};
+    sieve_layer l = gemm_layer(1, 1, false, false, true, 3);
+    sieve_shape out = infer_ok(&l, in, 3);
+    for (int fast = 0; fast < 2; fast++) {
+        float *y = fast ? run_fast(&l, in, 3, &out, 2) : run_ref(&l, in, 3, &out);
+        expect_close(y, want1, 4, NULL, 0, 0, "gemm");
+        free(y);
+    }
+    free_input(&in[2]);
+    in[2] = values_input(shape_of(2, 2, 1), c_col);
+    l = gemm_layer(2, -1, true, true, false, 3);
+    for (int fast = 0; fast < 2; fast++) {
+        float *y = fast ? run_fast(&l, in, 3, &out, 2) : run_ref(&l, in, 3, &out);
+        expect_close(y, want2, 4, NULL, 0, 0, "gemm transposed");
+        free(y);
+    }
+    for (int i = 0; i < 3; i++)
+        free_input(&in[i]);
+}
+
+static void test_gemm_fast_matches_ref_on_odd_shapes(void **state)
+{
+    (void)state;
+    static const int ms[] = {1, 2, 4, 5, 13}, ks[] = {1, 7, 37, 300}, ns[] = {1, 10, 33, 300};
+    int variant = 0;
+    for (size_t mi = 0; mi < 5; mi++)
+        for (size_t ki = 0; ki < 4; ki++)
+            for (size_t ni = 0; ni < 4; ni++, variant++) {
+                int m = ms[mi], k = ks[ki], n = ns[ni];
+                bool ta = variant & 1, tb = (variant >> 1) & 1;
+                /* C: none, scalar, [N], [1], [M, 1], [1, N], [M, N] in turn */
+                int c_kind = variant % 7;
+                sieve_shape cs[] = {{-1, {0}},        {0, {0}},         shape_of(1, n),
+                                    shape_of(1, 1),   shape_of(2, m, 1), shape_of(2, 1, n),
+                                    shape_of(2, m, n)};
+                sieve_layer l = gemm_layer(variant % 3 ? 0.5f : 1.0f, variant % 5 ? 1.0f : -2.0f,
+                                           ta, tb, variant % 4 == 0, 3);
+                sieve_op_input in[3] = {
+                    random_input(ta ? shape_of(2, k, m) : shape_of(2, m, k)),
+                    random_input(tb ? shape_of(2, n, k) : shape_of(2, k, n)),
+                    c_kind ? random_input(cs[c_kind]) : (sieve_op_input){.shape = {-1, {0}}}};
+                check_fast_vs_ref(&l, in, 3, (size_t)k, 0);
+                for (int i = 0; i < 3; i++)
+                    free_input(&in[i]);
+            }
+}
+
+static void test_gemm_packed_weights_equal_fp32_quantized_weights(void **state)
+{
+    (void)state;
+    sieve_format fmt = sieve_format_cfloat(4, 3, 7, 1);
+    static const int ms[] = {1, 3, 7, 20};
+    for (size_t mi = 0; mi < 4; mi++)
+        for (int tb = 0; tb < 2; tb++) {
+            int m = ms[mi], k = 301, n = 37;
+            sieve_layer l = gemm_layer(1, 1, false, tb, true, 3);
+            sieve_op_input in[3] = {random_input(shape_of(2, m, k)),
+                                    random_input(tb ? shape_of(2, n, k) : shape_of(2, k, n)),
+                                    random_input(shape_of(1, n))};
+            sieve_op_input packed[3] = {in[0], pack_input(&in[1], &fmt), in[2]};
+            sieve_shape out = infer_ok(&l, in, 3);
+            for (int threads = 1; threads <= 2; threads++) {
+                float *from_f32 = run_fast(&l, in, 3, &out, threads);
+                float *from_packed = run_fast(&l, packed, 3, &out, threads);
+                assert_memory_equal(from_f32, from_packed, numel(&out) * sizeof(float));
+                free(from_f32);
+                free(from_packed);
+            }
+            check_fast_vs_ref(&l, packed, 3, (size_t)k, 0);
+            free_input(&packed[1]);
+            for (int i = 0; i < 3; i++)
+                free_input(&in[i]);
+        }
+}
+
+static void test_gemm_infer_rejects_bad_shapes(void **state)
+{
+    (void)state;
+    sieve_layer l = gemm_layer(1, 1, false, true, false, 3);
+    sieve_shape s[3] = {shape_of(2, 4, 5), shape_of(2, 6, 4), shape_of(1, 6)};
+    infer_fails(&l, s, 3, "A has K = 5 but B^T has K = 4");
+    s[1] = shape_of(2, 6, 5);
+    s[2] = shape_of(1, 5);
+    infer_fails(&l, s, 3, "C (rank 1) does not broadcast to [4, 6]");
+    s[2] = shape_of(2, 3, 6);
+    infer_fails(&l, s, 3, "does not broadcast");
+    s[0] = shape_of(3, 1, 4, 5);
+    infer_fails(&l, s, 3, "A must be 2-D");
+}
+
+static void test_matmul_numpy_semantics(void **state)
+{
+    (void)state;
+    /* [1 2 3] . [4 5 6] = 32, a 0-D result; [2,3] x [3] -> [2]:
+     * [[1 2 3] [4 5 6]] x [1 0 -1] = [-2 -2]; [3] x [3,2] -> [2]:
+     * [1 2 3] x [[1 0] [0 1] [1 1]] = [4 5]. */
+    static const float a[] = {1, 2, 3}, b[] = {4, 5, 6}, m23[] = {1, 2, 3, 4, 5, 6},
+                       v[] = {1, 0, -1}, m32[] = {1, 0, 0, 1, 1, 1};
+    static const float dot[] = {32}, mv[] = {-2, -2}, vm[] = {4, 5};
+    sieve_layer l = layer_of(SIEVE_OP_MATMUL, 2);
+    struct {
+        sieve_shape sa, sb;
+        const float *a, *b, *want;
+        int rank, n;
+    } cases[] = {
+        {shape_of(1, 3), shape_of(1, 3), a, b, dot, 0, 1},
+        {shape_of(2, 2, 3), shape_of(1, 3), m23, v, mv, 1, 2},
+        {shape_of(1, 3), shape_of(2, 3, 2), a, m32, vm, 1, 2},
+    };
+    for (int i = 0; i < 3; i++) {
+        sieve_op_input in[2] = {values_input(cases[i].sa, cases[i].a),
+                                values_input(cases[i].sb, cases[i].b)};
+        sieve_shape out = infer_ok(&l, in, 2);
+        assert_int_equal(out.rank, cases[i].rank);
+        for (int fast = 0; fast < 2; fast++) {
+            float *y = fast ? run_fast(&l, in, 2, &out, 2) : run_ref(&l, in, 2, &out);
+            expect_close(y, cases[i].want, (size_t)cases[i].n, NULL, 0, 0, "matmul");
+            free(y);
+        }
+        free_input(&in[0]);
+        free_input(&in[1]);
+    }
+    static const sieve_shape pairs[][2] = {
+        {{2, {7, 37}}, {2, {37, 13}}},         {{4, {2, 3, 5, 4}}, {2, {4, 6}}},
+        {{1, {5}}, {3, {3, 5, 2}}},            {{4, {2, 1, 7, 5}}, {3, {3, 5, 4}}},
+        {{3, {3, 1, 300}}, {3, {3, 300, 33}}}, {{2, {20, 9}}, {1, {9}}},
+        {{3, {4, 2, 3}}, {3, {1, 3, 17}}},
+    };
+    sieve_format fmt = sieve_format_cfloat(4, 3, 7, 1);
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        sieve_op_input in[2] = {random_input(pairs[i][0]), random_input(pairs[i][1])};
+        size_t k = (size_t)pairs[i][0].dims[pairs[i][0].rank - 1];
+        check_fast_vs_ref(&l, in, 2, k, 0);
+        /* a constant B stored packed works too */
+        sieve_op_input packed[2] = {in[0], pack_input(&in[1], &fmt)};
+        check_fast_vs_ref(&l, packed, 2, k, 0);
+        free_input(&packed[1]);
+        free_input(&in[0]);
+        free_input(&in[1]);
+    }
+    sieve_shape bad[2] = {shape_of(3, 2, 4, 5), shape_of(3, 3, 5, 6)};
+    infer_fails(&l, bad, 2, "batch dimension 0 does not broadcast: 2 vs 3");
+    bad[1] = shape_of(2, 4, 6);
+    infer_fails(&l, bad, 2, "A has K = 5 but B has K = 4");
+}
+
+/* ---- concat, reshape, flatten -------------------------------------------- */
+
+static void test_concat_reshape_flatten(void **state)
+{
+    (void)state;
+    /* concat([[1 2] [3 4]], [[5] [6]], axis 1) = [[1 2 5] [3 4 6]] */
+    static const float a[] = {1, 2, 3, 4}, b[] = {5, 6}, want[] = {1, 2, 5, 3, 4, 6};
+    sieve_op_input in[2] = {values_input(shape_of(2, 2, 2), a), values_input(shape_of(2, 2, 1), b)};
+    sieve_layer l = layer_of(SIEVE_OP_CONCAT, 2);
+    l.attrs.axis.axis = -1;
+    sieve_shape out = infer_ok(&l, in, 2);
+    assert_int_equal(out.dims[1], 3);
+    for (int fast = 0; fast < 2; fast++) {
+        float *y = fast ? run_fast(&l, in, 2, &out, 2) : run_ref(&l, in, 2, &out);
+        expect_close(y, want, 6, NULL, 0, 0, "concat");
+        free(y);
+    }
+    free_input(&in[0]);
+    free_input(&in[1]);
+    for (int axis = -3; axis < 3; axis++) {
+        int ax = axis < 0 ? axis + 3 : axis;
+        sieve_op_input parts[3];
+        for (int i = 0; i < 3; i++) {
+            sieve_shape s = shape_of(3, 2, 3, 4);
+            s.dims[ax] = 1 + i * 2;
+            parts[i] = random_input(s);
+        }
+        l = layer_of(SIEVE_OP_CONCAT, 3);
+        l.attrs.axis.axis = axis;
+        check_fast_vs_ref(&l, parts, 3, 0, 0);
+        for (int i = 0; i < 3; i++)
+            free_input(&parts[i]);
+    }
+    sieve_shape bad[2] = {shape_of(2, 2, 3), shape_of(2, 3, 3)};
+    l.attrs.axis.axis = 1;
+    infer_fails(&l, bad, 2, "input 1 has 3 along axis 0, input 0 has 2");
+    l.attrs.axis.axis = 2;
+    infer_fails(&l, bad, 2, "axis 2 out of range");
+
+    sieve_op_input x = random_input(shape_of(4, 2, 3, 4, 5));
+    l = layer_of(SIEVE_OP_RESHAPE, 1);
+    l.attrs.reshape.shape = shape_of(3, 6, 4, 5);
+    out = infer_ok(&l, &x, 1);
+    assert_int_equal(out.rank, 3);
+    check_fast_vs_ref(&l, &x, 1, 0, 0);
+    float *y = run_fast(&l, &x, 1, &out, 1);
+    assert_memory_equal(y, x.f32, numel(&out) * sizeof(float));
+    free(y);
+    l.attrs.reshape.shape = shape_of(2, 7, 17);
+    infer_fails(&l, &x.shape, 1, "input has 120 elements, target shape 119");
+
+    l = layer_of(SIEVE_OP_FLATTEN, 1);
+    static const struct {
+        int axis;
+        int64_t d0, d1;
+    } flat[] = {{0, 1, 120}, {1, 2, 60}, {2, 6, 20}, {4, 120, 1}, {-1, 24, 5}, {-4, 1, 120}};
+    for (size_t i = 0; i < 6; i++) {
+        l.attrs.axis.axis = flat[i].axis;
+        out = infer_ok(&l, &x, 1);
+        assert_int_equal(out.rank, 2);
+        assert_int_equal(out.dims[0], flat[i].d0);
+        assert_int_equal(out.dims[1], flat[i].d1);
+        check_fast_vs_ref(&l, &x, 1, 0, 0);
+    }
+    l.attrs.axis.axis = 5;
+    infer_fails(&l, &x.shape, 1, "axis 5 out of range for rank 4");
+    free_input(&x);
+}
+
+static void test_macs_count_multiply_accumulates(void **state)
+{
+    (void)state;
+    sieve_layer l = gemm_layer(1, 1, true, false, false, 2);
+    sieve_shape s[2] = {shape_of(2, 7, 3), shape_of(2, 7, 5)}, out = shape_of(2, 3, 5);
+    assert_int_equal(sieve_op_kernels[SIEVE_OP_GEMM].macs(&l, s, 2, &out), 3 * 5 * 7);
+    l = layer_of(SIEVE_OP_MATMUL, 2);
+    s[0] = shape_of(3, 4, 2, 3);
+    s[1] = shape_of(2, 3, 6);
+    out = shape_of(3, 4, 2, 6);
+    assert_int_equal(sieve_op_kernels[SIEVE_OP_MATMUL].macs(&l, s, 2, &out), 4 * 2 * 6 * 3);
+    l = layer_of(SIEVE_OP_RELU, 1);
+    assert_int_equal(sieve_op_kernels[SIEVE_OP_RELU].macs(&l, s, 1, &out), 48);
+}
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +1065,21 @@ int main(void)
         cmocka_unit_test(test_conv_fast_matches_ref_on_odd_shapes),
         cmocka_unit_test(test_conv_packed_weights_equal_fp32_quantized_weights),
         cmocka_unit_test(test_conv_infer_rejects_bad_shapes),
+        cmocka_unit_test(test_conv_with_short_scratch_still_correct),
+        cmocka_unit_test(test_pool_ref_matches_hand_worked_examples),
+        cmocka_unit_test(test_pool_fast_matches_ref_on_odd_shapes),
+        cmocka_unit_test(test_global_pools_reduce_every_spatial_axis),
+        cmocka_unit_test(test_pool_infer_rejects_bad_attributes),
+        cmocka_unit_test(test_relu_add_batchnorm_match_hand_examples_and_ref),
+        cmocka_unit_test(test_lrn_matches_hand_examples_and_ref),
+        cmocka_unit_test(test_softmax_axis_and_coerce_forms),
+        cmocka_unit_test(test_gemm_matches_hand_worked_example),
+        cmocka_unit_test(test_gemm_fast_matches_ref_on_odd_shapes),
+        cmocka_unit_test(test_gemm_packed_weights_equal_fp32_quantized_weights),
+        cmocka_unit_test(test_gemm_infer_rejects_bad_shapes),
+        cmocka_unit_test(test_matmul_numpy_semantics),
+        cmocka_unit_test(test_concat_reshape_flatten),
+        cmocka_unit_test(test_macs_count_multiply_accumulates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
