@@ -244,7 +244,7 @@ static sieve_shape executor_shape(const sieve_model *model, int input, const run
 static void sanitize_name(const char *name, int index, char *out, size_t len)
 {
     size_t n = 0;
-    for (const char *p = name; *p && n + 1 < len && n < 200; p++) {
+    for (const char *p = name; *p && n + 1 < len; p++) {
         char c = *p;
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '_' || c == '-' || (c == '.' && n > 0);
@@ -265,7 +265,16 @@ static char *join_path(const char *dir, const char *file)
     return p;
 }
 
-/* Output file paths, distinct even when sanitized names collide. */
+static bool path_taken(const run_output *outs, int n, const char *path)
+{
+    for (int j = 0; j < n; j++)
+        if (strcmp(outs[j].path, path) == 0)
+            return true;
+    return false;
+}
+
+/* Output file paths, distinct even when sanitized names collide
+ * ("a/b" and "a_b" give a_b.npy and a_b_1.npy). */
 static int plan_output_paths(const sieve_model *model, const char *dir, run_output *outs, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -273,20 +282,19 @@ static int plan_output_paths(const sieve_model *model, const char *dir, run_outp
         if (sieve_model_tensor(model, sieve_model_output(model, i), &ti) != SIEVE_OK)
             return -1;
         outs[i].name = ti.name;
-        char base[256];
+        char base[224], unique[240];
         sanitize_name(ti.name, i, base, sizeof(base));
-        for (int j = 0; j < i; j++) {
-            char other[256];
-            sanitize_name(outs[j].name, j, other, sizeof(other));
-            if (strcmp(base, other) == 0) {
-                size_t len = strlen(base);
-                snprintf(base + len, sizeof(base) - len, "_%d", i);
+        snprintf(unique, sizeof(unique), "%s", base);
+        for (int k = 1;; k++) {
+            outs[i].path = join_path(dir, unique);
+            if (!outs[i].path)
+                return -1;
+            if (!path_taken(outs, i, outs[i].path))
                 break;
-            }
+            free(outs[i].path);
+            outs[i].path = NULL;
+            snprintf(unique, sizeof(unique), "%s_%d", base, k);
         }
-        outs[i].path = join_path(dir, base);
-        if (!outs[i].path)
-            return -1;
     }
     return 0;
 }
