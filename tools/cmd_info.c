@@ -61,22 +61,35 @@ typedef struct model_summary {
     uint64_t params, weight_bytes; /* over constant tensors */
 } model_summary;
 
-/* Shape after prepare when available, else the declared one. */
+/* Shape after prepare when available, else the declared one; rank -1 for
+ * an activation whose shape is unknown because preparing failed. */
 static sieve_shape tensor_shape(const model_summary *s, int t, const sieve_tensor_info *ti)
 {
     sieve_shape shape = ti->shape;
     if (s->exec)
         sieve_exec_tensor_shape(s->exec, t, &shape);
+    else if (ti->role == SIEVE_TENSOR_ACTIVATION)
+        shape.rank = -1;
     return shape;
 }
 
-static uint64_t tensor_bytes(const model_summary *s, int t, const sieve_tensor_info *ti)
+/* Stored bytes of a constant, planned bytes otherwise; -1 when unknown. */
+static int64_t tensor_bytes(const model_summary *s, int t, const sieve_tensor_info *ti)
 {
-    if (ti->role == SIEVE_TENSOR_CONSTANT || !s->exec)
-        return ti->bytes;
+    if (ti->role == SIEVE_TENSOR_CONSTANT)
+        return (int64_t)ti->bytes;
     sieve_shape shape = tensor_shape(s, t, ti);
-    int64_t n = sieve_shape_numel(&shape);
-    return n > 0 ? sieve_format_bytes(&ti->format, (size_t)n) : 0;
+    int64_t n = shape.rank >= 0 ? sieve_shape_numel(&shape) : -1;
+    return n > 0 ? (int64_t)sieve_format_bytes(&ti->format, (size_t)n) : -1;
+}
+
+static const char *shape_str(const sieve_shape *shape, char *buf, size_t len)
+{
+    if (shape->rank < 0) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    return cli_shape_str(shape, buf, len);
 }
 
 static void summarize(model_summary *s)
@@ -97,6 +110,8 @@ static void summarize(model_summary *s)
 
 static cJSON *json_shape(const sieve_shape *shape)
 {
+    if (shape->rank < 0)
+        return cJSON_CreateNull();
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; a && i < shape->rank; i++)
         cJSON_AddItemToArray(a, cJSON_CreateNumber((double)shape->dims[i]));
@@ -182,7 +197,11 @@ static cJSON *build_json(const model_summary *s)
         cJSON_AddBoolToObject(o, "is_output", ti.is_output);
         cJSON_AddItemToObject(o, "shape", json_shape(&shape));
         cJSON_AddStringToObject(o, "format", sieve_format_str(&ti.format, fmt, sizeof(fmt)));
-        cJSON_AddNumberToObject(o, "bytes", (double)tensor_bytes(s, t, &ti));
+        int64_t bytes = tensor_bytes(s, t, &ti);
+        if (bytes >= 0)
+            cJSON_AddNumberToObject(o, "bytes", (double)bytes);
+        else
+            cJSON_AddNullToObject(o, "bytes");
         cJSON_AddItemToArray(tensors, o);
     }
 
@@ -292,7 +311,7 @@ static void layer_row(const model_summary *s, int i, char cells[MAX_COLS][CELL])
     sieve_tensor_info out;
     if (li.n_outputs > 0 && sieve_model_tensor(s->model, li.outputs[0], &out) == SIEVE_OK) {
         sieve_shape shape = tensor_shape(s, li.outputs[0], &out);
-        cli_shape_str(&shape, cells[3], CELL);
+        shape_str(&shape, cells[3], CELL);
     }
     snprintf(cells[4], CELL, "%llu", (unsigned long long)li.params);
     if (s->exec)
@@ -311,9 +330,13 @@ static void tensor_row(const model_summary *s, int t, char cells[MAX_COLS][CELL]
     snprintf(cells[0], CELL, "%d", t);
     snprintf(cells[1], CELL, "%s", ti.name);
     snprintf(cells[2], CELL, "%s%s", role_name(ti.role), ti.is_output ? ", output" : "");
-    cli_shape_str(&shape, cells[3], CELL);
+    shape_str(&shape, cells[3], CELL);
     sieve_format_str(&ti.format, cells[4], CELL);
-    snprintf(cells[5], CELL, "%llu", (unsigned long long)tensor_bytes(s, t, &ti));
+    int64_t bytes = tensor_bytes(s, t, &ti);
+    if (bytes >= 0)
+        snprintf(cells[5], CELL, "%lld", (long long)bytes);
+    else
+        snprintf(cells[5], CELL, "?");
 }
 
 static void print_io(const model_summary *s, bool outputs)
@@ -327,7 +350,7 @@ static void print_io(const model_summary *s, bool outputs)
             continue;
         sieve_shape shape = tensor_shape(s, t, &ti);
         char sh[CELL], fmt[48];
-        printf("%s%s %s %s", i ? ", " : " ", ti.name, cli_shape_str(&shape, sh, sizeof(sh)),
+        printf("%s%s %s %s", i ? ", " : " ", ti.name, shape_str(&shape, sh, sizeof(sh)),
                sieve_format_str(&ti.format, fmt, sizeof(fmt)));
     }
     printf("\n");
