@@ -25,6 +25,18 @@
 
 #include "common.h"
 
+/* Internal entry points for tests and benchmarks (declared again in
+ * tests/test_cfloat.c): the bulk paths at a chosen instruction-set level,
+ * 0 = portable C, 1 = AVX2, 2 = AVX-512 (x86-64 only), capped at what the
+ * CPU supports. The public functions use sieve_cfloat_cpu_level(). */
+int sieve_cfloat_cpu_level(void);
+sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src,
+                                     size_t n, uint8_t *dst, size_t first, size_t *bad_index);
+void sieve_cfloat_unpack_level(int level, const sieve_format *fmt, const uint8_t *src, size_t first,
+                               size_t n, float *dst);
+sieve_status sieve_cfloat_quantize_level(int level, const sieve_format *fmt, float *buf, size_t n,
+                                         size_t *bad_index);
+
 _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
                "the codec works on IEEE binary32 bit patterns");
 
@@ -36,8 +48,6 @@ _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
 /* Codes are converted in chunks of this many elements (a multiple of 8, so
  * that a chunk of any width w starts on the same bit phase as the last). */
 #define CHUNK 256
-/* Decoding through a 2^w-entry table pays off once n is well above 2^w. */
-#define TABLE_MIN_RATIO 4
 
 static inline uint32_t f32_bits(float x)
 {
@@ -399,7 +409,126 @@ static void codec_init(cfloat_codec *c, const sieve_format *fmt)
     c->sub_shift_base = FP32_EXP_BIAS + FP32_MANT_BITS + 1 - bias - (int32_t)m;
 }
 
-/* ---- bulk codec: conversion loops --------------------------------------- */
+/* ---- bulk codec: bit streams --------------------------------------------- */
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+#else
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+#endif
+}
+
+static inline void store_le32(uint8_t *p, uint32_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, sizeof(v));
+#else
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+/* A position in a packed stream: byte index and bit offset 0..7. */
+typedef struct bit_cursor {
+    size_t byte;
+    unsigned bit;
+} bit_cursor;
+
+/* Start of element `index` (bit index*w) without forming index*w, which
+ * could overflow: 8 elements take exactly w bytes. */
+static bit_cursor element_cursor(size_t index, unsigned w)
+{
+    const unsigned phase = (unsigned)(index % 8) * w;
+    bit_cursor cur = {.byte = (index / 8) * w + phase / 8, .bit = phase % 8};
+    return cur;
+}
+
+/* Extracts n codes starting at `cur`. Within each group of 8 elements the
+ * byte and bit offsets repeat, so they are computed once; the loads of one
+ * group are independent of each other. Reads up to 8 bytes from the start
+ * byte of the last element (the stream's slack). */
+static void read_codes(const uint8_t *src, bit_cursor cur, unsigned w, size_t n, uint32_t *codes)
+{
+    const uint64_t mask = (UINT64_C(1) << w) - 1;
+    size_t offset[8];
+    unsigned shift[8];
+    for (unsigned j = 0; j < 8; j++) {
+        offset[j] = (cur.bit + j * w) / 8;
+        shift[j] = (cur.bit + j * w) % 8;
+    }
+    const uint8_t *group = src + cur.byte;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8, group += w)
+        for (unsigned j = 0; j < 8; j++)
+            codes[i + j] = (uint32_t)((load_le64(group + offset[j]) >> shift[j]) & mask);
+    for (unsigned j = 0; j < n - i; j++) /* n - i < 8 */
+        codes[i + j] = (uint32_t)((load_le64(group + offset[j]) >> shift[j]) & mask);
+}
+
+/* read_codes fused with a lookup of each code's value in a 2^w-entry
+ * table: where the conversion loop cannot use SIMD (the portable level),
+ * one load per element beats the arithmetic. */
+static void read_values_via_table(const uint8_t *src, bit_cursor cur, unsigned w, size_t n,
+                                  const float *table, float *dst)
+{
+    const uint64_t mask = (UINT64_C(1) << w) - 1;
+    size_t offset[8];
+    unsigned shift[8];
+    for (unsigned j = 0; j < 8; j++) {
+        offset[j] = (cur.bit + j * w) / 8;
+        shift[j] = (cur.bit + j * w) % 8;
+    }
+    const uint8_t *group = src + cur.byte;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8, group += w)
+        for (unsigned j = 0; j < 8; j++)
+            dst[i + j] = table[(load_le64(group + offset[j]) >> shift[j]) & mask];
+    for (unsigned j = 0; j < n - i; j++)
+        dst[i + j] = table[(load_le64(group + offset[j]) >> shift[j]) & mask];
+}
+
+/* Inserts n codes starting at `cur`, keeping every bit outside them. Bytes
+ * are written only where the new codes have bits. */
+static void write_codes(uint8_t *dst, bit_cursor cur, unsigned w, size_t n, const uint32_t *codes)
+{
+    uint8_t *p = dst + cur.byte;
+    const uint32_t keep_low = (1u << cur.bit) - 1;
+    uint64_t acc = cur.bit ? (p[0] & keep_low) : 0;
+    unsigned filled = cur.bit;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (uint64_t)codes[i] << filled;
+        filled += w;
+        if (filled >= 32) {
+            store_le32(p, (uint32_t)acc);
+            p += 4;
+            acc >>= 32;
+            filled -= 32;
+        }
+    }
+    for (; filled >= 8; filled -= 8, acc >>= 8)
+        *p++ = (uint8_t)acc;
+    if (filled) {
+        const uint8_t low = (uint8_t)((1u << filled) - 1);
+        *p = (uint8_t)((*p & ~low) | (acc & low));
+    }
+}
+
+/* Advances a cursor by `count` elements, a multiple of 8: the bit phase
+ * stays the same. */
+static bit_cursor cursor_advance(bit_cursor cur, unsigned w, size_t count)
+{
+    cur.byte += (count / 8) * w;
+    return cur;
+}
+
+/* ---- bulk codec: portable conversion loops ------------------------------- */
 
 #if defined(__GNUC__)
 #define SIEVE_INLINE static inline __attribute__((always_inline))
@@ -475,22 +604,29 @@ SIEVE_INLINE uint32_t encode_codes_body(const cfloat_codec *c, const float *rest
     return bad;
 }
 
-static void decode_codes_generic(const cfloat_codec *c, const uint32_t *codes, size_t n, float *dst)
+static void decode_codes_portable(const cfloat_codec *c, const uint32_t *codes, size_t n,
+                                  float *dst)
 {
     decode_codes_body(c, codes, n, dst);
 }
 
-static uint32_t encode_codes_generic(const cfloat_codec *c, const float *src, size_t n,
-                                     uint32_t *codes)
+static uint32_t encode_codes_portable(const cfloat_codec *c, const float *src, size_t n,
+                                      uint32_t *codes)
 {
     return encode_codes_body(c, src, n, codes);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define SIEVE_X86_DISPATCH 1
-#define SIEVE_TARGET_AVX2 __attribute__((target("avx2,bmi2")))
-#define SIEVE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi2")))
+/* ---- bulk codec: x86-64 ------------------------------------------------------ */
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SIEVE_CFLOAT_X86 1
+#include <immintrin.h>
+
+#define SIEVE_TARGET_AVX2 __attribute__((target("avx2,bmi2")))
+#define SIEVE_TARGET_AVX512                                                                       \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx2,bmi2")))
+
+/* The portable loops, compiled for wider vectors. */
 SIEVE_TARGET_AVX2 static void decode_codes_avx2(const cfloat_codec *c, const uint32_t *codes,
                                                 size_t n, float *dst)
 {
@@ -514,134 +650,180 @@ SIEVE_TARGET_AVX512 static uint32_t encode_codes_avx512(const cfloat_codec *c, c
 {
     return encode_codes_body(c, src, n, codes);
 }
+
+/* Fused extract + convert. Codes up to 25 bits wide: with the bit phase
+ * (at most 7) a code lies within the 4 bytes starting at its first byte,
+ * so a byte shuffle puts each code's 4 bytes into its 32-bit lane, and a
+ * per-lane shift and mask finish the extraction. Within a stream the byte
+ * pattern repeats every 8 elements (w bytes). The conversion is the one of
+ * decode_codes_body, lane-wise. */
+#define SIMD_MAX_WIDTH 25
+
+SIEVE_TARGET_AVX2 static size_t unpack_avx2(const cfloat_codec *c, const uint8_t *src,
+                                            bit_cursor cur, size_t n, float *dst)
+{
+    const unsigned w = c->w, phase = cur.bit;
+    if (w > SIMD_MAX_WIDTH || n < 8)
+        return 0;
+    /* Lanes 0-3 read a 16-byte window at the group's first byte, lanes
+     * 4-7 one at the first byte of element 4. Lane j's code starts at bit
+     * phase + j*w: it takes the 4 bytes from that bit's byte on. */
+    const unsigned high_window = (phase + 4 * w) / 8;
+    const __m256i bit = _mm256_add_epi32(
+        _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)w)),
+        _mm256_set1_epi32((int)phase));
+    const __m256i window_byte = _mm256_sub_epi32(
+        _mm256_srli_epi32(bit, 3), _mm256_setr_epi32(0, 0, 0, 0, (int)high_window, (int)high_window,
+                                                     (int)high_window, (int)high_window));
+    const __m256i pick_v = _mm256_add_epi32(
+        _mm256_mullo_epi32(window_byte, _mm256_set1_epi32(0x01010101)), _mm256_set1_epi32(0x03020100));
+    const __m256i shift_v = _mm256_and_si256(bit, _mm256_set1_epi32(7));
+    /* Only groups whose windows end within the bytes the stream guarantees
+     * readable: 8 past the first byte of element n-1. */
+    const size_t last = n - 1;
+    const size_t readable = (last / 8) * w + (phase + (last % 8) * w) / 8 + SIEVE_PACK_SLACK;
+    const size_t window_end = high_window + 16;
+    if (readable < window_end)
+        return 0;
+    const size_t groups = SIEVE_MIN(n / 8, (readable - window_end) / w + 1);
+
+    const __m256i code_mask = _mm256_set1_epi32((int)((1u << w) - 1));
+    const __m256i magnitude_mask = _mm256_set1_epi32((int)c->magnitude_mask);
+    const __m256i normal_min_code = _mm256_set1_epi32((int)c->normal_min_code);
+    const __m256i exp_offset_bits = _mm256_set1_epi32((int)c->exp_offset_bits);
+    const __m256i sub_offset_bits = _mm256_set1_epi32((int)c->sub_offset_bits);
+    const __m256i sign_flag = _mm256_set1_epi32((int)c->sign_flag);
+    const __m128i mant_shift = _mm_cvtsi32_si128((int)(FP32_MANT_BITS - c->m));
+    const __m128i sign_shift = _mm_cvtsi32_si128((int)c->sign_shift);
+    const uint8_t *group = src + cur.byte;
+    for (size_t g = 0; g < groups; g++, group += w) {
+        const __m128i low = _mm_loadu_si128((const __m128i *)group);
+        const __m128i high = _mm_loadu_si128((const __m128i *)(group + high_window));
+        const __m256i bytes = _mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1);
+        const __m256i code = _mm256_and_si256(
+            _mm256_srlv_epi32(_mm256_shuffle_epi8(bytes, pick_v), shift_v), code_mask);
+
+        const __m256i magnitude = _mm256_and_si256(code, magnitude_mask);
+        const __m256i sub = _mm256_cmpgt_epi32(normal_min_code, magnitude);
+        const __m256i bits = _mm256_add_epi32(
+            _mm256_sll_epi32(_mm256_or_si256(magnitude, _mm256_and_si256(sub, normal_min_code)),
+                             mant_shift),
+            exp_offset_bits);
+        const __m256 value = _mm256_sub_ps(_mm256_castsi256_ps(bits),
+                                           _mm256_castsi256_ps(_mm256_and_si256(sub, sub_offset_bits)));
+        const __m256i sign =
+            _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(code, sign_shift), sign_flag), 31);
+        _mm256_storeu_ps(dst + 8 * g,
+                         _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(value), sign)));
+    }
+    return groups * 8;
+}
+
+/* Sixteen codes (2w bytes) per step, gathered with vpermb from one
+ * masked load: masked-off bytes are never read, so the loads stay within
+ * the stream and the last partial step needs no scalar tail. */
+SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uint8_t *src,
+                                                bit_cursor cur, size_t n, float *dst)
+{
+    const unsigned w = c->w, phase = cur.bit;
+    if (w > SIMD_MAX_WIDTH)
+        return 0;
+    /* Lane j's code starts at bit phase + j*w: it takes the 4 bytes from
+     * that bit's byte on. */
+    const __m512i bit = _mm512_add_epi32(
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32((int)w)),
+        _mm512_set1_epi32((int)phase));
+    const __m512i pick_v = _mm512_add_epi32(
+        _mm512_mullo_epi32(_mm512_srli_epi32(bit, 3), _mm512_set1_epi32(0x01010101)),
+        _mm512_set1_epi32(0x03020100));
+    const __m512i shift_v = _mm512_and_si512(bit, _mm512_set1_epi32(7));
+    const __m512i code_mask = _mm512_set1_epi32((int)((1u << w) - 1));
+    const __m512i magnitude_mask = _mm512_set1_epi32((int)c->magnitude_mask);
+    const __m512i normal_min_code = _mm512_set1_epi32((int)c->normal_min_code);
+    const __m512i exp_offset_bits = _mm512_set1_epi32((int)c->exp_offset_bits);
+    const __m512 sub_offset = _mm512_castsi512_ps(_mm512_set1_epi32((int)c->sub_offset_bits));
+    const __m512i sign_flag = _mm512_set1_epi32((int)c->sign_flag);
+    const __m128i mant_shift = _mm_cvtsi32_si128((int)(FP32_MANT_BITS - c->m));
+    const __m128i sign_shift = _mm_cvtsi32_si128((int)c->sign_shift);
+    /* Bytes a step of `count` elements reads: to the 4th byte of the last. */
+#define STEP_LOAD_MASK(count) ((__mmask64)((UINT64_C(1) << ((phase + ((count)-1) * w) / 8 + 4)) - 1))
+    const __mmask64 full_load = STEP_LOAD_MASK(16);
+
+    const uint8_t *step = src + cur.byte;
+    for (size_t i = 0; i < n; i += 16, step += 2 * w) {
+        const size_t count = SIEVE_MIN((size_t)16, n - i);
+        const __mmask64 load = count == 16 ? full_load : STEP_LOAD_MASK(count);
+        const __mmask16 store = (__mmask16)((1u << count) - 1);
+        const __m512i bytes = _mm512_maskz_loadu_epi8(load, step);
+        const __m512i code = _mm512_and_si512(
+            _mm512_srlv_epi32(_mm512_permutexvar_epi8(pick_v, bytes), shift_v), code_mask);
+
+        const __m512i magnitude = _mm512_and_si512(code, magnitude_mask);
+        const __mmask16 sub = _mm512_cmplt_epu32_mask(magnitude, normal_min_code);
+        const __m512i bits = _mm512_add_epi32(
+            _mm512_sll_epi32(_mm512_mask_or_epi32(magnitude, sub, magnitude, normal_min_code),
+                             mant_shift),
+            exp_offset_bits);
+        const __m512 value = _mm512_mask_sub_ps(_mm512_castsi512_ps(bits), sub,
+                                                _mm512_castsi512_ps(bits), sub_offset);
+        const __m512i sign =
+            _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(code, sign_shift), sign_flag), 31);
+        _mm512_mask_storeu_ps(dst + i, store,
+                              _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(value), sign)));
+    }
+#undef STEP_LOAD_MASK
+    return n;
+}
 #endif
+
+/* ---- bulk codec: instruction-set levels ----------------------------------- */
 
 typedef void (*decode_codes_fn)(const cfloat_codec *, const uint32_t *, size_t, float *);
 typedef uint32_t (*encode_codes_fn)(const cfloat_codec *, const float *, size_t, uint32_t *);
+/* Decodes a prefix of elements 0..n and returns its length (a multiple of
+ * 8 unless it is n). */
+typedef size_t (*unpack_fn)(const cfloat_codec *, const uint8_t *, bit_cursor, size_t, float *);
 
-/* Chosen per call (no global state); __builtin_cpu_supports reads what
- * libgcc / compiler-rt detected at start-up. */
-static decode_codes_fn pick_decode(void)
+enum { LEVEL_PORTABLE, LEVEL_AVX2, LEVEL_AVX512, LEVEL_COUNT };
+
+typedef struct cfloat_kernels {
+    decode_codes_fn decode;
+    encode_codes_fn encode;
+    unpack_fn unpack; /* NULL: none */
+} cfloat_kernels;
+
+static const cfloat_kernels kernels_by_level[LEVEL_COUNT] = {
+    [LEVEL_PORTABLE] = {decode_codes_portable, encode_codes_portable, NULL},
+#ifdef SIEVE_CFLOAT_X86
+    [LEVEL_AVX2] = {decode_codes_avx2, encode_codes_avx2, unpack_avx2},
+    [LEVEL_AVX512] = {decode_codes_avx512, encode_codes_avx512, unpack_avx512},
+#endif
+};
+
+/* Highest level this CPU runs; asked per call (no global state):
+ * __builtin_cpu_supports reads what libgcc / compiler-rt detected at
+ * start-up. */
+int sieve_cfloat_cpu_level(void)
 {
-#ifdef SIEVE_X86_DISPATCH
+#ifdef SIEVE_CFLOAT_X86
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-        return decode_codes_avx512;
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("bmi2"))
+        return LEVEL_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
-        return decode_codes_avx2;
+        return LEVEL_AVX2;
 #endif
-    return decode_codes_generic;
+    return LEVEL_PORTABLE;
 }
 
-static encode_codes_fn pick_encode(void)
+static const cfloat_kernels *kernels_at(int level)
 {
-#ifdef SIEVE_X86_DISPATCH
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-        return encode_codes_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
-        return encode_codes_avx2;
-#endif
-    return encode_codes_generic;
+    const int top = sieve_cfloat_cpu_level();
+    return &kernels_by_level[level < 0 ? 0 : level > top ? top : level];
 }
 
-/* ---- bulk codec: bit streams --------------------------------------------- */
-
-static inline uint64_t load_le64(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-#else
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-#endif
-}
-
-static inline void store_le32(uint8_t *p, uint32_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &v, sizeof(v));
-#else
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-#endif
-}
-
-/* A position in a packed stream: byte index and bit offset 0..7. */
-typedef struct bit_cursor {
-    size_t byte;
-    unsigned bit;
-} bit_cursor;
-
-/* Start of element `index` (bit index*w) without forming index*w, which
- * could overflow: 8 elements take exactly w bytes. */
-static bit_cursor element_cursor(size_t index, unsigned w)
-{
-    const unsigned phase = (unsigned)(index % 8) * w;
-    bit_cursor cur = {.byte = (index / 8) * w + phase / 8, .bit = phase % 8};
-    return cur;
-}
-
-/* Extracts n codes starting at `cur`. Within each group of 8 elements the
- * byte and bit offsets repeat, so they are computed once; the loads of one
- * group are independent of each other. Reads up to 8 bytes from the start
- * byte of the last element (the stream's slack). */
-static void read_codes(const uint8_t *src, bit_cursor cur, unsigned w, size_t n, uint32_t *codes)
-{
-    const uint64_t mask = (UINT64_C(1) << w) - 1;
-    size_t offset[8];
-    unsigned shift[8];
-    for (unsigned j = 0; j < 8; j++) {
-        offset[j] = (cur.bit + j * w) / 8;
-        shift[j] = (cur.bit + j * w) % 8;
-    }
-    const uint8_t *group = src + cur.byte;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8, group += w)
-        for (unsigned j = 0; j < 8; j++)
-            codes[i + j] = (uint32_t)((load_le64(group + offset[j]) >> shift[j]) & mask);
-    for (unsigned j = 0; i < n; i++, j++)
-        codes[i] = (uint32_t)((load_le64(group + offset[j]) >> shift[j]) & mask);
-}
-
-/* Inserts n codes starting at `cur`, keeping every bit outside them. Bytes
- * are written only where the new codes have bits. */
-static void write_codes(uint8_t *dst, bit_cursor cur, unsigned w, size_t n, const uint32_t *codes)
-{
-    uint8_t *p = dst + cur.byte;
-    const uint32_t keep_low = (1u << cur.bit) - 1;
-    uint64_t acc = cur.bit ? (p[0] & keep_low) : 0;
-    unsigned filled = cur.bit;
-    for (size_t i = 0; i < n; i++) {
-        acc |= (uint64_t)codes[i] << filled;
-        filled += w;
-        if (filled >= 32) {
-            store_le32(p, (uint32_t)acc);
-            p += 4;
-            acc >>= 32;
-            filled -= 32;
-        }
-    }
-    for (; filled >= 8; filled -= 8, acc >>= 8)
-        *p++ = (uint8_t)acc;
-    if (filled) {
-        const uint8_t low = (uint8_t)((1u << filled) - 1);
-        *p = (uint8_t)((*p & ~low) | (acc & low));
-    }
-}
-
-/* Advances a cursor by one chunk (CHUNK is a multiple of 8). */
-static bit_cursor cursor_after_chunk(bit_cursor cur, unsigned w)
-{
-    cur.byte += (size_t)(CHUNK / 8) * w;
-    return cur;
-}
-
-/* ---- bulk codec: public entry points ----------------------------------- */
+/* ---- bulk codec: entry points ----------------------------------------------- */
 
 /* First index in src[0..n) that the format cannot encode. */
 static size_t first_unencodable(const sieve_format *fmt, const float *src, size_t n)
@@ -654,8 +836,8 @@ static size_t first_unencodable(const sieve_format *fmt, const float *src, size_
     return n;
 }
 
-sieve_status sieve_cfloat_pack(const sieve_format *fmt, const float *src, size_t n, uint8_t *dst,
-                               size_t first, size_t *bad_index)
+sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src,
+                                     size_t n, uint8_t *dst, size_t first, size_t *bad_index)
 {
     if (!fmt || (n && (!src || !dst)))
         return SIEVE_ERR_ARG;
@@ -668,10 +850,10 @@ sieve_status sieve_cfloat_pack(const sieve_format *fmt, const float *src, size_t
         return SIEVE_ERR_ARG;
     cfloat_codec c;
     codec_init(&c, fmt);
-    const encode_codes_fn encode = pick_encode();
+    const encode_codes_fn encode = kernels_at(level)->encode;
     uint32_t codes[CHUNK];
     bit_cursor cur = element_cursor(first, c.w);
-    for (size_t done = 0; done < n; done += CHUNK, cur = cursor_after_chunk(cur, c.w)) {
+    for (size_t done = 0; done < n; done += CHUNK, cur = cursor_advance(cur, c.w, CHUNK)) {
         const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
         if (encode(&c, src + done, len, codes)) {
             const size_t bad = first_unencodable(fmt, src + done, len);
@@ -685,8 +867,12 @@ sieve_status sieve_cfloat_pack(const sieve_format *fmt, const float *src, size_t
     return SIEVE_OK;
 }
 
-void sieve_cfloat_unpack(const sieve_format *fmt, const uint8_t *src, size_t first, size_t n,
-                         float *dst)
+/* Widest format decoded through a table when no SIMD kernel applies. */
+#define TABLE_MAX_WIDTH 8
+_Static_assert(CHUNK >= (1 << TABLE_MAX_WIDTH), "the table is built in the codes buffer");
+
+static void unpack_with(const cfloat_kernels *k, const sieve_format *fmt, const uint8_t *src,
+                        size_t first, size_t n, float *dst)
 {
     if (!fmt || !n || !dst)
         return;
@@ -702,32 +888,39 @@ void sieve_cfloat_unpack(const sieve_format *fmt, const uint8_t *src, size_t fir
     }
     cfloat_codec c;
     codec_init(&c, fmt);
-    const decode_codes_fn decode = pick_decode();
-    uint32_t codes[CHUNK];
     bit_cursor cur = element_cursor(first, c.w);
-
-    /* Narrow formats with many elements: decode all 2^w codes once. */
-    float table[256];
-    const bool use_table = c.w <= 8 && n >= ((size_t)TABLE_MIN_RATIO << c.w);
-    if (use_table) {
+    size_t done = k->unpack ? k->unpack(&c, src, cur, n, dst) : 0;
+    if (done == n)
+        return;
+    cur = cursor_advance(cur, c.w, done);
+    uint32_t codes[CHUNK];
+    /* Narrow formats: decode all 2^w codes once when that costs no more
+     * than the run itself. */
+    if (c.w <= TABLE_MAX_WIDTH && n - done >= ((size_t)1 << c.w)) {
+        float table[1u << TABLE_MAX_WIDTH];
         for (uint32_t code = 0; code < (1u << c.w); code++)
             codes[code] = code;
-        decode(&c, codes, (size_t)1 << c.w, table);
+        k->decode(&c, codes, (size_t)1 << c.w, table);
+        read_values_via_table(src, cur, c.w, n - done, table, dst + done);
+        return;
     }
-    for (size_t done = 0; done < n; done += CHUNK, cur = cursor_after_chunk(cur, c.w)) {
+    while (done < n) {
         const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
         read_codes(src, cur, c.w, len, codes);
-        if (use_table) {
-            for (size_t i = 0; i < len; i++)
-                dst[done + i] = table[codes[i]];
-        } else {
-            decode(&c, codes, len, dst + done);
-        }
+        k->decode(&c, codes, len, dst + done);
+        done += len;
+        cur = cursor_advance(cur, c.w, len);
     }
 }
 
-sieve_status sieve_cfloat_quantize(const sieve_format *fmt, float *buf, size_t n,
-                                   size_t *bad_index)
+void sieve_cfloat_unpack_level(int level, const sieve_format *fmt, const uint8_t *src, size_t first,
+                               size_t n, float *dst)
+{
+    unpack_with(kernels_at(level), fmt, src, first, n, dst);
+}
+
+sieve_status sieve_cfloat_quantize_level(int level, const sieve_format *fmt, float *buf, size_t n,
+                                         size_t *bad_index)
 {
     if (!fmt || (n && !buf))
         return SIEVE_ERR_ARG;
@@ -737,21 +930,38 @@ sieve_status sieve_cfloat_quantize(const sieve_format *fmt, float *buf, size_t n
         return SIEVE_ERR_ARG;
     cfloat_codec c;
     codec_init(&c, fmt);
-    const encode_codes_fn encode = pick_encode();
-    const decode_codes_fn decode = pick_decode();
+    const cfloat_kernels *k = kernels_at(level);
     uint32_t codes[CHUNK];
     for (size_t done = 0; done < n; done += CHUNK) {
         const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
-        if (encode(&c, buf + done, len, codes)) {
+        if (k->encode(&c, buf + done, len, codes)) {
             const size_t bad = first_unencodable(fmt, buf + done, len);
-            decode(&c, codes, bad, buf + done);
+            k->decode(&c, codes, bad, buf + done);
             if (bad_index)
                 *bad_index = done + bad;
             return SIEVE_ERR_RANGE;
         }
-        decode(&c, codes, len, buf + done);
+        k->decode(&c, codes, len, buf + done);
     }
     return SIEVE_OK;
+}
+
+sieve_status sieve_cfloat_pack(const sieve_format *fmt, const float *src, size_t n, uint8_t *dst,
+                               size_t first, size_t *bad_index)
+{
+    return sieve_cfloat_pack_level(sieve_cfloat_cpu_level(), fmt, src, n, dst, first, bad_index);
+}
+
+void sieve_cfloat_unpack(const sieve_format *fmt, const uint8_t *src, size_t first, size_t n,
+                         float *dst)
+{
+    unpack_with(&kernels_by_level[sieve_cfloat_cpu_level()], fmt, src, first, n, dst);
+}
+
+sieve_status sieve_cfloat_quantize(const sieve_format *fmt, float *buf, size_t n,
+                                   size_t *bad_index)
+{
+    return sieve_cfloat_quantize_level(sieve_cfloat_cpu_level(), fmt, buf, n, bad_index);
 }
 
 sieve_status sieve_format_store(const sieve_format *fmt, const float *src, size_t n, void *dst,

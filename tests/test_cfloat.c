@@ -20,6 +20,19 @@
 
 #include "sieve/cfloat.h"
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* Internal entry points of src/cfloat.c: the bulk paths at a chosen
+ * instruction-set level (0 = portable C, then wider SIMD), capped at what
+ * this CPU runs. Every bulk test runs at every level the CPU has. */
+int sieve_cfloat_cpu_level(void);
+sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src,
+                                     size_t n, uint8_t *dst, size_t first, size_t *bad_index);
+void sieve_cfloat_unpack_level(int level, const sieve_format *fmt, const uint8_t *src, size_t first,
+                               size_t n, float *dst);
+sieve_status sieve_cfloat_quantize_level(int level, const sieve_format *fmt, float *buf, size_t n,
+                                         size_t *bad_index);
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static uint32_t bits_of(float x)
@@ -127,8 +140,10 @@ static uint32_t special_code(const sieve_format *f, unsigned which)
 }
 
 /* Formats for the exhaustive tests: every (signed, e, m) up to `max_width`
- * bits, each with its smallest and largest valid bias, the IEEE-style
- * bias 2^(e-1)-1 (when valid) and the middle of its valid range. */
+ * bits, each with its smallest and largest valid bias (the largest value
+ * at 2^127, the smallest at 2^-126: the edges of fp32's normal range);
+ * formats up to 12 bits also with the IEEE-style bias 2^(e-1)-1 (when
+ * valid) and the middle of the valid range. */
 typedef struct format_list {
     sieve_format *items;
     size_t count;
@@ -153,9 +168,11 @@ static format_list small_formats(unsigned max_width)
                 const int lo = bias_min(e), hi = bias_max(m);
                 if (lo > hi)
                     continue;
-                const int ieee = (1 << (e - 1)) - 1;
                 add_format(&list, sieve_format_cfloat(e, m, lo, s));
                 add_format(&list, sieve_format_cfloat(e, m, hi, s));
+                if (s + e + m > 12)
+                    continue;
+                const int ieee = (1 << (e - 1)) - 1;
                 add_format(&list, sieve_format_cfloat(e, m, lo + (hi - lo) / 2, s));
                 if (ieee >= lo && ieee <= hi)
                     add_format(&list, sieve_format_cfloat(e, m, ieee, s));
@@ -397,7 +414,8 @@ static void test_every_code_round_trips_up_to_16_bits(void **state)
     size_t codes_checked = 0;
     float *values = malloc(sizeof(float) << 16), *unpacked = malloc(sizeof(float) << 16);
     uint8_t *packed = malloc(2 * 65536 + SIEVE_PACK_SLACK);
-    assert_true(values && unpacked && packed);
+    uint8_t *packed_portable = malloc(2 * 65536 + SIEVE_PACK_SLACK);
+    assert_true(values && unpacked && packed && packed_portable);
     for (size_t i = 0; i < list.count; i++) {
         const sieve_format *f = &list.items[i];
         const unsigned w = sieve_format_width(f);
@@ -417,12 +435,24 @@ static void test_every_code_round_trips_up_to_16_bits(void **state)
             if (back != code)
                 fail_msg("%s: code %u -> %a -> code %u", fmt_name(f), code, v, back);
         }
-        /* The bulk paths agree on every code too. */
-        assert_int_equal(sieve_cfloat_pack(f, values, count, packed, 0, NULL), SIEVE_OK);
-        for (uint32_t code = 0; code < count; code++)
-            if (stream_get(packed, (size_t)code * w, w) != code)
-                fail_msg("%s: code %u packs to %u", fmt_name(f), code,
-                         stream_get(packed, (size_t)code * w, w));
+        /* The bulk paths agree on every code too, at every level. */
+        const size_t bytes = sieve_format_bytes(f, count);
+        for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+            assert_int_equal(sieve_cfloat_pack_level(level, f, values, count, packed, 0, NULL),
+                             SIEVE_OK);
+            if (level == 0) {
+                for (uint32_t code = 0; code < count; code++)
+                    if (stream_get(packed, (size_t)code * w, w) != code)
+                        fail_msg("%s: code %u packs to %u", fmt_name(f), code,
+                                 stream_get(packed, (size_t)code * w, w));
+                memcpy(packed_portable, packed, bytes);
+            } else {
+                assert_memory_equal(packed, packed_portable, bytes - SIEVE_PACK_SLACK);
+            }
+            sieve_cfloat_unpack_level(level, f, packed, 0, count, unpacked);
+            assert_memory_equal(unpacked, values, count * sizeof(float));
+        }
+        /* and the public entry points are the CPU's level */
         sieve_cfloat_unpack(f, packed, 0, count, unpacked);
         assert_memory_equal(unpacked, values, count * sizeof(float));
         codes_checked += count;
@@ -432,6 +462,7 @@ static void test_every_code_round_trips_up_to_16_bits(void **state)
     free(values);
     free(unpacked);
     free(packed);
+    free(packed_portable);
     free(list.items);
 }
 
@@ -648,7 +679,8 @@ static void test_invalid_format_rejected_by_codec(void **state)
  * checks every bit: the new elements hold the reference codes, all other
  * bits are unchanged; then unpacks sub-ranges and compares with the
  * reference decoder bit for bit. */
-static void check_bulk_round(uint64_t *rng, const sieve_format *f, size_t n, size_t first)
+static void check_bulk_round(int level, uint64_t *rng, const sieve_format *f, size_t n,
+                             size_t first)
 {
     const unsigned w = sieve_format_width(f);
     const int is_fp32 = f->kind == SIEVE_FORMAT_FP32;
@@ -667,26 +699,27 @@ static void check_bulk_round(uint64_t *rng, const sieve_format *f, size_t n, siz
         stream_put(expected, (first + i) * w, w, code);
     }
     size_t bad_index = 777;
-    assert_int_equal(sieve_format_store(f, src, n, buf, first, &bad_index), SIEVE_OK);
+    assert_int_equal(sieve_cfloat_pack_level(level, f, src, n, buf, first, &bad_index), SIEVE_OK);
     assert_int_equal(bad_index, 777);
     if (memcmp(buf, expected, bytes) != 0) {
         for (size_t i = 0; i < bytes; i++)
             if (buf[i] != expected[i])
-                fail_msg("%s n=%zu first=%zu: byte %zu is %02x, expected %02x", fmt_name(f), n,
-                         first, i, buf[i], expected[i]);
+                fail_msg("%s level %d n=%zu first=%zu: byte %zu is %02x, expected %02x",
+                         fmt_name(f), level, n, first, i, buf[i], expected[i]);
     }
     /* Unpack the whole range, then a random sub-range. */
     size_t from = first, count = n;
     for (int pass = 0; pass < 2; pass++) {
         out[count] = 42.0f;
-        sieve_format_load(f, buf, from, count, out);
+        sieve_cfloat_unpack_level(level, f, buf, from, count, out);
         assert_true(out[count] == 42.0f);
         for (size_t i = 0; i < count; i++) {
             const uint32_t code = stream_get(buf, (from + i) * w, w);
             const float want = is_fp32 ? float_of(code) : sieve_cfloat_decode_ref(f, code);
             if (bits_of(out[i]) != bits_of(want))
-                fail_msg("%s n=%zu first=%zu: element %zu (code %u) unpacks to %a, expected %a",
-                         fmt_name(f), count, from, from + i, code, out[i], want);
+                fail_msg("%s level %d n=%zu first=%zu: element %zu (code %u) unpacks to %a, "
+                         "expected %a",
+                         fmt_name(f), level, count, from, from + i, code, out[i], want);
         }
         from = rng_below(rng, (uint32_t)(first + n));
         count = rng_below(rng, (uint32_t)(first + n - from)) + 1;
@@ -714,41 +747,52 @@ static void test_bulk_pack_unpack_match_reference_all_widths(void **state)
             else
                 f = random_format_of_width(&rng, w);
             for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
-                check_bulk_round(&rng, &f, lengths[li], rng_below(&rng, 41));
+                for (int level = 0; level <= sieve_cfloat_cpu_level(); level++)
+                    check_bulk_round(level, &rng, &f, lengths[li], rng_below(&rng, 41));
         }
     }
 }
 
 /* Every code of every format up to 8 bits unpacks through the table path
  * (long run) and the direct path (short runs) to the reference value. */
-static void test_unpack_every_code_table_and_direct(void **state)
+/* Every code of every format up to 8 bits unpacks to the reference value
+ * in one long run and in short runs of every length 1..17 at every start,
+ * so every bit phase and every partial vector step is met. */
+static void test_unpack_every_code_long_and_short_runs(void **state)
 {
     (void)state;
     format_list list = small_formats(8);
-    enum { REPEAT = 8 };
+    enum { REPEAT = 3 };
     for (size_t i = 0; i < list.count; i++) {
         const sieve_format *f = &list.items[i];
         const unsigned w = sieve_format_width(f);
-        const size_t n = ((size_t)1 << w) * REPEAT;
+        const size_t codes = (size_t)1 << w, n = codes * REPEAT;
         uint8_t *buf = calloc(sieve_format_bytes(f, n), 1);
-        float *out = malloc(n * sizeof(float));
-        assert_true(buf && out);
-        for (size_t j = 0; j < n; j++)
-            stream_put(buf, j * w, w, (uint32_t)(j % ((size_t)1 << w)));
-        sieve_cfloat_unpack(f, buf, 0, n, out);
-        for (size_t j = 0; j < n; j++)
-            assert_int_equal(bits_of(out[j]), bits_of(sieve_cfloat_decode_ref(f, (uint32_t)(j % ((size_t)1 << w)))));
-        for (size_t j = 0; j < ((size_t)1 << w); j++) {
-            sieve_cfloat_unpack(f, buf, j, 1, out);
-            assert_int_equal(bits_of(out[0]), bits_of(sieve_cfloat_decode_ref(f, (uint32_t)j)));
+        float *want = malloc(n * sizeof(float)), *out = malloc(n * sizeof(float));
+        assert_true(buf && want && out);
+        for (size_t j = 0; j < n; j++) {
+            stream_put(buf, j * w, w, (uint32_t)(j % codes));
+            want[j] = sieve_cfloat_decode_ref(f, (uint32_t)(j % codes));
+        }
+        for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+            sieve_cfloat_unpack_level(level, f, buf, 0, n, out);
+            assert_memory_equal(out, want, n * sizeof(float));
+            for (size_t len = 1; len <= 17; len++)
+                for (size_t start = 0; start + len <= MIN(n, 64 + len); start++) {
+                    sieve_cfloat_unpack_level(level, f, buf, start, len, out);
+                    if (memcmp(out, want + start, len * sizeof(float)) != 0)
+                        fail_msg("%s level %d: elements %zu..%zu differ", fmt_name(f), level,
+                                 start, start + len);
+                }
         }
         free(buf);
+        free(want);
         free(out);
     }
     free(list.items);
 }
 
-/* Wide formats: every sampled code unpacks like the reference, including
+/* Wide formats: sampled codes unpack like the reference, including
  * subnormals, both zeros and the extremes. */
 static void test_unpack_sampled_codes_wide_formats(void **state)
 {
@@ -772,30 +816,34 @@ static void test_unpack_sampled_codes_wide_formats(void **state)
                 codes[j] = rng_below(&rng, 1u << f->m_bits) | (rng_below(&rng, 2) ? sign_bit(f) : 0);
             stream_put(buf, j * w, w, codes[j]);
         }
-        sieve_cfloat_unpack(f, buf, 0, N, out);
-        for (size_t j = 0; j < N; j++)
-            if (bits_of(out[j]) != bits_of(sieve_cfloat_decode_ref(f, codes[j])))
-                fail_msg("%s: code %u unpacks to %a", fmt_name(f), codes[j], out[j]);
+        for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+            sieve_cfloat_unpack_level(level, f, buf, 0, N, out);
+            for (size_t j = 0; j < N; j++)
+                if (bits_of(out[j]) != bits_of(sieve_cfloat_decode_ref(f, codes[j])))
+                    fail_msg("%s level %d: code %u unpacks to %a", fmt_name(f), level, codes[j],
+                             out[j]);
+        }
         free(buf);
     }
     free(list.items);
 }
 
 /* The fast encoder on every float that matters for a narrow format: each
- * tie, its fp32 neighbours and each code, via pack; compared with the
+ * code, each tie and its fp32 neighbours, via pack; compared with the
  * reference encoder. */
 static void test_pack_midpoints_match_reference(void **state)
 {
     (void)state;
-    format_list list = small_formats(12);
+    format_list list = small_formats(10);
     for (size_t i = 0; i < list.count; i++) {
         const sieve_format *f = &list.items[i];
         const unsigned w = sieve_format_width(f);
         const uint32_t count = magnitude_codes(f);
         const size_t n = (size_t)count * 4 * (f->is_signed ? 2 : 1);
         float *src = malloc(n * sizeof(float));
+        uint32_t *want = malloc(n * sizeof(uint32_t));
         uint8_t *buf = calloc(sieve_format_bytes(f, n), 1);
-        assert_true(src && buf);
+        assert_true(src && want && buf);
         size_t k = 0;
         for (uint32_t c = 0; c < count; c++) {
             const double lo = spec_value(f, c);
@@ -808,18 +856,27 @@ static void test_pack_midpoints_match_reference(void **state)
                     src[k++] = -xs[j];
             }
         }
-        assert_int_equal(sieve_cfloat_pack(f, src, n, buf, 0, NULL), SIEVE_OK);
-        for (size_t j = 0; j < n; j++) {
-            const uint32_t got = stream_get(buf, j * w, w), want = encode(f, src[j]);
-            if (got != want)
-                fail_msg("%s: %a packs to %u, reference %u", fmt_name(f), src[j], got, want);
+        for (size_t j = 0; j < n; j++)
+            want[j] = encode(f, src[j]);
+        for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+            assert_int_equal(sieve_cfloat_pack_level(level, f, src, n, buf, 0, NULL), SIEVE_OK);
+            for (size_t j = 0; j < n; j++) {
+                const uint32_t got = stream_get(buf, j * w, w);
+                if (got != want[j])
+                    fail_msg("%s level %d: %a packs to %u, reference %u", fmt_name(f), level,
+                             src[j], got, want[j]);
+            }
         }
         free(src);
+        free(want);
         free(buf);
     }
     free(list.items);
 }
 
+/* On NaN (or a negative in an unsigned format) pack and quantize report
+ * the first offender; elements before it are stored, the rest of the
+ * destination is untouched. */
 static void test_pack_reports_first_bad_index(void **state)
 {
     (void)state;
@@ -827,47 +884,63 @@ static void test_pack_reports_first_bad_index(void **state)
                                     sieve_format_cfloat(3, 2, 3, 0)};
     const size_t positions[] = {0, 5, 255, 256, 300, 599};
     enum { N = 600 };
-    for (size_t fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++)
-        for (size_t pi = 0; pi < sizeof(positions) / sizeof(positions[0]); pi++) {
-            const sieve_format *f = &formats[fi];
-            const unsigned w = sieve_format_width(f);
-            const size_t first = 3, bad = positions[pi];
-            float src[N];
-            for (size_t i = 0; i < N; i++)
-                src[i] = (float)(i % 17) * 0.25f;
-            src[bad] = (f->is_signed || pi % 2) ? NAN : -0.5f;
-            if (bad + 7 < N)
-                src[bad + 7] = NAN; /* only the first offender is reported */
-            const size_t bytes = sieve_format_bytes(f, first + N);
-            uint8_t *buf = malloc(bytes), *before = malloc(bytes);
-            assert_true(buf && before);
-            memset(buf, 0x5a, bytes);
-            memcpy(before, buf, bytes);
-            size_t bad_index = 0;
-            assert_int_equal(sieve_cfloat_pack(f, src, N, buf, first, &bad_index), SIEVE_ERR_RANGE);
-            assert_int_equal(bad_index, bad);
-            /* Elements before the offender are stored, the rest untouched. */
-            for (size_t i = 0; i < bad; i++)
-                assert_int_equal(stream_get(buf, (first + i) * w, w), encode(f, src[i]));
-            for (size_t i = bad; i < N; i++)
-                assert_int_equal(stream_get(buf, (first + i) * w, w),
-                                 stream_get(before, (first + i) * w, w));
-            assert_memory_equal(buf, before, (first * w) / 8);
-            assert_int_equal(sieve_cfloat_pack(f, src, N, buf, first, NULL), SIEVE_ERR_RANGE);
+    for (int level = 0; level <= sieve_cfloat_cpu_level(); level++)
+        for (size_t fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++)
+            for (size_t pi = 0; pi < sizeof(positions) / sizeof(positions[0]); pi++) {
+                const sieve_format *f = &formats[fi];
+                const unsigned w = sieve_format_width(f);
+                const size_t first = 3, bad = positions[pi];
+                float src[N];
+                for (size_t i = 0; i < N; i++)
+                    src[i] = (float)(i % 17) * 0.25f;
+                src[bad] = (f->is_signed || pi % 2) ? NAN : -0.5f;
+                if (bad + 7 < N)
+                    src[bad + 7] = NAN; /* only the first offender is reported */
+                const size_t bytes = sieve_format_bytes(f, first + N);
+                uint8_t *buf = malloc(bytes), *before = malloc(bytes);
+                assert_true(buf && before);
+                memset(buf, 0x5a, bytes);
+                memcpy(before, buf, bytes);
+                size_t bad_index = 0;
+                assert_int_equal(sieve_cfloat_pack_level(level, f, src, N, buf, first, &bad_index),
+                                 SIEVE_ERR_RANGE);
+                assert_int_equal(bad_index, bad);
+                for (size_t i = 0; i < bad; i++)
+                    assert_int_equal(stream_get(buf, (first + i) * w, w), encode(f, src[i]));
+                for (size_t i = bad; i < N; i++)
+                    assert_int_equal(stream_get(buf, (first + i) * w, w),
+                                     stream_get(before, (first + i) * w, w));
+                assert_memory_equal(buf, before, (first * w) / 8);
+                assert_int_equal(sieve_cfloat_pack_level(level, f, src, N, buf, first, NULL),
+                                 SIEVE_ERR_RANGE);
 
-            /* Quantize: same report, prefix rounded, rest untouched. */
-            float q[N];
-            memcpy(q, src, sizeof(q));
-            bad_index = 0;
-            assert_int_equal(sieve_cfloat_quantize(f, q, N, &bad_index), SIEVE_ERR_RANGE);
-            assert_int_equal(bad_index, bad);
-            for (size_t i = 0; i < N; i++) {
-                const float want = i < bad ? sieve_cfloat_decode_ref(f, encode(f, src[i])) : src[i];
-                assert_memory_equal(&q[i], &want, sizeof(float));
+                float q[N];
+                memcpy(q, src, sizeof(q));
+                bad_index = 0;
+                assert_int_equal(sieve_cfloat_quantize_level(level, f, q, N, &bad_index),
+                                 SIEVE_ERR_RANGE);
+                assert_int_equal(bad_index, bad);
+                for (size_t i = 0; i < N; i++) {
+                    const float want =
+                        i < bad ? sieve_cfloat_decode_ref(f, encode(f, src[i])) : src[i];
+                    assert_memory_equal(&q[i], &want, sizeof(float));
+                }
+                free(buf);
+                free(before);
             }
-            free(buf);
-            free(before);
-        }
+    /* The public entry points report the same. */
+    const sieve_format cf = sieve_format_cfloat(4, 3, 7, 1);
+    float x[3] = {1.0f, NAN, 2.0f};
+    uint8_t packed[3 + SIEVE_PACK_SLACK] = {0};
+    size_t bad_index = 9;
+    assert_int_equal(sieve_cfloat_pack(&cf, x, 3, packed, 0, &bad_index), SIEVE_ERR_RANGE);
+    assert_int_equal(bad_index, 1);
+    bad_index = 9;
+    assert_int_equal(sieve_format_store(&cf, x, 3, packed, 0, &bad_index), SIEVE_ERR_RANGE);
+    assert_int_equal(bad_index, 1);
+    bad_index = 9;
+    assert_int_equal(sieve_cfloat_quantize(&cf, x, 3, &bad_index), SIEVE_ERR_RANGE);
+    assert_int_equal(bad_index, 1);
 }
 
 static void test_quantize_matches_reference(void **state)
@@ -881,13 +954,15 @@ static void test_quantize_matches_reference(void **state)
             const sieve_format f = random_format_of_width(&rng, w);
             for (size_t i = 0; i < N; i++)
                 src[i] = random_value(&rng, &f, !f.is_signed);
-            memcpy(buf, src, sizeof(buf));
-            assert_int_equal(sieve_cfloat_quantize(&f, buf, N, NULL), SIEVE_OK);
-            for (size_t i = 0; i < N; i++) {
-                const float want = sieve_cfloat_decode_ref(&f, encode(&f, src[i]));
-                if (bits_of(buf[i]) != bits_of(want))
-                    fail_msg("%s: %a quantizes to %a, reference %a", fmt_name(&f), src[i], buf[i],
-                             want);
+            for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+                memcpy(buf, src, sizeof(buf));
+                assert_int_equal(sieve_cfloat_quantize_level(level, &f, buf, N, NULL), SIEVE_OK);
+                for (size_t i = 0; i < N; i++) {
+                    const float want = sieve_cfloat_decode_ref(&f, encode(&f, src[i]));
+                    if (bits_of(buf[i]) != bits_of(want))
+                        fail_msg("%s level %d: %a quantizes to %a, reference %a", fmt_name(&f),
+                                 level, src[i], buf[i], want);
+                }
             }
         }
     /* fp32 is the identity, NaN included. */
@@ -933,7 +1008,7 @@ int main(void)
         cmocka_unit_test(test_zero_negative_zero_and_nan),
         cmocka_unit_test(test_invalid_format_rejected_by_codec),
         cmocka_unit_test(test_bulk_pack_unpack_match_reference_all_widths),
-        cmocka_unit_test(test_unpack_every_code_table_and_direct),
+        cmocka_unit_test(test_unpack_every_code_long_and_short_runs),
         cmocka_unit_test(test_unpack_sampled_codes_wide_formats),
         cmocka_unit_test(test_pack_midpoints_match_reference),
         cmocka_unit_test(test_pack_reports_first_bad_index),
