@@ -11,7 +11,9 @@ static const cli_command commands[] = {
     {"import", "convert an ONNX model into a .sieve model file", cmd_import},
     {"info", "show a model's layers, tensors, sizes and memory plan", cmd_info},
     {"run", "run a model on raw tensors (.npy, ONNX .pb) and save its outputs", cmd_run},
-    /* Slot for: classify, explore, profile, eval, serve (DESIGN.md section 3). */
+    {"classify", "label images (PNG, JPEG, BMP, PGM/PPM) with a model", cmd_classify},
+    {"eval", "top-1 accuracy and images/s of a model on labelled data", cmd_eval},
+    /* Slot for: explore, profile, serve (DESIGN.md section 3). */
 };
 
 #define N_COMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))
