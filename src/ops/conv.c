@@ -241,38 +241,69 @@ typedef struct conv_image {
     const conv_geom *g;
 } conv_image;
 
-/* B block by im2col: row k = (channel, ky, kx), column = output pixel. */
+/* Ceiling division for a positive divisor and any numerator. */
+static ptrdiff_t ceil_div_signed(ptrdiff_t a, ptrdiff_t b)
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+/* B block by im2col: row k = (channel, ky, kx), column = output pixel.
+ * The NR pixels of a panel fall into at most a few runs along output rows;
+ * within a run the input pixels of one (channel, ky, kx) are equally spaced
+ * (contiguous for stride 1), so each run is zeros, a copy, zeros. */
 static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
                              float *dst, float *tmp)
 {
     (void)tmp;
     const conv_image *im = src;
     const conv_geom *g = im->g;
-    const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w;
+    const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w, sw = g->sw;
     size_t khw = g->kh * g->kw;
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
         size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
-        ptrdiff_t iy0[SIEVE_GEMM_NR], ix0[SIEVE_GEMM_NR];
+        /* runs of the panel's pixels that share an output row */
+        ptrdiff_t run_oy[SIEVE_GEMM_NR], run_ox[SIEVE_GEMM_NR];
+        size_t run_j[SIEVE_GEMM_NR], run_len[SIEVE_GEMM_NR], runs = 0;
         size_t p = j0 + q * SIEVE_GEMM_NR;
         size_t oy = p / g->ow, ox = p % g->ow;
-        for (size_t j = 0; j < pcount; j++) {
-            iy0[j] = (ptrdiff_t)oy * g->sh - g->pt;
-            ix0[j] = (ptrdiff_t)ox * g->sw - g->pl;
-            if (++ox == g->ow) {
-                ox = 0;
-                oy++;
-            }
+        for (size_t j = 0; j < pcount; runs++) {
+            size_t len = SIEVE_MIN(pcount - j, g->ow - ox);
+            run_oy[runs] = (ptrdiff_t)oy;
+            run_ox[runs] = (ptrdiff_t)ox;
+            run_j[runs] = j;
+            run_len[runs] = len;
+            j += len;
+            ox = 0;
+            oy++;
         }
         float *d = dst + q * kc * SIEVE_GEMM_NR;
         size_t c = k0 / khw, rem = k0 % khw;
         size_t ky = rem / g->kw, kx = rem % g->kw;
         for (size_t k = 0; k < kc; k++) {
             const float *xc = im->x + c * g->h * g->w;
-            ptrdiff_t dy = (ptrdiff_t)ky * g->dh, dx = (ptrdiff_t)kx * g->dw;
+            ptrdiff_t dy = (ptrdiff_t)ky * g->dh - g->pt, dx = (ptrdiff_t)kx * g->dw - g->pl;
+            /* output columns whose input column ox * sw + dx is inside */
+            ptrdiff_t ox_lo = dx >= 0 ? 0 : ceil_div_signed(-dx, sw);
+            ptrdiff_t ox_hi = w - 1 - dx < 0 ? 0 : (w - 1 - dx) / sw + 1; /* exclusive */
             float *dk = d + k * SIEVE_GEMM_NR;
-            for (size_t j = 0; j < pcount; j++) {
-                ptrdiff_t iy = iy0[j] + dy, ix = ix0[j] + dx;
-                dk[j] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? xc[iy * w + ix] : 0.0f;
+            for (size_t r = 0; r < runs; r++) {
+                float *out = dk + run_j[r];
+                ptrdiff_t a = run_ox[r], b = a + (ptrdiff_t)run_len[r];
+                ptrdiff_t iy = run_oy[r] * g->sh + dy;
+                ptrdiff_t lo = SIEVE_MIN(SIEVE_MAX(a, ox_lo), b), hi = SIEVE_MAX(SIEVE_MIN(b, ox_hi), lo);
+                if (iy < 0 || iy >= h)
+                    lo = hi = b;
+                for (ptrdiff_t o = a; o < lo; o++)
+                    out[o - a] = 0.0f;
+                const float *row = xc + iy * w + dx;
+                if (sw == 1)
+                    for (ptrdiff_t o = lo; o < hi; o++)
+                        out[o - a] = row[o];
+                else
+                    for (ptrdiff_t o = lo; o < hi; o++)
+                        out[o - a] = row[o * sw];
+                for (ptrdiff_t o = hi; o < b; o++)
+                    out[o - a] = 0.0f;
             }
             for (size_t j = pcount; j < SIEVE_GEMM_NR; j++)
                 dk[j] = 0.0f;
