@@ -283,11 +283,14 @@ sieve_status sieve_cfloat_encode_ref(const sieve_format *fmt, float x, uint32_t 
     if (!is_valid_cfloat(fmt) || !code)
         return SIEVE_ERR_ARG;
     const int e = fmt->e_bits, m = fmt->m_bits, bias = fmt->bias;
-    if (isnan(x))
-        return SIEVE_ERR_RANGE;
-    const uint32_t sign = signbit(x) ? 1 : 0;
+    /* Everything from the bit pattern: float comparisons would see fp32
+     * subnormals as zero under denormals-are-zero. */
+    const uint32_t bits = f32_bits(x) & FP32_ABS_MASK;
+    const uint32_t sign = f32_bits(x) >> 31;
+    if (bits > FP32_INF_BITS)
+        return SIEVE_ERR_RANGE; /* NaN */
     if (sign && !fmt->is_signed) {
-        if (x != 0)
+        if (bits != 0)
             return SIEVE_ERR_RANGE; /* every negative but -0 */
         *code = 0;
         return SIEVE_OK;
@@ -296,7 +299,6 @@ sieve_status sieve_cfloat_encode_ref(const sieve_format *fmt, float x, uint32_t 
     const uint32_t max_magnitude = (1u << (e + m)) - 1; /* E and M all ones */
 
     /* |x| = sig * 2^exp2 exactly, from the fp32 fields. */
-    const uint32_t bits = f32_bits(x) & FP32_ABS_MASK;
     const int biased = (int)(bits >> FP32_MANT_BITS);
     const uint32_t fraction = bits & ((1u << FP32_MANT_BITS) - 1);
     if (biased == 0xff) { /* infinity saturates */
@@ -539,7 +541,9 @@ static bit_cursor cursor_advance(bit_cursor cur, unsigned w, size_t count)
 /* codes -> fp32, branch-free. Normals get the fp32 exponent field
  * E - bias + 127 and mantissa M << (23-m). A subnormal code (E = 0) is
  * built as if E were 1 and then 2^(1-bias) is subtracted: the difference
- * 2^(1-bias) * M/2^m is exact (Sterbenz) and a normal fp32 or zero. */
+ * 2^(1-bias) * M/2^m is exact (Sterbenz) and a normal fp32 or zero --
+ * a zero that is -0 when the FPU rounds downward, hence the sign is
+ * cleared before the code's own is set. */
 SIEVE_INLINE void decode_codes_body(const cfloat_codec *c, const uint32_t *restrict codes,
                                     size_t n, float *restrict dst)
 {
@@ -554,7 +558,7 @@ SIEVE_INLINE void decode_codes_body(const cfloat_codec *c, const uint32_t *restr
         const uint32_t bits = ((magnitude | (sub & normal_min_code)) << mant_shift) + exp_offset_bits;
         const float value = bits_f32(bits) - bits_f32(sub & sub_offset_bits);
         const uint32_t sign = ((code >> sign_shift) & sign_flag) << 31;
-        dst[i] = bits_f32(f32_bits(value) | sign);
+        dst[i] = bits_f32((f32_bits(value) & FP32_ABS_MASK) | sign);
     }
 }
 
@@ -693,6 +697,7 @@ SIEVE_TARGET_AVX2 static size_t unpack_avx2(const cfloat_codec *c, const uint8_t
     const __m256i exp_offset_bits = _mm256_set1_epi32((int)c->exp_offset_bits);
     const __m256i sub_offset_bits = _mm256_set1_epi32((int)c->sub_offset_bits);
     const __m256i sign_flag = _mm256_set1_epi32((int)c->sign_flag);
+    const __m256i abs_mask = _mm256_set1_epi32((int)FP32_ABS_MASK);
     const __m128i mant_shift = _mm_cvtsi32_si128((int)(FP32_MANT_BITS - c->m));
     const __m128i sign_shift = _mm_cvtsi32_si128((int)c->sign_shift);
     const uint8_t *group = src + cur.byte;
@@ -714,7 +719,8 @@ SIEVE_TARGET_AVX2 static size_t unpack_avx2(const cfloat_codec *c, const uint8_t
         const __m256i sign =
             _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(code, sign_shift), sign_flag), 31);
         _mm256_storeu_ps(dst + 8 * g,
-                         _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(value), sign)));
+                         _mm256_castsi256_ps(_mm256_or_si256(
+                             _mm256_and_si256(_mm256_castps_si256(value), abs_mask), sign)));
     }
     return groups * 8;
 }
@@ -744,6 +750,7 @@ SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uin
     const __m512i exp_offset_bits = _mm512_set1_epi32((int)c->exp_offset_bits);
     const __m512 sub_offset = _mm512_castsi512_ps(_mm512_set1_epi32((int)c->sub_offset_bits));
     const __m512i sign_flag = _mm512_set1_epi32((int)c->sign_flag);
+    const __m512i abs_mask = _mm512_set1_epi32((int)FP32_ABS_MASK);
     const __m128i mant_shift = _mm_cvtsi32_si128((int)(FP32_MANT_BITS - c->m));
     const __m128i sign_shift = _mm_cvtsi32_si128((int)c->sign_shift);
     /* Bytes a step of `count` elements reads: to the 4th byte of the last. */
@@ -770,7 +777,8 @@ SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uin
         const __m512i sign =
             _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(code, sign_shift), sign_flag), 31);
         _mm512_mask_storeu_ps(dst + i, store,
-                              _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(value), sign)));
+                              _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+                                  _mm512_castps_si512(value), abs_mask, sign, 0xea))); /* a & b | c */
     }
 #undef STEP_LOAD_MASK
     return n;

@@ -6,6 +6,7 @@
  *  - bit-at-a-time stream readers and writers written here;
  *  - the library's scalar reference codec, for the bulk paths.
  */
+#include <fenv.h>
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
@@ -17,6 +18,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
 
 #include "sieve/cfloat.h"
 
@@ -652,6 +658,68 @@ static void test_zero_negative_zero_and_nan(void **state)
     assert_true(sieve_cfloat_decode_ref(&ucf, 0x1ff) == sieve_cfloat_decode_ref(&ucf, 0x7f));
 }
 
+/* The codec gives the same codes and values whatever the FPU's rounding
+ * mode and with flush-to-zero / denormals-are-zero on (as apps set them
+ * for speed): expectations are computed first, in the default mode. */
+static void test_codec_ignores_fpu_modes(void **state)
+{
+    (void)state;
+    uint64_t rng = 77;
+    enum { N = 512 };
+    /* smallest nonzero 2^-126: fp32 subnormal inputs round to codes 0 or 1 */
+    const sieve_format formats[] = {sieve_format_cfloat(5, 2, 125, 0), sieve_format_cfloat(5, 2, 125, 1),
+                                    sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(6, 20, 100, 1)};
+    const int modes[] = {FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
+    for (size_t fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++) {
+        const sieve_format *f = &formats[fi];
+        const unsigned w = sieve_format_width(f);
+        float src[N], values[N], got_values[N], quantized[N];
+        uint32_t codes[N], got_codes[N];
+        uint8_t packed[4 * N + SIEVE_PACK_SLACK];
+        for (size_t i = 0; i < N; i++) {
+            /* fp32 subnormals, tiny normals and ordinary values */
+            const uint32_t bits = (uint32_t)rng_next(&rng);
+            src[i] = i % 3 == 0   ? float_of(bits & 0x007fffffu)
+                     : i % 3 == 1 ? float_of((bits & 0x00ffffffu) | 0x00800000u)
+                                  : random_value(&rng, f, 1);
+            if (f->is_signed && (bits >> 31))
+                src[i] = -src[i];
+            codes[i] = encode(f, src[i]);
+            values[i] = sieve_cfloat_decode_ref(f, codes[i]);
+        }
+        for (size_t mi = 0; mi < sizeof(modes) / sizeof(modes[0]); mi++)
+            for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+                const int saved_round = fegetround();
+                assert_int_equal(fesetround(modes[mi]), 0);
+#ifdef HAVE_MXCSR
+                const unsigned saved_csr = _mm_getcsr();
+                _mm_setcsr(saved_csr | 0x8040); /* FTZ | DAZ */
+#endif
+                int ref_ok = 1;
+                for (size_t i = 0; i < N; i++)
+                    ref_ok &= sieve_cfloat_encode_ref(f, src[i], &got_codes[i]) == SIEVE_OK;
+                const sieve_status packed_st =
+                    sieve_cfloat_pack_level(level, f, src, N, packed, 0, NULL);
+                sieve_cfloat_unpack_level(level, f, packed, 0, N, got_values);
+                memcpy(quantized, src, sizeof(quantized));
+                const sieve_status quantized_st =
+                    sieve_cfloat_quantize_level(level, f, quantized, N, NULL);
+#ifdef HAVE_MXCSR
+                _mm_setcsr(saved_csr);
+#endif
+                fesetround(saved_round);
+                assert_true(ref_ok);
+                assert_int_equal(packed_st, SIEVE_OK);
+                assert_int_equal(quantized_st, SIEVE_OK);
+                assert_memory_equal(got_codes, codes, sizeof(codes));
+                for (size_t i = 0; i < N; i++)
+                    assert_int_equal(stream_get(packed, i * w, w), codes[i]);
+                assert_memory_equal(got_values, values, sizeof(values));
+                assert_memory_equal(quantized, values, sizeof(values));
+            }
+    }
+}
+
 static void test_invalid_format_rejected_by_codec(void **state)
 {
     (void)state;
@@ -1006,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_saturation_boundary),
         cmocka_unit_test(test_underflow_boundary),
         cmocka_unit_test(test_zero_negative_zero_and_nan),
+        cmocka_unit_test(test_codec_ignores_fpu_modes),
         cmocka_unit_test(test_invalid_format_rejected_by_codec),
         cmocka_unit_test(test_bulk_pack_unpack_match_reference_all_widths),
         cmocka_unit_test(test_unpack_every_code_long_and_short_runs),
