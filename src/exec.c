@@ -44,6 +44,7 @@ struct sieve_exec {
     float *kernel_scratch;
     size_t kernel_floats;
     bool *input_set;
+    bool keep_activations;
 };
 
 /* Weight inputs the kernels decode panel by panel themselves. */
@@ -169,7 +170,9 @@ static sieve_status plan_arena(sieve_exec *e)
         tensor_plan *p = &e->plans[order[i]];
         size_t offset = 0;
         /* retry until no conflicting placed tensor overlaps [offset, +bytes) */
-        bool moved = true;
+        bool moved = !e->keep_activations;
+        if (e->keep_activations)
+            offset = arena;
         while (moved) {
             moved = false;
             for (int j = 0; j < n_placed; j++) {
@@ -302,6 +305,7 @@ sieve_status sieve_exec_create(sieve_model *model, const sieve_exec_options *opt
     e->ctx = ctx;
     e->model = model;
     int threads = (options && options->threads > 0) ? options->threads : ctx->threads;
+    e->keep_activations = options && options->keep_activations;
     size_t nt = (size_t)model->n_tensors + 1;
     e->plans = sieve_calloc(ctx, nt, sizeof(*e->plans));
     e->layer_macs = sieve_calloc(ctx, (size_t)model->n_layers + 1, sizeof(uint64_t));
@@ -378,8 +382,22 @@ sieve_status sieve_exec_run(sieve_exec *e)
         if (!e->input_set[i])
             return sieve_fail(e->ctx, SIEVE_ERR_STATE, "run: input '%s' was never set",
                               m->tensors[m->inputs[i]].name);
+    return sieve_exec_run_layers(e, 0, m->n_layers);
+}
+
+sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
+{
+    if (!e)
+        return SIEVE_ERR_ARG;
+    sieve_model *m = e->model;
+    if (first < 0 || last > m->n_layers || first > last)
+        return sieve_fail(e->ctx, SIEVE_ERR_ARG, "run layers [%d, %d) of %d", first, last,
+                          m->n_layers);
+    if (first > 0 && !e->keep_activations)
+        return sieve_fail(e->ctx, SIEVE_ERR_STATE,
+                          "running from layer %d needs keep_activations", first);
     sieve_op_env env = {e->pool, e->kernel_scratch, e->kernel_floats};
-    for (int li = 0; li < m->n_layers; li++) {
+    for (int li = first; li < last; li++) {
         const sieve_layer *l = &m->layers[li];
         sieve_op_input in[SIEVE_MAX_LAYER_INPUTS];
         size_t decode_at = 0;
@@ -441,6 +459,52 @@ sieve_status sieve_exec_get_output(sieve_exec *e, int i, float *dst, size_t n)
     const void *src = p->in_arena ? (const void *)(e->arena + p->offset)
                                   : (const void *)m->tensors[t].data;
     sieve_format_load(&m->tensors[t].format, src, 0, p->numel, dst);
+    return SIEVE_OK;
+}
+
+static sieve_status check_tensor_access(sieve_exec *e, int t, size_t n, const char *what)
+{
+    sieve_model *m = e->model;
+    if (t < 0 || t >= m->n_tensors || !e->plans[t].in_arena)
+        return sieve_fail(e->ctx, SIEVE_ERR_ARG, "%s: tensor %d is not an input or activation",
+                          what, t);
+    if (!e->keep_activations && !m->tensors[t].is_output &&
+        m->tensors[t].role != SIEVE_TENSOR_INPUT)
+        return sieve_fail(e->ctx, SIEVE_ERR_STATE, "%s: tensor '%s' needs keep_activations", what,
+                          m->tensors[t].name);
+    if (n != e->plans[t].numel)
+        return sieve_fail(e->ctx, SIEVE_ERR_SHAPE, "%s: tensor '%s' has %zu values, not %zu", what,
+                          m->tensors[t].name, e->plans[t].numel, n);
+    return SIEVE_OK;
+}
+
+sieve_status sieve_exec_get_tensor(sieve_exec *e, int tensor, float *dst, size_t n)
+{
+    if (!e || !dst)
+        return SIEVE_ERR_ARG;
+    sieve_status st = check_tensor_access(e, tensor, n, "get tensor");
+    if (st == SIEVE_OK)
+        sieve_format_load(&e->model->tensors[tensor].format, e->arena + e->plans[tensor].offset, 0,
+                          n, dst);
+    return st;
+}
+
+sieve_status sieve_exec_set_tensor(sieve_exec *e, int tensor, const float *src, size_t n)
+{
+    if (!e || !src)
+        return SIEVE_ERR_ARG;
+    sieve_status st = check_tensor_access(e, tensor, n, "set tensor");
+    if (st != SIEVE_OK)
+        return st;
+    const sieve_tensor *t = &e->model->tensors[tensor];
+    size_t bad = 0;
+    st = sieve_format_store(&t->format, src, n, e->arena + e->plans[tensor].offset, 0, &bad);
+    if (st != SIEVE_OK)
+        return sieve_fail(e->ctx, st, "set tensor '%s': value %zu (%g) does not fit its format",
+                          t->name, bad, (double)src[bad]);
+    for (int i = 0; i < e->model->n_inputs; i++)
+        if (e->model->inputs[i] == tensor)
+            e->input_set[i] = true;
     return SIEVE_OK;
 }
 

@@ -129,6 +129,10 @@ typedef struct sieve_exec_options {
     /* Optional fixed input shapes (same order as graph inputs); NULL keeps
      * the shapes declared in the model. */
     const sieve_shape *input_shapes;
+    /* Nonzero: no memory reuse, every activation keeps its own buffer, so
+     * that any tensor can be read (and overwritten) after a run; used by
+     * format exploration and debugging. */
+    int keep_activations;
 } sieve_exec_options;
 
 /* create + prepare: infers shapes, plans activation buffers by lifetime,
@@ -140,6 +144,14 @@ void sieve_exec_free(sieve_exec *exec);
 /* Copies n fp32 values into graph input i (n must match its shape). */
 sieve_status sieve_exec_set_input(sieve_exec *exec, int i, const float *data, size_t n);
 sieve_status sieve_exec_run(sieve_exec *exec);
+/* Runs only layers [first, last) (e.g. a suffix of the graph after
+ * sieve_exec_set_tensor injected cached activations). */
+sieve_status sieve_exec_run_layers(sieve_exec *exec, int first, int last);
+/* Reads / overwrites any input or activation tensor by index (fp32 values,
+ * encoded into the tensor's format on write). Requires keep_activations,
+ * except for graph inputs and outputs. */
+sieve_status sieve_exec_get_tensor(sieve_exec *exec, int tensor, float *dst, size_t n);
+sieve_status sieve_exec_set_tensor(sieve_exec *exec, int tensor, const float *src, size_t n);
 /* Decodes graph output i into dst (capacity n elements). */
 sieve_status sieve_exec_get_output(sieve_exec *exec, int i, float *dst, size_t n);
 /* Shape of any tensor after prepare. */
