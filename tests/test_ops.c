@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "graph.h"
+#include "ops/kernels.h"
 #include "ops/ops.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -1057,6 +1058,47 @@ static void test_macs_count_multiply_accumulates(void **state)
     l = layer_of(SIEVE_OP_RELU, 1);
     assert_int_equal(sieve_op_kernels[SIEVE_OP_RELU].macs(&l, s, 1, &out), 48);
 }
+
+/* ---- SGEMM micro-kernels -------------------------------------------------- */
+
+/* Every micro-kernel this CPU can run (SIMD ones and the portable one)
+ * computes the panel product of its contract; the layer tests above only
+ * exercise the one picked for this CPU. */
+static void test_every_micro_kernel_computes_the_panel_product(void **state)
+{
+    (void)state;
+    const char *names[8];
+    sieve_gemm_micro_fn fns[8];
+    int n = sieve_gemm_micro_kernels(names, fns, 8);
+    assert_true(n >= 1 && n <= 8);
+    assert_string_equal(names[n - 1], "portable");
+    enum { MR = SIEVE_GEMM_MR, NR = SIEVE_GEMM_NR, KMAX = SIEVE_GEMM_KC };
+    static float a[KMAX * MR], b[KMAX * NR];
+    for (size_t i = 0; i < KMAX * MR; i++)
+        a[i] = uniform();
+    for (size_t i = 0; i < KMAX * NR; i++)
+        b[i] = uniform();
+    static const size_t kcs[] = {1, 2, 7, 64, KMAX};
+    for (int f = 0; f < n; f++)
+        for (size_t ki = 0; ki < 5; ki++) {
+            size_t kc = kcs[ki];
+            float acc[MR][NR];
+            memset(acc, 0xff, sizeof(acc)); /* NaN: must be overwritten */
+            fns[f](kc, a, b, acc);
+            for (int r = 0; r < MR; r++)
+                for (int j = 0; j < NR; j++) {
+                    double want = 0, mag = 0;
+                    for (size_t k = 0; k < kc; k++) {
+                        want += (double)a[k * MR + r] * b[k * NR + j];
+                        mag += fabs((double)a[k * MR + r] * b[k * NR + j]);
+                    }
+                    double tol = (double)(kc + 1) * FLT_EPSILON * mag;
+                    if (!(fabs(acc[r][j] - want) <= tol))
+                        fail_msg("kernel %s, kc %zu, [%d][%d]: got %g want %g", names[f], kc, r, j,
+                                 (double)acc[r][j], want);
+                }
+        }
+}
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1080,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_matmul_numpy_semantics),
         cmocka_unit_test(test_concat_reshape_flatten),
         cmocka_unit_test(test_macs_count_multiply_accumulates),
+        cmocka_unit_test(test_every_micro_kernel_computes_the_panel_product),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,14 @@ typedef struct sieve_gemm_split {
 /* Splits so that outer * m_blocks * n_blocks tasks keep `threads` busy. */
 sieve_gemm_split sieve_gemm_plan(size_t m, size_t n, size_t outer, int threads);
 
+/* acc[r][j] = sum_k a[k * MR + r] * b[k * NR + j] over packed panels. */
+typedef void (*sieve_gemm_micro_fn)(size_t kc, const float *restrict a, const float *restrict b,
+                                    float acc[restrict SIEVE_GEMM_MR][SIEVE_GEMM_NR]);
+
+/* The micro-kernels this CPU can run, best first (the first is the one
+ * used); fills up to cap entries and returns how many there are. */
+int sieve_gemm_micro_kernels(const char **names, sieve_gemm_micro_fn *fns, int cap);
+
 /* Per-thread scratch floats of sieve_gemm_block. */
 size_t sieve_gemm_scratch_floats(void);
 

@@ -5,7 +5,13 @@
  * Kernels compute in fp32. Inputs arrive decoded to fp32, except the weight
  * input (index 1) of conv and gemm when it is a constant stored in a custom
  * float format: then `f32` is NULL and the kernel decodes panels of it from
- * `packed` into its scratch right before use. */
+ * `packed` into its scratch right before use.
+ *
+ * An absent optional input (layer->inputs[i] == -1, e.g. conv's bias or
+ * gemm's C) is passed with shape.rank == -1 and no data. run may use
+ * env->pool and env->scratch and never allocates; if the scratch holds fewer
+ * per-thread slices than the pool has threads, run uses fewer threads (or
+ * falls back to run_ref) instead of overrunning it. */
 #ifndef SIEVE_OPS_H
 #define SIEVE_OPS_H
 

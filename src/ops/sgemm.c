@@ -39,8 +39,7 @@ _Static_assert(NC % NR == 0, "a B block is whole panels");
 #define SIEVE_MICRO_OPTIMIZE
 #endif
 
-typedef void (*micro_fn)(size_t kc, const float *restrict a, const float *restrict b,
-                         float acc[restrict MR][NR]);
+typedef sieve_gemm_micro_fn micro_fn;
 
 /* acc[r][j] = sum_k a[k * MR + r] * b[k * NR + j]: the portable kernel. */
 SIEVE_MICRO_OPTIMIZE
@@ -116,15 +115,34 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const floa
 }
 #endif
 
-static micro_fn pick_micro(void)
+int sieve_gemm_micro_kernels(const char **names, sieve_gemm_micro_fn *fns, int cap)
 {
+    int n = 0;
+#define SIEVE_ADD_KERNEL(name, fn)                                                             \
+    do {                                                                                       \
+        if (n < cap) {                                                                         \
+            names[n] = name;                                                                   \
+            fns[n] = fn;                                                                       \
+        }                                                                                      \
+        n++;                                                                                   \
+    } while (0)
 #ifdef SIEVE_GEMM_X86
     if (__builtin_cpu_supports("avx512f"))
-        return micro_avx512;
+        SIEVE_ADD_KERNEL("avx512", micro_avx512);
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return micro_avx2;
+        SIEVE_ADD_KERNEL("avx2", micro_avx2);
 #endif
-    return sieve_gemm_micro;
+    SIEVE_ADD_KERNEL("portable", sieve_gemm_micro);
+#undef SIEVE_ADD_KERNEL
+    return n;
+}
+
+static micro_fn pick_micro(void)
+{
+    const char *name;
+    micro_fn best;
+    sieve_gemm_micro_kernels(&name, &best, 1);
+    return best;
 }
 
 /* Adds one k block's tile into C: the first block starts from the bias (or
