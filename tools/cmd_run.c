@@ -541,6 +541,7 @@ int cmd_run(int argc, char **argv)
         ins[i].shape = shapes[i] = executor_shape(model, i, &ins[i]);
     }
 
+    memset(&eopts, 0, sizeof(eopts)); /* later fields keep their defaults */
     eopts.threads = (int)a.threads;
     eopts.input_shapes = shapes;
     st = sieve_exec_create(model, &eopts, &exec);
