@@ -563,6 +563,26 @@ static void test_pool_ref_matches_hand_worked_examples(void **state)
     static const float max_row3[] = {1, 4};
     expect_pool(&l, &x, max_row3, 1, 2, "maxpool ceil drops window in right pad");
     free_input(&x);
+
+    /* 1-D pooling on [N, C, L] is the 2-D one with a 1-tall window:
+     * x = [1 5 2 4 3]; max, kernel 2, stride 2, ceil: windows {0,1}, {2,3},
+     * {4} -> [5 4 3]; average, kernel 2, stride 1: [3 3.5 3 3.5]. */
+    static const float x5[] = {1, 5, 2, 4, 3}, max1d[] = {5, 4, 3}, avg1d[] = {3, 3.5f, 3, 3.5f};
+    x = values_input(shape_of(3, 1, 1, 5), x5);
+    l = pool_layer(SIEVE_OP_MAXPOOL, 1, 2, 1, 2, 0, 0, 0, 0, true, false);
+    sieve_shape out = infer_ok(&l, &x, 1);
+    assert_int_equal(out.rank, 3);
+    assert_int_equal(out.dims[2], 3);
+    float *y = run_fast(&l, &x, 1, &out, 2);
+    expect_close(y, max1d, 3, NULL, 0, 0, "maxpool 1-D");
+    free(y);
+    l = pool_layer(SIEVE_OP_AVGPOOL, 1, 2, 1, 1, 0, 0, 0, 0, false, false);
+    out = infer_ok(&l, &x, 1);
+    assert_int_equal(out.dims[2], 4);
+    y = run_ref(&l, &x, 1, &out);
+    expect_close(y, avg1d, 4, NULL, 0, 0, "avgpool 1-D");
+    free(y);
+    free_input(&x);
 }
 
 typedef struct pool_case {
@@ -647,8 +667,10 @@ static void test_pool_infer_rejects_bad_attributes(void **state)
     l.attrs.pool.stride[0] = 0;
     infer_fails(&l, &x, 1, "stride");
     l.attrs.pool.stride[0] = 1;
-    x = shape_of(3, 2, 8, 8);
+    x = shape_of(2, 8, 8);
     infer_fails(&l, &x, 1, "4-D");
+    x = shape_of(3, 2, 8, 8);
+    infer_fails(&l, &x, 1, "kernel height must be 1");
 }
 
 /* ---- element-wise -------------------------------------------------------- */

@@ -24,11 +24,12 @@ static void pool_geometry(const sieve_layer *layer, const sieve_shape *x, const 
                           pool_geom *g)
 {
     const sieve_pool_attrs *a = &layer->attrs.pool;
+    bool one_d = x->rank == 3; /* [N, C, L] pools as [N, C, 1, L] */
     g->planes = (size_t)(x->dims[0] * x->dims[1]);
-    g->h = (ptrdiff_t)x->dims[2];
-    g->w = (ptrdiff_t)x->dims[3];
-    g->oh = (ptrdiff_t)y->dims[2];
-    g->ow = (ptrdiff_t)y->dims[3];
+    g->h = one_d ? 1 : (ptrdiff_t)x->dims[2];
+    g->w = (ptrdiff_t)x->dims[x->rank - 1];
+    g->oh = one_d ? 1 : (ptrdiff_t)y->dims[2];
+    g->ow = (ptrdiff_t)y->dims[y->rank - 1];
     g->kh = a->kernel[0];
     g->kw = a->kernel[1];
     g->sh = a->stride[0];
@@ -65,12 +66,27 @@ static sieve_status pool_infer(const sieve_layer *layer, const sieve_shape *in, 
         return sieve_op_fail(layer, err, err_len, "takes 1 input, got %d", n_in);
     const sieve_shape *x = &in[0];
     size_t numel;
-    if (x->rank != 4 || !sieve_op_numel(x, &numel))
-        return sieve_op_fail(layer, err, err_len, "input must be 4-D NCHW, has rank %d", x->rank);
-    for (int d = 0; d < 4; d++)
+    if ((x->rank != 4 && x->rank != 3) || !sieve_op_numel(x, &numel))
+        return sieve_op_fail(layer, err, err_len, "input must be 4-D NCHW (or 3-D NCL), has rank %d",
+                             x->rank);
+    for (int d = 0; d < x->rank; d++)
         if (x->dims[d] < 1 || x->dims[d] > INT32_MAX)
             return sieve_op_fail(layer, err, err_len, "input dimension %d is %lld", d,
                                  (long long)x->dims[d]);
+    /* 1-D pooling is the 2-D one over a height of 1: the height axis must
+     * then be a plain 1-tall window without padding. */
+    bool one_d = x->rank == 3;
+    if (one_d && (a->kernel[0] != 1 || a->pads[0] != 0 || a->pads[2] != 0))
+        return sieve_op_fail(layer, err, err_len,
+                             "3-D input pools along its last axis only: kernel height must be 1 "
+                             "and top/bottom pads 0");
+    sieve_shape x4 = *x;
+    if (one_d) {
+        x4.rank = 4;
+        x4.dims[3] = x->dims[2];
+        x4.dims[2] = 1;
+    }
+    x = &x4;
     out->rank = 4;
     out->dims[0] = x->dims[0];
     out->dims[1] = x->dims[1];
@@ -100,6 +116,11 @@ static sieve_status pool_infer(const sieve_layer *layer, const sieve_shape *in, 
                                  (long long)extent,
                                  (long long)(x->dims[2 + i] + pad_begin + pad_end));
         out->dims[2 + i] = len;
+    }
+    if (one_d) {
+        out->rank = 3;
+        out->dims[2] = out->dims[3];
+        out->dims[3] = 0;
     }
     return SIEVE_OK;
 }
