@@ -108,6 +108,17 @@ typedef struct sieve_layer {
     sieve_layer_attrs attrs;
 } sieve_layer;
 
+/* A named variant of the graph: a format for every tensor and, for
+ * constants stored differently from the base model, their own data. */
+typedef struct sieve_variant {
+    char *name;
+    char *calibration;      /* free text (JSON by convention), never NULL */
+    sieve_format *formats;  /* [n_tensors] */
+    const uint8_t **data;   /* [n_tensors]; NULL: same bytes as the base tensor */
+    size_t *bytes;          /* [n_tensors] */
+    uint8_t **owned;        /* [n_tensors]; aligned copies owned by the variant */
+} sieve_variant;
+
 struct sieve_model {
     sieve_context *ctx;
     sieve_tensor *tensors;
@@ -124,6 +135,8 @@ struct sieve_model {
         char *key, *value;
     } *meta;
     int n_meta, cap_meta;
+    sieve_variant *variants;
+    int n_variants;
     const uint8_t *file_data; /* borrowed or owned file image */
     uint8_t *file_owned;
     size_t file_size;
@@ -144,6 +157,10 @@ int sieve_model_add_layer(sieve_model *m, const char *name, sieve_op op, const i
                           const sieve_layer_attrs *attrs);
 sieve_status sieve_model_mark_input(sieve_model *m, int tensor);
 sieve_status sieve_model_mark_output(sieve_model *m, int tensor);
+void sieve_model_free_variants(sieve_model *m);
+/* Appends an empty variant (formats = the base formats) for the loader. */
+sieve_variant *sieve_model_push_variant(sieve_model *m, const char *name, const char *calibration);
+
 /* Checks references, ordering, shapes of constants against their data. */
 sieve_status sieve_model_validate(sieve_model *m);
 

@@ -50,6 +50,7 @@ void sieve_model_free(sieve_model *m)
     if (!m)
         return;
     sieve_context *ctx = m->ctx;
+    sieve_model_free_variants(m);
     for (int i = 0; i < m->n_tensors; i++)
         free_tensor(ctx, &m->tensors[i]);
     sieve_free(ctx, m->tensors, (size_t)m->cap_tensors * sizeof(*m->tensors));
@@ -96,6 +97,10 @@ int sieve_model_add_tensor(sieve_model *m, const char *name, sieve_tensor_role r
     char why[128];
     if (!name || !*name) {
         sieve_fail(ctx, SIEVE_ERR_ARG, "tensor with an empty name");
+        return -1;
+    }
+    if (m->n_variants > 0) {
+        sieve_fail(ctx, SIEVE_ERR_STATE, "tensor '%s': cannot add tensors once variants exist", name);
         return -1;
     }
     if (sieve_model_find_tensor(m, name) >= 0) {
@@ -526,4 +531,226 @@ sieve_status sieve_model_set_tensor_format(sieve_model *m, int tensor, const sie
         t->format = old;
     sieve_free(m->ctx, values, (n ? n : 1) * sizeof(float));
     return st;
+}
+
+/* ---- variants ----------------------------------------------------------- */
+
+static void free_variant(sieve_context *ctx, sieve_variant *v, int n_tensors)
+{
+    sieve_free_str(ctx, v->name);
+    sieve_free_str(ctx, v->calibration);
+    for (int t = 0; v->owned && t < n_tensors; t++)
+        if (v->owned[t])
+            sieve_free_aligned(ctx, v->owned[t], v->bytes[t] ? v->bytes[t] : 1);
+    sieve_free(ctx, v->formats, (size_t)n_tensors * sizeof(*v->formats) + 1);
+    sieve_free(ctx, v->data, (size_t)n_tensors * sizeof(*v->data) + 1);
+    sieve_free(ctx, v->bytes, (size_t)n_tensors * sizeof(*v->bytes) + 1);
+    sieve_free(ctx, v->owned, (size_t)n_tensors * sizeof(*v->owned) + 1);
+    memset(v, 0, sizeof(*v));
+}
+
+void sieve_model_free_variants(sieve_model *m)
+{
+    for (int i = 0; i < m->n_variants; i++)
+        free_variant(m->ctx, &m->variants[i], m->n_tensors);
+    sieve_free(m->ctx, m->variants, (size_t)m->n_variants * sizeof(*m->variants) + 1);
+    m->variants = NULL;
+    m->n_variants = 0;
+}
+
+int sieve_model_variant_count(const sieve_model *m) { return m ? m->n_variants : 0; }
+
+const char *sieve_model_variant_name(const sieve_model *m, int i)
+{
+    return (m && i >= 0 && i < m->n_variants) ? m->variants[i].name : NULL;
+}
+
+const char *sieve_model_variant_calibration(const sieve_model *m, int i)
+{
+    return (m && i >= 0 && i < m->n_variants) ? m->variants[i].calibration : NULL;
+}
+
+int sieve_model_find_variant(const sieve_model *m, const char *name)
+{
+    for (int i = 0; m && name && i < m->n_variants; i++)
+        if (strcmp(m->variants[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+sieve_variant *sieve_model_push_variant(sieve_model *m, const char *name, const char *calibration)
+{
+    sieve_context *ctx = m->ctx;
+    if (!name || !*name || sieve_model_find_variant(m, name) >= 0) {
+        sieve_fail(ctx, SIEVE_ERR_FORMAT, "variant name '%s' is empty or used twice",
+                   name ? name : "");
+        return NULL;
+    }
+    sieve_variant *grown =
+        sieve_realloc(ctx, m->variants, (size_t)m->n_variants * sizeof(*grown) + 1,
+                      (size_t)(m->n_variants + 1) * sizeof(*grown) + 1);
+    if (!grown)
+        return NULL;
+    m->variants = grown;
+    sieve_variant *v = &m->variants[m->n_variants];
+    memset(v, 0, sizeof(*v));
+    size_t n = (size_t)m->n_tensors;
+    v->name = sieve_strdup(ctx, name);
+    v->calibration = sieve_strdup(ctx, calibration ? calibration : "");
+    v->formats = sieve_calloc(ctx, 1, n * sizeof(*v->formats) + 1);
+    v->data = sieve_calloc(ctx, 1, n * sizeof(*v->data) + 1);
+    v->bytes = sieve_calloc(ctx, 1, n * sizeof(*v->bytes) + 1);
+    v->owned = sieve_calloc(ctx, 1, n * sizeof(*v->owned) + 1);
+    if (!v->name || !v->calibration || !v->formats || !v->data || !v->bytes || !v->owned) {
+        free_variant(ctx, v, m->n_tensors);
+        return NULL;
+    }
+    for (size_t t = 0; t < n; t++) {
+        v->formats[t] = m->tensors[t].format;
+        v->bytes[t] = m->tensors[t].bytes;
+    }
+    m->n_variants++;
+    return v;
+}
+
+static sieve_status same_graph(const sieve_model *a, const sieve_model *b)
+{
+    if (a->n_tensors != b->n_tensors || a->n_layers != b->n_layers)
+        return sieve_fail(a->ctx, SIEVE_ERR_ARG, "variant: graphs differ in size");
+    for (int t = 0; t < a->n_tensors; t++) {
+        const sieve_tensor *x = &a->tensors[t], *y = &b->tensors[t];
+        if (strcmp(x->name, y->name) != 0 || x->role != y->role ||
+            (x->role != SIEVE_TENSOR_ACTIVATION &&
+             memcmp(&x->shape, &y->shape, sizeof(x->shape)) != 0))
+            return sieve_fail(a->ctx, SIEVE_ERR_ARG, "variant: tensor '%s' differs", x->name);
+    }
+    for (int l = 0; l < a->n_layers; l++)
+        if (a->layers[l].op != b->layers[l].op)
+            return sieve_fail(a->ctx, SIEVE_ERR_ARG, "variant: layer '%s' differs",
+                              a->layers[l].name);
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_add_variant(sieve_model *m, const char *name, const sieve_model *src,
+                                     const char *calibration)
+{
+    if (!m || !src || !name)
+        return m ? sieve_fail(m->ctx, SIEVE_ERR_ARG, "add variant: missing argument")
+                 : SIEVE_ERR_ARG;
+    sieve_status st = same_graph(m, src);
+    if (st != SIEVE_OK)
+        return st;
+    int old = sieve_model_find_variant(m, name);
+    if (old >= 0) {
+        free_variant(m->ctx, &m->variants[old], m->n_tensors);
+        m->variants[old] = m->variants[m->n_variants - 1];
+        m->n_variants--;
+    }
+    sieve_variant *v = sieve_model_push_variant(m, name, calibration);
+    if (!v)
+        return SIEVE_ERR_NOMEM;
+    for (int t = 0; t < m->n_tensors; t++) {
+        const sieve_tensor *base = &m->tensors[t], *other = &src->tensors[t];
+        v->formats[t] = other->format;
+        v->bytes[t] = other->bytes;
+        if (base->role != SIEVE_TENSOR_CONSTANT)
+            continue;
+        bool same = memcmp(&base->format, &other->format, sizeof(base->format)) == 0 &&
+                    base->bytes == other->bytes &&
+                    (base->bytes == 0 || memcmp(base->data, other->data, base->bytes) == 0);
+        if (same)
+            continue;
+        v->owned[t] = sieve_alloc_aligned(m->ctx, other->bytes ? other->bytes : 1);
+        if (!v->owned[t]) {
+            m->n_variants--;
+            free_variant(m->ctx, v, m->n_tensors);
+            return SIEVE_ERR_NOMEM;
+        }
+        memcpy(v->owned[t], other->data, other->bytes);
+        v->data[t] = v->owned[t];
+    }
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_set_variant_calibration(sieve_model *m, int i, const char *calibration)
+{
+    if (!m || i < 0 || i >= m->n_variants || !calibration)
+        return m ? sieve_fail(m->ctx, SIEVE_ERR_ARG, "no variant %d", i) : SIEVE_ERR_ARG;
+    char *copy = sieve_strdup(m->ctx, calibration);
+    if (!copy)
+        return SIEVE_ERR_NOMEM;
+    sieve_free_str(m->ctx, m->variants[i].calibration);
+    m->variants[i].calibration = copy;
+    return SIEVE_OK;
+}
+
+/* Deep copy of the graph; `v` (may be NULL) picks formats and data. */
+static sieve_status copy_model(const sieve_model *m, const sieve_variant *v, sieve_model **out)
+{
+    sieve_context *ctx = m->ctx;
+    *out = NULL;
+    sieve_model *c = sieve_model_new(ctx);
+    if (!c)
+        return SIEVE_ERR_NOMEM;
+    sieve_status st = SIEVE_OK;
+    for (int t = 0; t < m->n_tensors && st == SIEVE_OK; t++) {
+        const sieve_tensor *src = &m->tensors[t];
+        const sieve_format *fmt = v ? &v->formats[t] : &src->format;
+        if (sieve_model_add_tensor(c, src->name, src->role, &src->shape, fmt) != t) {
+            st = SIEVE_ERR_NOMEM;
+            break;
+        }
+        if (src->role != SIEVE_TENSOR_CONSTANT)
+            continue;
+        const uint8_t *data = (v && v->data[t]) ? v->data[t] : src->data;
+        size_t bytes = (v && v->data[t]) ? v->bytes[t] : src->bytes;
+        sieve_tensor *dst = &c->tensors[t];
+        dst->owned = sieve_alloc_aligned(ctx, bytes ? bytes : 1);
+        if (!dst->owned) {
+            st = SIEVE_ERR_NOMEM;
+            break;
+        }
+        if (bytes)
+            memcpy(dst->owned, data, bytes);
+        dst->data = dst->owned;
+        dst->bytes = bytes;
+    }
+    for (int l = 0; l < m->n_layers && st == SIEVE_OK; l++) {
+        const sieve_layer *L = &m->layers[l];
+        if (sieve_model_add_layer(c, L->name, L->op, L->inputs, L->n_inputs, L->outputs,
+                                  L->n_outputs, &L->attrs) != l)
+            st = SIEVE_ERR_NOMEM;
+    }
+    for (int i = 0; i < m->n_inputs && st == SIEVE_OK; i++)
+        st = sieve_model_mark_input(c, m->inputs[i]);
+    for (int i = 0; i < m->n_outputs && st == SIEVE_OK; i++)
+        st = sieve_model_mark_output(c, m->outputs[i]);
+    if (st == SIEVE_OK && m->n_labels)
+        st = sieve_model_set_labels(c, (const char *const *)m->labels, m->n_labels);
+    if (st == SIEVE_OK && m->has_pre)
+        st = sieve_model_set_preprocess(c, &m->pre);
+    for (int i = 0; i < m->n_meta && st == SIEVE_OK; i++)
+        st = sieve_model_set_metadata(c, m->meta[i].key, m->meta[i].value);
+    if (st == SIEVE_OK && v)
+        st = sieve_model_set_metadata(c, "variant", v->name);
+    if (st != SIEVE_OK) {
+        sieve_model_free(c);
+        return st;
+    }
+    *out = c;
+    return SIEVE_OK;
+}
+
+sieve_status sieve_model_clone(const sieve_model *m, sieve_model **out)
+{
+    if (!m || !out)
+        return SIEVE_ERR_ARG;
+    return copy_model(m, NULL, out);
+}
+
+sieve_status sieve_model_extract_variant(const sieve_model *m, int i, sieve_model **out)
+{
+    if (!m || !out || i < 0 || i >= m->n_variants)
+        return m ? sieve_fail(m->ctx, SIEVE_ERR_ARG, "no variant %d", i) : SIEVE_ERR_ARG;
+    return copy_model(m, &m->variants[i], out);
 }

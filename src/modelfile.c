@@ -130,8 +130,16 @@ static cJSON *attrs_json(const sieve_layer *l)
     return o;
 }
 
-static cJSON *header_json(const sieve_model *m, const size_t *offsets)
+/* Blob placement: base constants first, then every variant's own data. */
+typedef struct blob_plan {
+    size_t *base;     /* [n_tensors] */
+    size_t **variant; /* [n_variants][n_tensors] */
+    size_t total;
+} blob_plan;
+
+static cJSON *header_json(const sieve_model *m, const blob_plan *plan)
 {
+    const size_t *offsets = plan->base;
     char fmt[64];
     cJSON *root = cJSON_CreateObject();
     cJSON_AddNumberToObject(root, "version", SIEVE_FILE_VERSION);
@@ -190,6 +198,30 @@ static cJSON *header_json(const sieve_model *m, const size_t *offsets)
     cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
     for (int i = 0; i < m->n_meta; i++)
         cJSON_AddStringToObject(meta, m->meta[i].key, m->meta[i].value);
+    if (m->n_variants) {
+        cJSON *vars = cJSON_AddArrayToObject(root, "variants");
+        for (int i = 0; i < m->n_variants; i++) {
+            const sieve_variant *v = &m->variants[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", v->name);
+            cJSON_AddStringToObject(o, "calibration", v->calibration);
+            cJSON *ts = cJSON_AddObjectToObject(o, "tensors");
+            for (int t = 0; t < m->n_tensors; t++) {
+                bool same_format = memcmp(&v->formats[t], &m->tensors[t].format,
+                                          sizeof(sieve_format)) == 0;
+                if (same_format && !v->data[t])
+                    continue;
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "format", sieve_format_str(&v->formats[t], fmt, sizeof(fmt)));
+                if (v->data[t]) {
+                    cJSON_AddNumberToObject(e, "offset", (double)plan->variant[i][t]);
+                    cJSON_AddNumberToObject(e, "bytes", (double)v->bytes[t]);
+                }
+                cJSON_AddItemToObject(ts, m->tensors[t].name, e);
+            }
+            cJSON_AddItemToArray(vars, o);
+        }
+    }
     return root;
 }
 
@@ -197,23 +229,37 @@ sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *m, con
 {
     if (!ctx || !m || !path)
         return sieve_fail(ctx, SIEVE_ERR_ARG, "save: missing model or path");
-    size_t n = (size_t)m->n_tensors;
-    size_t *offsets = sieve_calloc(ctx, n + 1, sizeof(size_t));
-    if (!offsets)
-        return SIEVE_ERR_NOMEM;
-    size_t data_bytes = 0;
+    size_t n = (size_t)m->n_tensors, nv = (size_t)m->n_variants;
+    blob_plan plan = {NULL, NULL, 0};
+    sieve_status st = SIEVE_OK;
+    cJSON *root = NULL;
+    char *text = NULL;
+    FILE *f = NULL;
+    plan.base = sieve_calloc(ctx, n + 1, sizeof(size_t));
+    plan.variant = sieve_calloc(ctx, nv + 1, sizeof(size_t *));
+    for (size_t i = 0; plan.variant && i < nv; i++)
+        if (!(plan.variant[i] = sieve_calloc(ctx, n + 1, sizeof(size_t))))
+            break;
+    if (!plan.base || !plan.variant || (nv && !plan.variant[nv - 1])) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
     for (size_t i = 0; i < n; i++) {
         const sieve_tensor *t = &m->tensors[i];
         if (t->role != SIEVE_TENSOR_CONSTANT)
             continue;
-        offsets[i] = data_bytes;
-        data_bytes = align_up(data_bytes + t->bytes);
+        plan.base[i] = plan.total;
+        plan.total = align_up(plan.total + t->bytes);
     }
-    sieve_status st = SIEVE_OK;
-    cJSON *root = header_json(m, offsets);
-    char *text = root ? cJSON_PrintUnformatted(root) : NULL;
+    for (size_t v = 0; v < nv; v++)
+        for (size_t i = 0; i < n; i++)
+            if (m->variants[v].data[i]) {
+                plan.variant[v][i] = plan.total;
+                plan.total = align_up(plan.total + m->variants[v].bytes[i]);
+            }
+    root = header_json(m, &plan);
+    text = root ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
-    FILE *f = NULL;
     if (!text) {
         st = sieve_fail(ctx, SIEVE_ERR_NOMEM, "save %s: cannot build header", path);
         goto done;
@@ -239,10 +285,20 @@ sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *m, con
         const sieve_tensor *t = &m->tensors[i];
         if (t->role != SIEVE_TENSOR_CONSTANT)
             continue;
-        ok = fwrite(zeros, 1, offsets[i] - written, f) == offsets[i] - written &&
+        ok = fwrite(zeros, 1, plan.base[i] - written, f) == plan.base[i] - written &&
              (t->bytes == 0 || fwrite(t->data, 1, t->bytes, f) == t->bytes);
-        written = offsets[i] + t->bytes;
+        written = plan.base[i] + t->bytes;
     }
+    for (size_t v = 0; ok && v < nv; v++)
+        for (size_t i = 0; ok && i < n; i++) {
+            const sieve_variant *var = &m->variants[v];
+            if (!var->data[i])
+                continue;
+            size_t at = plan.variant[v][i];
+            ok = fwrite(zeros, 1, at - written, f) == at - written &&
+                 (var->bytes[i] == 0 || fwrite(var->data[i], 1, var->bytes[i], f) == var->bytes[i]);
+            written = at + var->bytes[i];
+        }
     /* the file ends with the last blob: any truncation cuts into data */
     if (fclose(f) != 0)
         ok = false;
@@ -252,18 +308,78 @@ sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *m, con
     }
 done:
     cJSON_free(text);
-    sieve_free(ctx, offsets, (n + 1) * sizeof(size_t));
+    sieve_free(ctx, plan.base, (n + 1) * sizeof(size_t));
+    for (size_t v = 0; plan.variant && v < nv; v++)
+        sieve_free(ctx, plan.variant[v], (n + 1) * sizeof(size_t));
+    sieve_free(ctx, plan.variant, (nv + 1) * sizeof(size_t *));
     return st;
 }
 
 /* ---- reading ------------------------------------------------------------ */
+
+typedef struct blob_span {
+    size_t begin, end;
+    int tensor;
+} blob_span;
+
+static int span_cmp(const void *a, const void *b)
+{
+    const blob_span *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
 
 typedef struct loader {
     sieve_context *ctx;
     sieve_model *m;
     const uint8_t *data; /* data section */
     size_t data_size;
+    blob_span *spans; /* every blob, base and variants, for the overlap check */
+    int n_spans, cap_spans;
 } loader;
+
+static sieve_status add_span(loader *L, size_t begin, size_t end, int tensor)
+{
+    if (L->n_spans == L->cap_spans) {
+        int cap = L->cap_spans ? 2 * L->cap_spans : 64;
+        blob_span *grown = sieve_realloc(L->ctx, L->spans, (size_t)L->cap_spans * sizeof(*grown),
+                                         (size_t)cap * sizeof(*grown));
+        if (!grown)
+            return SIEVE_ERR_NOMEM;
+        L->spans = grown;
+        L->cap_spans = cap;
+    }
+    L->spans[L->n_spans++] = (blob_span){begin, end, tensor};
+    return SIEVE_OK;
+}
+
+static sieve_status check_overlaps(loader *L)
+{
+    if (L->n_spans < 2)
+        return SIEVE_OK;
+    qsort(L->spans, (size_t)L->n_spans, sizeof(*L->spans), span_cmp);
+    for (int i = 1; i < L->n_spans; i++)
+        if (L->spans[i].begin < L->spans[i - 1].end && L->spans[i].begin != L->spans[i].end)
+            return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "tensors '%s' and '%s': blobs overlap",
+                              L->m->tensors[L->spans[i - 1].tensor].name,
+                              L->m->tensors[L->spans[i].tensor].name);
+    return SIEVE_OK;
+}
+
+/* Checks a blob [off, off+bytes) of tensor t against the data section. */
+static sieve_status check_blob(loader *L, const char *who, int64_t off, int64_t bytes, size_t need,
+                               int t)
+{
+    if ((uint64_t)off % SIEVE_BLOB_ALIGN != 0)
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: blob offset %lld is not 64-byte aligned",
+                          who, (long long)off);
+    if ((uint64_t)bytes != need)
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT,
+                          "%s: blob has %lld bytes, shape and format need %zu", who,
+                          (long long)bytes, need);
+    if ((uint64_t)off > L->data_size || (uint64_t)bytes > L->data_size - (uint64_t)off)
+        return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "%s: blob ends past end of file", who);
+    return add_span(L, (size_t)off, (size_t)(off + bytes), t);
+}
 
 /* Reads an integral number in [lo, hi]. */
 static sieve_status get_int(loader *L, const cJSON *v, const char *what, int64_t lo, int64_t hi,
@@ -426,28 +542,12 @@ static int tensor_ref(loader *L, const cJSON *v, const char *who, const char *wh
     return t < 0 ? -2 : t;
 }
 
-typedef struct blob_span {
-    size_t begin, end;
-    int tensor;
-} blob_span;
-
-static int span_cmp(const void *a, const void *b)
-{
-    const blob_span *x = a, *y = b;
-    return x->begin < y->begin ? -1 : x->begin > y->begin;
-}
-
 static sieve_status parse_tensors(loader *L, const cJSON *tensors)
 {
     sieve_context *ctx = L->ctx;
     char who[160];
     if (!cJSON_IsArray(tensors))
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header: 'tensors' must be an array");
-    int count = cJSON_GetArraySize(tensors);
-    blob_span *spans = sieve_calloc(ctx, (size_t)count + 1, sizeof(*spans));
-    if (!spans)
-        return SIEVE_ERR_NOMEM;
-    int n_spans = 0;
     sieve_status st = SIEVE_OK;
     int index = 0;
     const cJSON *o;
@@ -494,38 +594,13 @@ static sieve_status parse_tensors(loader *L, const cJSON *tensors)
                               INT64_C(1) << 52, &bytes)) != SIEVE_OK)
                 break;
             size_t need = sieve_format_bytes(&fmt, (size_t)sieve_shape_numel(&shape));
-            if ((uint64_t)off % SIEVE_BLOB_ALIGN != 0) {
-                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: blob offset %lld is not 64-byte aligned",
-                                who, (long long)off);
+            if ((st = check_blob(L, who, off, bytes, need, t)) != SIEVE_OK)
                 break;
-            }
-            if ((uint64_t)bytes != need) {
-                st = sieve_fail(ctx, SIEVE_ERR_FORMAT,
-                                "%s: blob has %lld bytes, shape and format need %zu", who,
-                                (long long)bytes, need);
-                break;
-            }
-            if ((uint64_t)off > L->data_size || (uint64_t)bytes > L->data_size - (uint64_t)off) {
-                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: blob ends past end of file", who);
-                break;
-            }
             L->m->tensors[t].data = L->data + off;
             L->m->tensors[t].bytes = (size_t)bytes;
-            spans[n_spans++] = (blob_span){(size_t)off, (size_t)(off + bytes), t};
         }
         index++;
     }
-    if (st == SIEVE_OK && n_spans > 1) {
-        qsort(spans, (size_t)n_spans, sizeof(*spans), span_cmp);
-        for (int i = 1; i < n_spans; i++)
-            if (spans[i].begin < spans[i - 1].end && spans[i].begin != spans[i].end) {
-                st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "tensors '%s' and '%s': blobs overlap",
-                                L->m->tensors[spans[i - 1].tensor].name,
-                                L->m->tensors[spans[i].tensor].name);
-                break;
-            }
-    }
-    sieve_free(ctx, spans, ((size_t)count + 1) * sizeof(*spans));
     return st;
 }
 
@@ -671,6 +746,74 @@ static sieve_status parse_extras(loader *L, const cJSON *root)
     return SIEVE_OK;
 }
 
+static sieve_status parse_variants(loader *L, const cJSON *arr)
+{
+    sieve_context *ctx = L->ctx;
+    sieve_model *m = L->m;
+    char who[200];
+    if (!arr)
+        return SIEVE_OK;
+    if (!cJSON_IsArray(arr))
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header: 'variants' must be an array");
+    const cJSON *o;
+    cJSON_ArrayForEach(o, arr)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+        const cJSON *cal = cJSON_GetObjectItemCaseSensitive(o, "calibration");
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "tensors");
+        if (!cJSON_IsString(name) || (cal && !cJSON_IsString(cal)) || !cJSON_IsObject(ts))
+            return sieve_fail(ctx, SIEVE_ERR_FORMAT, "variant: needs a name and a tensors object");
+        sieve_variant *v = sieve_model_push_variant(m, name->valuestring,
+                                                    cal ? cal->valuestring : "");
+        if (!v)
+            return SIEVE_ERR_FORMAT;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, ts)
+        {
+            snprintf(who, sizeof(who), "variant '%.60s': tensor '%.100s'", name->valuestring,
+                     e->string ? e->string : "");
+            int t = sieve_model_find_tensor(m, e->string);
+            if (t < 0)
+                return sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: no such tensor", who);
+            const cJSON *ft = cJSON_GetObjectItemCaseSensitive(e, "format");
+            sieve_format fmt;
+            char why[128];
+            if (!cJSON_IsString(ft) || sieve_format_parse(ft->valuestring, &fmt) != SIEVE_OK ||
+                sieve_format_validate(&fmt, why, sizeof(why)) != SIEVE_OK)
+                return sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: bad storage format", who);
+            v->formats[t] = fmt;
+            bool same = memcmp(&fmt, &m->tensors[t].format, sizeof(fmt)) == 0;
+            const cJSON *off_j = cJSON_GetObjectItemCaseSensitive(e, "offset");
+            if (m->tensors[t].role != SIEVE_TENSOR_CONSTANT) {
+                if (off_j)
+                    return sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: only constants have data", who);
+                continue;
+            }
+            if (!off_j) {
+                if (!same)
+                    return sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: new format but no data", who);
+                continue;
+            }
+            int64_t off = 0, bytes = 0;
+            sieve_status st;
+            char what[240];
+            snprintf(what, sizeof(what), "%s: offset", who);
+            if ((st = get_int(L, off_j, what, 0, INT64_C(1) << 52, &off)) != SIEVE_OK)
+                return st;
+            snprintf(what, sizeof(what), "%s: bytes", who);
+            if ((st = get_int(L, cJSON_GetObjectItemCaseSensitive(e, "bytes"), what, 0,
+                              INT64_C(1) << 52, &bytes)) != SIEVE_OK)
+                return st;
+            size_t need = sieve_format_bytes(&fmt, (size_t)sieve_shape_numel(&m->tensors[t].shape));
+            if ((st = check_blob(L, who, off, bytes, need, t)) != SIEVE_OK)
+                return st;
+            v->data[t] = L->data + off;
+            v->bytes[t] = (size_t)bytes;
+        }
+    }
+    return SIEVE_OK;
+}
+
 static sieve_status load_image(sieve_context *ctx, const uint8_t *file, size_t size,
                                sieve_model *m)
 {
@@ -687,7 +830,7 @@ static sieve_status load_image(sieve_context *ctx, const uint8_t *file, size_t s
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header length %llu runs past end of file",
                           (unsigned long long)hlen);
     size_t data_start = align_up(SIEVE_FILE_PREAMBLE + (size_t)hlen);
-    loader L = {ctx, m, NULL, 0};
+    loader L = {ctx, m, NULL, 0, NULL, 0, 0};
     if (data_start <= size) {
         L.data = file + data_start;
         L.data_size = size - data_start;
@@ -702,9 +845,13 @@ static sieve_status load_image(sieve_context *ctx, const uint8_t *file, size_t s
              (st = parse_layers(&L, cJSON_GetObjectItemCaseSensitive(root, "layers"))) == SIEVE_OK &&
              (st = parse_io(&L, cJSON_GetObjectItemCaseSensitive(root, "inputs"), true)) == SIEVE_OK &&
              (st = parse_io(&L, cJSON_GetObjectItemCaseSensitive(root, "outputs"), false)) == SIEVE_OK &&
-             (st = parse_extras(&L, root)) == SIEVE_OK)
+             (st = parse_extras(&L, root)) == SIEVE_OK &&
+             (st = parse_variants(&L, cJSON_GetObjectItemCaseSensitive(root, "variants"))) ==
+                 SIEVE_OK &&
+             (st = check_overlaps(&L)) == SIEVE_OK)
         st = sieve_model_validate(m);
     cJSON_Delete(root);
+    sieve_free(ctx, L.spans, (size_t)L.cap_spans * sizeof(*L.spans));
     return st;
 }
 

@@ -405,6 +405,59 @@ static void test_suffix_run_from_cached_activation_equals_full_run(void **state)
     sieve_context_destroy(ctx);
 }
 
+static void test_package_with_variants_round_trips(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *base = tiny_model(ctx, NULL);
+    sieve_model *var = NULL;
+    assert_int_equal(sieve_model_clone(base, &var), SIEVE_OK);
+    sieve_format w8 = sieve_format_cfloat(4, 3, 7, 1), a6 = sieve_format_cfloat(3, 3, 0, 0);
+    assert_int_equal(sieve_model_set_tensor_format(var, sieve_model_find_tensor(var, "fc.w"), &w8),
+                     SIEVE_OK);
+    assert_int_equal(sieve_model_set_tensor_format(var, sieve_model_find_tensor(var, "y"), &a6),
+                     SIEVE_OK);
+    assert_int_equal(sieve_model_add_variant(base, "accurate", var, "{\"threshold\":0.5}"),
+                     SIEVE_OK);
+    assert_int_equal(sieve_model_variant_count(base), 1);
+    float z_var[2], z_base[2], z_loaded[2];
+    run_tiny(var, z_var);
+    run_tiny(base, z_base);
+    assert_true(z_var[0] != z_base[0] || z_var[1] != z_base[1]);
+
+    char *path = tmp_path("package.sieve");
+    assert_int_equal(sieve_model_save_file(ctx, base, path), SIEVE_OK);
+    sieve_model *pkg = NULL, *extracted = NULL;
+    assert_int_equal(sieve_model_load_file(ctx, path, &pkg), SIEVE_OK);
+    assert_int_equal(sieve_model_variant_count(pkg), 1);
+    assert_string_equal(sieve_model_variant_name(pkg, 0), "accurate");
+    assert_string_equal(sieve_model_variant_calibration(pkg, 0), "{\"threshold\":0.5}");
+    run_tiny(pkg, z_loaded); /* the base is still the original */
+    assert_memory_equal(z_loaded, z_base, sizeof(z_base));
+    assert_int_equal(sieve_model_extract_variant(pkg, 0, &extracted), SIEVE_OK);
+    run_tiny(extracted, z_loaded);
+    assert_memory_equal(z_loaded, z_var, sizeof(z_var));
+    sieve_tensor_info info;
+    assert_int_equal(sieve_model_tensor(extracted, sieve_model_find_tensor(extracted, "fc.w"), &info),
+                     SIEVE_OK);
+    assert_memory_equal(&info.format, &w8, sizeof(w8));
+
+    /* a variant that changes a constant's format must carry its data */
+    size_t size, psize;
+    uint8_t *image = read_all(path, &size);
+    uint8_t *bad = patch_header(image, size, "\"fc.w\":{\"format\":\"cf(e4,m3,b7)\",\"offset\"",
+                                "\"fc.w\":{\"format\":\"cf(e4,m3,b6)\",\"offzet\"", &psize);
+    expect_load_error(ctx, bad, psize, "no data");
+    free(bad);
+    free(image);
+    remove(path);
+    sieve_model_free(extracted);
+    sieve_model_free(pkg);
+    sieve_model_free(var);
+    sieve_model_free(base);
+    sieve_context_destroy(ctx);
+}
+
 /* ncnn-style: make the i-th allocation fail, for every i. */
 typedef struct failing_alloc {
     int countdown;
@@ -476,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_arena_reuses_memory_by_lifetime),
         cmocka_unit_test(test_packed_activations_equal_quantized_fp32),
         cmocka_unit_test(test_suffix_run_from_cached_activation_equals_full_run),
+        cmocka_unit_test(test_package_with_variants_round_trips),
         cmocka_unit_test(test_every_allocation_failure_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,6 +97,28 @@ sieve_status sieve_model_constant_values(const sieve_model *model, int tensor, f
  * round to nearest); activations are encoded when written at run time. */
 sieve_status sieve_model_set_tensor_format(sieve_model *model, int tensor, const sieve_format *fmt);
 
+/* ---- variants (edge packages) -------------------------------------------
+ * A package holds the graph once, its own tensors (usually the fp32
+ * original) and any number of named variants. A variant gives every tensor
+ * a storage format and, for constants stored differently, its own data, plus
+ * free-form calibration text (JSON by convention). */
+
+int sieve_model_variant_count(const sieve_model *model);
+const char *sieve_model_variant_name(const sieve_model *model, int i);
+int sieve_model_find_variant(const sieve_model *model, const char *name); /* -1 if absent */
+const char *sieve_model_variant_calibration(const sieve_model *model, int i); /* "" if none */
+/* Adds (or replaces) variant `name` taken from `variant`, which must have
+ * the same tensors (names, roles, shapes) and layers as `model`: its
+ * formats are recorded and the data of its constants copied. */
+sieve_status sieve_model_add_variant(sieve_model *model, const char *name,
+                                     const sieve_model *variant, const char *calibration);
+sieve_status sieve_model_set_variant_calibration(sieve_model *model, int i,
+                                                 const char *calibration);
+/* A standalone model running variant i (shares no memory with `model`). */
+sieve_status sieve_model_extract_variant(const sieve_model *model, int i, sieve_model **out);
+/* A deep copy of a model without its variants. */
+sieve_status sieve_model_clone(const sieve_model *model, sieve_model **out);
+
 /* ---- ONNX import --------------------------------------------------------- */
 
 typedef struct sieve_onnx_options {
