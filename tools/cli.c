@@ -347,6 +347,18 @@ const char *cli_count_str(uint64_t n, char *buf, size_t len)
     return buf;
 }
 
+const char *cli_amount_str(uint64_t v, bool bytes, char *buf, size_t len)
+{
+    char short_form[32] = "";
+    if (bytes && v >= 1024u)
+        cli_bytes_str(v, short_form, sizeof(short_form));
+    else if (!bytes && v >= 1000u)
+        cli_count_str(v, short_form, sizeof(short_form));
+    snprintf(buf, len, "%llu%s%s%s%s", (unsigned long long)v, bytes ? " bytes" : "",
+             *short_form ? " (" : "", short_form, *short_form ? ")" : "");
+    return buf;
+}
+
 double cli_now_ms(void)
 {
     struct timespec ts;

@@ -119,6 +119,11 @@ const char *cli_bytes_str(uint64_t bytes, char *buf, size_t len);
 /* "1234567" -> "1.23 M" style short count (k, M, G). Returns buf. */
 const char *cli_count_str(uint64_t n, char *buf, size_t len);
 
+/* The exact value with a short form when that helps: "3274 (3.27k)", or
+ * with bytes set "1280 bytes (1.25 KiB)"; just "690" or "576 bytes" when
+ * small. Returns buf. */
+const char *cli_amount_str(uint64_t v, bool bytes, char *buf, size_t len);
+
 /* Monotonic clock in milliseconds, for latency measurements. */
 double cli_now_ms(void);
 

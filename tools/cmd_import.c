@@ -400,11 +400,13 @@ int cmd_import(int argc, char **argv)
     }
     struct stat sb;
     uint64_t file_bytes = stat(a.out_path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    char pbuf[32], wbuf[32], fbuf[32];
-    printf("%s -> %s: %d layers, %llu parameters (%s), weights %s, file %llu bytes (%s)\n",
-           a.onnx_path, a.out_path, sieve_model_layer_count(model), (unsigned long long)params,
-           cli_count_str(params, pbuf, sizeof(pbuf)), cli_bytes_str(weight_bytes, wbuf, sizeof(wbuf)),
-           (unsigned long long)file_bytes, cli_bytes_str(file_bytes, fbuf, sizeof(fbuf)));
+    char pbuf[48], wbuf[48], fbuf[48];
+    int n_layers = sieve_model_layer_count(model);
+    printf("%s -> %s: %d layer%s, %s parameters, weights %s, file %s\n",
+           a.onnx_path, a.out_path, n_layers, n_layers == 1 ? "" : "s",
+           cli_amount_str(params, false, pbuf, sizeof(pbuf)),
+           cli_amount_str(weight_bytes, true, wbuf, sizeof(wbuf)),
+           cli_amount_str(file_bytes, true, fbuf, sizeof(fbuf)));
     rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 
 done:

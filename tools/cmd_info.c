@@ -356,22 +356,6 @@ static void print_io(const model_summary *s, bool outputs)
     printf("\n");
 }
 
-/* "3274 (3.27k)", "1280 (1.25 KiB)", or just "690" when the short form adds nothing. */
-static const char *exact_and_short(uint64_t v, bool bytes, char *buf, size_t len)
-{
-    char short_form[32];
-    if (v < (bytes ? 1024u : 1000u)) {
-        snprintf(buf, len, "%llu", (unsigned long long)v);
-        return buf;
-    }
-    if (bytes)
-        cli_bytes_str(v, short_form, sizeof(short_form));
-    else
-        cli_count_str(v, short_form, sizeof(short_form));
-    snprintf(buf, len, "%llu (%s)", (unsigned long long)v, short_form);
-    return buf;
-}
-
 static void print_human(const model_summary *s)
 {
     const sieve_model *m = s->model;
@@ -394,18 +378,18 @@ static void print_human(const model_summary *s)
     print_table(s, tensor_header, 6, 1u << 0 | 1u << 5, n_tensors, tensor_row);
 
     printf("\ntotals:\n");
-    printf("  parameters          %s\n", exact_and_short(s->params, false, a, sizeof(a)));
-    printf("  weight bytes        %s\n", exact_and_short(s->weight_bytes, true, a, sizeof(a)));
+    printf("  parameters          %s\n", cli_amount_str(s->params, false, a, sizeof(a)));
+    printf("  weights             %s\n", cli_amount_str(s->weight_bytes, true, a, sizeof(a)));
     if (s->params)
         printf("  vs fp32             %.1f%% of %s\n",
                100.0 * (double)s->weight_bytes / ((double)s->params * 4.0),
-               exact_and_short(s->params * 4, true, b, sizeof(b)));
+               cli_amount_str(s->params * 4, true, b, sizeof(b)));
     if (s->exec) {
         printf("  MACs per inference  %s\n",
-               exact_and_short(sieve_exec_macs(s->exec), false, a, sizeof(a)));
+               cli_amount_str(sieve_exec_macs(s->exec), false, a, sizeof(a)));
         printf("  activation memory   %s planned peak, %s without reuse\n",
-               exact_and_short(sieve_exec_arena_bytes(s->exec), true, a, sizeof(a)),
-               exact_and_short(sieve_exec_activation_bytes_total(s->exec), true, b, sizeof(b)));
+               cli_amount_str(sieve_exec_arena_bytes(s->exec), true, a, sizeof(a)),
+               cli_amount_str(sieve_exec_activation_bytes_total(s->exec), true, b, sizeof(b)));
     }
 
     int n_labels = sieve_model_label_count(m);

@@ -49,8 +49,8 @@ expect_one_error_line "sieve import: $tmp/no-such-dir/x.sieve: "
 run info "$tmp/tiny.sieve"
 expect_status 0
 for s in "inputs:   input [1, 1, 8, 8] fp32" "outputs:  probs [1, 10] fp32" "conv" "maxpool" \
-    "softmax" "[1, 4, 8, 8]" "parameters          690" "weight bytes        2760" \
-    "vs fp32             100.0% of 2760" "MACs per inference" "planned peak" "without reuse" \
+    "softmax" "[1, 4, 8, 8]" "parameters          690" "weights             2760 bytes (2.70 KiB)" \
+    "vs fp32             100.0% of 2760 bytes" "MACs per inference" "planned peak" "without reuse" \
     "labels:     10 (zero, one, two, three, four, ...)" \
     "preprocess: 1x8x8 (channels x height x width), x = (pixel * 0.00392157 - mean) / std, mean 0.5 std 0.25" \
     "source: tiny_cnn.onnx" "importer: sieve import "; do
