@@ -2125,12 +2125,18 @@ static sieve_status import_dropout(onnx_importer *imp)
     TRY(need_outputs(imp, 2));
     if (imp->n_in > 2 && imp->in[2] >= 0) {
         const onnx_value *mode = VAL(imp->in[2]);
+        const onnx_value *ratio = imp->in[1] >= 0 ? VAL(imp->in[1]) : NULL;
         if (!mode->is_const)
             return node_fail(imp, SIEVE_ERR_UNSUPPORTED, "training_mode must be a constant");
+        bool training = false, zero_ratio = ratio && ratio->is_const;
         for (size_t i = 0; i < (size_t)shape_numel(&mode->shape); i++)
-            if (const_f64(mode, i) != 0.0)
-                return node_fail(imp, SIEVE_ERR_UNSUPPORTED,
-                                 "training-mode Dropout is not supported");
+            training = training || const_f64(mode, i) != 0.0;
+        for (size_t i = 0; zero_ratio && i < (size_t)shape_numel(&ratio->shape); i++)
+            zero_ratio = const_f64(ratio, i) == 0.0;
+        /* Training with ratio 0 drops nothing: still the identity. */
+        if (training && !zero_ratio)
+            return node_fail(imp, SIEVE_ERR_UNSUPPORTED,
+                             "training-mode Dropout (random masks) is not supported");
     }
     int x = imp->in[0];
     const char *mask_name = node_output_name(imp, 1);

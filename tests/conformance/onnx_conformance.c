@@ -80,7 +80,10 @@ static const struct {
     {"test_add_uint8", "uint8 data inputs (folded as constants, no run-time input left)"},
     /* Training-mode variants: random masks / batch statistics. */
     {"test_batchnorm_*_training_mode", "BatchNormalization training_mode=1"},
-    {"test_training_dropout*", "training-mode Dropout (random mask)"},
+    {"test_training_dropout", "training-mode Dropout (random mask)"},
+    {"test_training_dropout_default", "training-mode Dropout (random mask)"},
+    {"test_training_dropout_default_mask", "training-mode Dropout (random mask)"},
+    {"test_training_dropout_mask", "training-mode Dropout (random mask)"},
     /* Zero-size tensors are not representable in sieve graphs. */
     {"test_reshape_allowzero_reordered", "zero-size tensor"},
     /* A graph of constants only: a sieve model needs a run-time input. */
@@ -387,6 +390,7 @@ static outcome run_data_set(sieve_context *ctx, const char *dir, const void *mod
             break;
         sieve_status loaded = load_tensor(ctx, path, &inputs[n_in], msg);
         if (loaded != SIEVE_OK) {
+            free_tensor(&inputs[n_in]);
             result = loaded == SIEVE_ERR_UNSUPPORTED ? OUT_UNSUPPORTED : OUT_FAIL;
             goto done;
         }
@@ -400,6 +404,7 @@ static outcome run_data_set(sieve_context *ctx, const char *dir, const void *mod
             break;
         sieve_status loaded = load_tensor(ctx, path, &outputs[n_out], msg);
         if (loaded != SIEVE_OK) {
+            free_tensor(&outputs[n_out]);
             result = loaded == SIEVE_ERR_UNSUPPORTED ? OUT_UNSUPPORTED : OUT_FAIL;
             goto done;
         }
