@@ -45,9 +45,11 @@ _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
 #define FP32_ABS_MASK 0x7fffffffu
 #define FP32_INF_BITS 0x7f800000u
 
-/* Codes are converted in chunks of this many elements (a multiple of 8, so
- * that a chunk of any width w starts on the same bit phase as the last). */
+/* Codes are converted in chunks of this many elements (a multiple of 16,
+ * so that a chunk of any width w starts on the same bit phase as the last,
+ * and so does every 16-element SIMD step). */
 #define CHUNK 256
+_Static_assert(CHUNK % 16 == 0, "chunks hold whole SIMD steps");
 
 static inline uint32_t f32_bits(float x)
 {
@@ -783,6 +785,86 @@ SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uin
 #undef STEP_LOAD_MASK
     return n;
 }
+
+/* Fused encode + insert, sixteen codes (2w bytes) per step. Lane j's code,
+ * shifted left by its bit phase, spans at most 4 bytes from byte
+ * (phase + j*w)/8 of the step; each output byte ORs the bytes that land
+ * on it, gathered with vpermb in `rounds` passes (a byte meets at most
+ * 1 + ceil(7/w) codes). The step's last, partial byte (the bit phase of
+ * the next step) is carried in a register into the next step's first
+ * byte; the bytes of the stream outside the elements are never written.
+ * Stops before a chunk holding NaN or a negative for an unsigned format
+ * and returns how many elements it stored (a multiple of CHUNK), leaving
+ * the portable loop to report the offender. */
+SIEVE_TARGET_AVX512 static size_t pack_avx512(const cfloat_codec *c, const float *src, size_t n,
+                                              uint8_t *dst, bit_cursor cur)
+{
+    const unsigned w = c->w, phase = cur.bit;
+    if (w > SIMD_MAX_WIDTH || n == 0)
+        return 0;
+    uint8_t index[8][64];
+    __mmask64 take[8] = {0};
+    uint8_t contributors[64] = {0};
+    unsigned rounds = 0;
+    memset(index, 0, sizeof(index));
+    for (unsigned j = 0; j < 16; j++) {
+        const unsigned bit = phase + j * w, first_byte = bit / 8, last_byte = (bit + w - 1) / 8;
+        for (unsigned byte = first_byte; byte <= last_byte; byte++) {
+            const unsigned r = contributors[byte]++;
+            index[r][byte] = (uint8_t)(4 * j + (byte - first_byte));
+            take[r] |= (__mmask64)1 << byte;
+            rounds = SIEVE_MAX(rounds, r + 1);
+        }
+    }
+    __m512i gather[8];
+    for (unsigned r = 0; r < rounds; r++)
+        gather[r] = _mm512_loadu_si512(index[r]);
+    const __m512i bit = _mm512_add_epi32(
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32((int)w)),
+        _mm512_set1_epi32((int)phase));
+    const __m512i shift_v = _mm512_and_si512(bit, _mm512_set1_epi32(7));
+    const __mmask64 step_store = ((__mmask64)1 << (2 * w)) - 1;
+    const __m512i carry_pick = _mm512_set1_epi8((char)(2 * w));
+    const uint8_t low_phase = (uint8_t)((1u << phase) - 1);
+
+    uint8_t *step = dst + cur.byte;
+    __m512i carry = _mm512_maskz_set1_epi8(1, (char)(step[0] & low_phase));
+    uint32_t codes[CHUNK];
+    for (size_t done = 0; done < n; done += CHUNK) {
+        const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
+        if (encode_codes_avx512(c, src + done, len, codes)) {
+            /* Give the carried bits to memory for the portable loop. */
+            const uint8_t carried = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(carry));
+            step[0] = (uint8_t)((step[0] & ~low_phase) | (carried & low_phase));
+            return done;
+        }
+        for (size_t i = 0; i < len; i += 16, step += 2 * w) {
+            const unsigned count = (unsigned)SIEVE_MIN((size_t)16, len - i);
+            const __m512i shifted = _mm512_sllv_epi32(
+                _mm512_maskz_loadu_epi32((__mmask16)((1u << count) - 1), codes + i), shift_v);
+            __m512i out = carry;
+            for (unsigned r = 0; r < rounds; r++)
+                out = _mm512_or_si512(out, _mm512_maskz_permutexvar_epi8(take[r], gather[r], shifted));
+            if (done + i + 16 < n) {
+                _mm512_mask_storeu_epi8(step, step_store, out);
+                carry = _mm512_maskz_permutexvar_epi8(1, carry_pick, out);
+                continue;
+            }
+            /* Last step: whole bytes, then the bits of the last byte. */
+            const unsigned end_bit = phase + count * w, whole = end_bit / 8;
+            const uint8_t low_end = (uint8_t)((1u << (end_bit % 8)) - 1);
+            _mm512_mask_storeu_epi8(step, ((__mmask64)1 << whole) - 1, out);
+            if (low_end) {
+                const uint8_t last = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(
+                    _mm512_permutexvar_epi8(_mm512_set1_epi8((char)whole), out)));
+                step[whole] = (uint8_t)((step[whole] & ~low_end) | (last & low_end));
+            }
+            return n;
+        }
+    }
+    return n;
+}
 #endif
 
 /* ---- bulk codec: instruction-set levels ----------------------------------- */
@@ -792,6 +874,8 @@ typedef uint32_t (*encode_codes_fn)(const cfloat_codec *, const float *, size_t,
 /* Decodes a prefix of elements 0..n and returns its length (a multiple of
  * 8 unless it is n). */
 typedef size_t (*unpack_fn)(const cfloat_codec *, const uint8_t *, bit_cursor, size_t, float *);
+/* Encodes and stores a prefix of elements 0..n and returns its length. */
+typedef size_t (*pack_fn)(const cfloat_codec *, const float *, size_t, uint8_t *, bit_cursor);
 
 enum { LEVEL_PORTABLE, LEVEL_AVX2, LEVEL_AVX512, LEVEL_COUNT };
 
@@ -799,13 +883,14 @@ typedef struct cfloat_kernels {
     decode_codes_fn decode;
     encode_codes_fn encode;
     unpack_fn unpack; /* NULL: none */
+    pack_fn pack;     /* NULL: none */
 } cfloat_kernels;
 
 static const cfloat_kernels kernels_by_level[LEVEL_COUNT] = {
-    [LEVEL_PORTABLE] = {decode_codes_portable, encode_codes_portable, NULL},
+    [LEVEL_PORTABLE] = {decode_codes_portable, encode_codes_portable, NULL, NULL},
 #ifdef SIEVE_CFLOAT_X86
-    [LEVEL_AVX2] = {decode_codes_avx2, encode_codes_avx2, unpack_avx2},
-    [LEVEL_AVX512] = {decode_codes_avx512, encode_codes_avx512, unpack_avx512},
+    [LEVEL_AVX2] = {decode_codes_avx2, encode_codes_avx2, unpack_avx2, NULL},
+    [LEVEL_AVX512] = {decode_codes_avx512, encode_codes_avx512, unpack_avx512, pack_avx512},
 #endif
 };
 
@@ -858,12 +943,14 @@ sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const f
         return SIEVE_ERR_ARG;
     cfloat_codec c;
     codec_init(&c, fmt);
-    const encode_codes_fn encode = kernels_at(level)->encode;
-    uint32_t codes[CHUNK];
+    const cfloat_kernels *k = kernels_at(level);
     bit_cursor cur = element_cursor(first, c.w);
-    for (size_t done = 0; done < n; done += CHUNK, cur = cursor_advance(cur, c.w, CHUNK)) {
+    size_t done = k->pack ? k->pack(&c, src, n, dst, cur) : 0;
+    cur = cursor_advance(cur, c.w, done);
+    uint32_t codes[CHUNK];
+    for (; done < n; done += CHUNK, cur = cursor_advance(cur, c.w, CHUNK)) {
         const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
-        if (encode(&c, src + done, len, codes)) {
+        if (k->encode(&c, src + done, len, codes)) {
             const size_t bad = first_unencodable(fmt, src + done, len);
             write_codes(dst, cur, c.w, bad, codes);
             if (bad_index)
