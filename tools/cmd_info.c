@@ -20,7 +20,8 @@ static const char info_usage[] =
     "           MACs per inference, activation memory planned by the executor\n"
     "           (peak with buffers reused by tensor lifetime, and the sum\n"
     "           without reuse)\n"
-    "  and the class labels, image preprocessing and metadata it carries.\n"
+    "  and the class labels, image preprocessing, metadata and variants (named\n"
+    "  sets of storage formats, e.g. exact / accurate / approximate) it carries.\n"
     "\n"
     "Shapes, MACs and memory come from preparing the model with the input\n"
     "shapes it declares; if that fails the reason is shown instead.\n"
@@ -59,6 +60,8 @@ typedef struct model_summary {
     const sieve_exec *exec;  /* NULL when preparing failed */
     const char *prepare_error; /* why exec is NULL */
     uint64_t params, weight_bytes; /* over constant tensors */
+    int n_variants;
+    int64_t *variant_weight_bytes; /* per variant; -1 if it cannot be extracted */
 } model_summary;
 
 /* Shape after prepare when available, else the declared one; rank -1 for
@@ -92,18 +95,47 @@ static const char *shape_str(const sieve_shape *shape, char *buf, size_t len)
     return cli_shape_str(shape, buf, len);
 }
 
-static void summarize(model_summary *s)
+static uint64_t constant_bytes(const sieve_model *m)
 {
-    s->params = s->weight_bytes = 0;
-    int n = sieve_model_tensor_count(s->model);
-    for (int t = 0; t < n; t++) {
+    uint64_t bytes = 0;
+    for (int t = 0; t < sieve_model_tensor_count(m); t++) {
+        sieve_tensor_info ti;
+        if (sieve_model_tensor(m, t, &ti) == SIEVE_OK && ti.role == SIEVE_TENSOR_CONSTANT)
+            bytes += ti.bytes;
+    }
+    return bytes;
+}
+
+/* Returns -1 when out of memory. */
+static int summarize(model_summary *s)
+{
+    s->params = 0;
+    s->weight_bytes = constant_bytes(s->model);
+    for (int t = 0; t < sieve_model_tensor_count(s->model); t++) {
         sieve_tensor_info ti;
         if (sieve_model_tensor(s->model, t, &ti) != SIEVE_OK || ti.role != SIEVE_TENSOR_CONSTANT)
             continue;
         int64_t numel = sieve_shape_numel(&ti.shape);
         s->params += numel > 0 ? (uint64_t)numel : 0;
-        s->weight_bytes += ti.bytes;
     }
+    /* A variant's weight size is that of the standalone model it extracts to. */
+    s->n_variants = sieve_model_variant_count(s->model);
+    s->variant_weight_bytes = calloc((size_t)s->n_variants + 1, sizeof(int64_t));
+    if (!s->variant_weight_bytes)
+        return -1;
+    for (int v = 0; v < s->n_variants; v++) {
+        sieve_model *variant = NULL;
+        s->variant_weight_bytes[v] = -1;
+        if (sieve_model_extract_variant(s->model, v, &variant) == SIEVE_OK)
+            s->variant_weight_bytes[v] = (int64_t)constant_bytes(variant);
+        sieve_model_free(variant);
+    }
+    return 0;
+}
+
+static double ratio_vs_fp32(const model_summary *s, uint64_t bytes)
+{
+    return s->params ? (double)bytes / ((double)s->params * 4.0) : 0.0;
 }
 
 /* ---- JSON ------------------------------------------------------------------------ */
@@ -210,8 +242,7 @@ static cJSON *build_json(const model_summary *s)
     cJSON_AddNumberToObject(totals, "parameters", (double)s->params);
     cJSON_AddNumberToObject(totals, "weight_bytes", (double)s->weight_bytes);
     cJSON_AddNumberToObject(totals, "weight_bytes_fp32", (double)s->params * 4.0);
-    cJSON_AddNumberToObject(totals, "weight_ratio_vs_fp32",
-                            s->params ? (double)s->weight_bytes / ((double)s->params * 4.0) : 0.0);
+    cJSON_AddNumberToObject(totals, "weight_ratio_vs_fp32", ratio_vs_fp32(s, s->weight_bytes));
     if (s->exec) {
         cJSON_AddNumberToObject(totals, "macs", (double)sieve_exec_macs(s->exec));
         cJSON_AddNumberToObject(totals, "activation_peak_bytes",
@@ -255,6 +286,24 @@ static cJSON *build_json(const model_summary *s)
         const char *v = sieve_model_metadata(m, known_metadata[k]);
         if (v)
             cJSON_AddStringToObject(meta, known_metadata[k], v);
+    }
+
+    cJSON *variants = cJSON_AddArrayToObject(root, "variants");
+    for (int v = 0; v < s->n_variants; v++) {
+        cJSON *o = cJSON_CreateObject();
+        const char *calibration = sieve_model_variant_calibration(m, v);
+        cJSON_AddStringToObject(o, "name", sieve_model_variant_name(m, v));
+        if (s->variant_weight_bytes[v] >= 0) {
+            cJSON_AddNumberToObject(o, "weight_bytes", (double)s->variant_weight_bytes[v]);
+            cJSON_AddNumberToObject(o, "weight_ratio_vs_fp32",
+                                    ratio_vs_fp32(s, (uint64_t)s->variant_weight_bytes[v]));
+        } else {
+            cJSON_AddNullToObject(o, "weight_bytes");
+            cJSON_AddNullToObject(o, "weight_ratio_vs_fp32");
+        }
+        cJSON_AddNumberToObject(o, "calibration_bytes",
+                                calibration ? (double)strlen(calibration) : 0.0);
+        cJSON_AddItemToArray(variants, o);
     }
     return root;
 }
@@ -339,6 +388,23 @@ static void tensor_row(const model_summary *s, int t, char cells[MAX_COLS][CELL]
         snprintf(cells[5], CELL, "?");
 }
 
+static void variant_row(const model_summary *s, int v, char cells[MAX_COLS][CELL])
+{
+    memset(cells, 0, MAX_COLS * CELL);
+    const char *calibration = sieve_model_variant_calibration(s->model, v);
+    snprintf(cells[0], CELL, "%d", v);
+    snprintf(cells[1], CELL, "%s", sieve_model_variant_name(s->model, v));
+    int64_t bytes = s->variant_weight_bytes[v];
+    if (bytes >= 0) {
+        cli_amount_str((uint64_t)bytes, true, cells[2], CELL);
+        snprintf(cells[3], CELL, "%.1f%%", 100.0 * ratio_vs_fp32(s, (uint64_t)bytes));
+    } else {
+        snprintf(cells[2], CELL, "?");
+        snprintf(cells[3], CELL, "?");
+    }
+    snprintf(cells[4], CELL, "%zu bytes", calibration ? strlen(calibration) : 0);
+}
+
 static void print_io(const model_summary *s, bool outputs)
 {
     int n = outputs ? sieve_model_output_count(s->model) : sieve_model_input_count(s->model);
@@ -381,8 +447,7 @@ static void print_human(const model_summary *s)
     printf("  parameters          %s\n", cli_amount_str(s->params, false, a, sizeof(a)));
     printf("  weights             %s\n", cli_amount_str(s->weight_bytes, true, a, sizeof(a)));
     if (s->params)
-        printf("  vs fp32             %.1f%% of %s\n",
-               100.0 * (double)s->weight_bytes / ((double)s->params * 4.0),
+        printf("  vs fp32             %.1f%% of %s\n", 100.0 * ratio_vs_fp32(s, s->weight_bytes),
                cli_amount_str(s->params * 4, true, b, sizeof(b)));
     if (s->exec) {
         printf("  MACs per inference  %s\n",
@@ -423,6 +488,16 @@ static void print_human(const model_summary *s)
         }
     }
     printf("%s\n", shown ? "" : "   none");
+
+    if (s->n_variants == 0) {
+        printf("variants:   none\n");
+        return;
+    }
+    printf("\nvariants (%d):\n", s->n_variants);
+    static const char *const variant_header[] = {"#", "name", "weights", "vs fp32",
+                                                 "calibration"};
+    print_table(s, variant_header, 5, 1u << 0 | 1u << 2 | 1u << 3 | 1u << 4, s->n_variants,
+                variant_row);
 }
 
 int cmd_info(int argc, char **argv)
@@ -479,10 +554,11 @@ int cmd_info(int argc, char **argv)
         s.prepare_error = prepare_error;
     }
     s.exec = exec;
-    summarize(&s);
-
     int rc = CLI_EXIT_OK;
-    if (json) {
+    if (summarize(&s) != 0) {
+        cli_error(cmd, path, "out of memory");
+        rc = CLI_EXIT_FAILURE;
+    } else if (json) {
         cJSON *root = build_json(&s);
         char *text = root ? cJSON_PrintUnformatted(root) : NULL;
         if (text) {
@@ -500,6 +576,7 @@ int cmd_info(int argc, char **argv)
         cli_error(cmd, NULL, "cannot write output");
         rc = CLI_EXIT_FAILURE;
     }
+    free(s.variant_weight_bytes);
     sieve_exec_free(exec);
     sieve_model_free(model);
     sieve_context_destroy(ctx);

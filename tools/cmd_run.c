@@ -19,7 +19,8 @@
 
 static const char run_usage[] =
     "usage: sieve run MODEL.sieve --input FILE [--input NAME=FILE ...]\n"
-    "                 [--output-dir DIR] [--threads N] [--repeat N] [--warmup N] [--json]\n"
+    "                 [--output-dir DIR] [--variant NAME] [--threads N] [--repeat N]\n"
+    "                 [--warmup N] [--json]\n"
     "\n"
     "Runs the model on raw input tensors and writes each graph output as\n"
     "DIR/<output name>.npy (float32, C order).\n"
@@ -37,6 +38,8 @@ static const char run_usage[] =
     "  -o, --output-dir DIR     where to write the outputs (created if missing;\n"
     "                           default '.'). In file names, characters other than\n"
     "                           letters, digits, '.', '_' and '-' become '_'\n"
+    "  --variant NAME           run the named variant of the package (see\n"
+    "                           'sieve info'; default: the model's own formats)\n"
     "  -t, --threads N          worker threads (default 1)\n"
     "  -r, --repeat N           run N times and report the median, min and mean\n"
     "                           latency of the runs in ms (default 1)\n"
@@ -47,13 +50,22 @@ static const char run_usage[] =
     "Latency is wall-clock time (CLOCK_MONOTONIC) of sieve_exec_run alone: model\n"
     "loading, preparation and input conversion are not included.\n";
 
-enum { OPT_INPUT, OPT_OUTPUT_DIR, OPT_THREADS, OPT_REPEAT, OPT_WARMUP, OPT_JSON, OPT_HELP };
+enum {
+    OPT_INPUT,
+    OPT_OUTPUT_DIR,
+    OPT_VARIANT,
+    OPT_THREADS,
+    OPT_REPEAT,
+    OPT_WARMUP,
+    OPT_JSON,
+    OPT_HELP
+};
 
 static const cli_option run_options[] = {
     {OPT_INPUT, "input", 'i', true},     {OPT_OUTPUT_DIR, "output-dir", 'o', true},
-    {OPT_THREADS, "threads", 't', true}, {OPT_REPEAT, "repeat", 'r', true},
-    {OPT_WARMUP, "warmup", 0, true},     {OPT_JSON, "json", 0, false},
-    {OPT_HELP, "help", 'h', false},
+    {OPT_VARIANT, "variant", 0, true},   {OPT_THREADS, "threads", 't', true},
+    {OPT_REPEAT, "repeat", 'r', true},   {OPT_WARMUP, "warmup", 0, true},
+    {OPT_JSON, "json", 0, false},        {OPT_HELP, "help", 'h', false},
 };
 
 #define MAX_INPUT_ARGS 256
@@ -337,12 +349,16 @@ static cJSON *json_shape(const sieve_shape *shape)
     return a;
 }
 
-static int print_json(const char *model_path, const run_input *ins, int n_in,
+static int print_json(const char *model_path, const char *variant, const run_input *ins, int n_in,
                       const run_output *outs, int n_out, int threads, long warmup, long repeat,
                       const latency_stats *lat)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "model", model_path);
+    if (variant)
+        cJSON_AddStringToObject(root, "variant", variant);
+    else
+        cJSON_AddNullToObject(root, "variant");
     cJSON *inputs = cJSON_AddArrayToObject(root, "inputs");
     for (int i = 0; i < n_in; i++) {
         cJSON *o = cJSON_CreateObject();
@@ -379,10 +395,12 @@ static int print_json(const char *model_path, const run_input *ins, int n_in,
     return 0;
 }
 
-static void print_human(const run_input *ins, int n_in, const run_output *outs, int n_out,
-                        long repeat, const latency_stats *lat)
+static void print_human(const char *variant, const run_input *ins, int n_in,
+                        const run_output *outs, int n_out, long repeat, const latency_stats *lat)
 {
     char shape[160];
+    if (variant)
+        printf("variant %s\n", variant);
     for (int i = 0; i < n_in; i++)
         printf("input  %s <- %s %s (%s%s%s)\n", ins[i].name, ins[i].file,
                cli_shape_str(&ins[i].shape, shape, sizeof(shape)), ins[i].kind,
@@ -397,6 +415,31 @@ static void print_human(const run_input *ins, int n_in, const run_output *outs, 
                lat->median, lat->min, lat->mean);
 }
 
+/* Replaces *model by the standalone model of its variant `name`. */
+static int use_variant(const char *cmd, sieve_context *ctx, const char *path, const char *name,
+                       sieve_model **model)
+{
+    int v = sieve_model_find_variant(*model, name);
+    if (v < 0) {
+        int n = sieve_model_variant_count(*model);
+        fprintf(stderr, "sieve %s: %s: no variant '%s' (%s", cmd, path, name,
+                n ? "variants: " : "the model has none");
+        for (int i = 0; i < n; i++)
+            fprintf(stderr, "%s'%s'", i ? ", " : "", sieve_model_variant_name(*model, i));
+        fprintf(stderr, ")\n");
+        return -1;
+    }
+    sieve_model *variant = NULL;
+    sieve_status st = sieve_model_extract_variant(*model, v, &variant);
+    if (st != SIEVE_OK) {
+        cli_error_status(cmd, path, ctx, st);
+        return -1;
+    }
+    sieve_model_free(*model);
+    *model = variant;
+    return 0;
+}
+
 /* ---- the command -------------------------------------------------------------------- */
 
 typedef struct run_args {
@@ -404,6 +447,7 @@ typedef struct run_args {
     const char *input_args[MAX_INPUT_ARGS];
     int n_input_args;
     const char *output_dir;
+    const char *variant; /* NULL: the model's own formats */
     long threads, repeat, warmup;
     bool json;
 } run_args;
@@ -437,6 +481,9 @@ static int parse_args(int argc, char **argv, run_args *a)
             if (!*v)
                 return cli_usage_error(cmd, "--output-dir: empty directory name");
             a->output_dir = v;
+            break;
+        case OPT_VARIANT:
+            a->variant = v;
             break;
         case OPT_THREADS:
             if (!cli_option_long(cmd, "threads", v, 1, MAX_THREADS, &a->threads))
@@ -519,6 +566,8 @@ int cmd_run(int argc, char **argv)
         cli_error_status(cmd, a.model_path, ctx, st);
         goto done;
     }
+    if (a.variant && use_variant(cmd, ctx, a.model_path, a.variant, &model) != 0)
+        goto done;
     n_in = sieve_model_input_count(model);
     n_out = sieve_model_output_count(model);
     ins = calloc((size_t)n_in + 1, sizeof(*ins));
@@ -604,13 +653,13 @@ int cmd_run(int argc, char **argv)
     }
 
     if (a.json) {
-        if (print_json(a.model_path, ins, n_in, outs, n_out, (int)a.threads, a.warmup, a.repeat,
+        if (print_json(a.model_path, a.variant, ins, n_in, outs, n_out, (int)a.threads, a.warmup, a.repeat,
                        &lat) != 0) {
             cli_error(cmd, NULL, "out of memory building JSON");
             goto done;
         }
     } else {
-        print_human(ins, n_in, outs, n_out, a.repeat, &lat);
+        print_human(a.variant, ins, n_in, outs, n_out, a.repeat, &lat);
     }
     rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 
