@@ -223,7 +223,8 @@ int cli_read_file(const char *path, void **data, size_t *size, char *err, size_t
 {
     *data = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
         snprintf(err, err_len, "%s", strerror(errno));
         return -1;
@@ -246,7 +247,8 @@ int cli_read_file(const char *path, void **data, size_t *size, char *err, size_t
     }
     int failed = ferror(f);
     int saved_errno = errno;
-    fclose(f);
+    if (!is_stdin)
+        fclose(f);
     if (!buf) {
         snprintf(err, err_len, "out of memory reading the file");
         return -1;

@@ -102,8 +102,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 
 /* ---- files ------------------------------------------------------------------ */
 
-/* Reads a whole file into malloc'd memory (free with free()). Returns 0, or
- * -1 with a reason (e.g. "No such file or directory") in err. */
+/* Reads a whole file ("-": standard input) into malloc'd memory (free with
+ * free()). Returns 0, or -1 with a reason (e.g. "No such file or
+ * directory") in err. */
 int cli_read_file(const char *path, void **data, size_t *size, char *err, size_t err_len);
 /* Creates a directory and its missing parents (like mkdir -p). */
 int cli_make_dirs(const char *path, char *err, size_t err_len);

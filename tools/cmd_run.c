@@ -30,6 +30,7 @@ static const char run_usage[] =
     "contents, not its extension, decide which. Values are converted to float32.\n"
     "'--input FILE' feeds the graph inputs not named elsewhere, in order;\n"
     "'--input NAME=FILE' feeds the graph input NAME. Every graph input needs one.\n"
+    "FILE '-' is standard input.\n"
     "A tensor with as many elements as the model's declared input shape is\n"
     "reshaped to it; otherwise its own shape is used (e.g. another batch size).\n"
     "\n"

@@ -102,6 +102,12 @@ run run "$tmp/tiny.sieve" --input "input=$data/tiny_cnn_input.npy" -o "$tmp/out4
 expect_status 0
 expect_close "$tmp/out4/nested/probs.npy" "$data/tiny_cnn_expected.npy" 1e-6
 
+# '-' is standard input.
+checks=$((checks + 1))
+"$sieve" run "$tmp/tiny.sieve" --input - -o "$tmp/out-stdin" <"$data/tiny_cnn_input.pb" >"$tmp/out" 2>"$tmp/err" ||
+    fail "run --input - failed: $(cat "$tmp/err")"
+expect_close "$tmp/out-stdin/probs.npy" "$data/tiny_cnn_expected.npy" 1e-6
+
 # Default output directory is the working directory.
 (cd "$tmp" && "$sieve" run tiny.sieve --input "$data/tiny_cnn_input.npy" >/dev/null 2>&1) ||
     fail "run without --output-dir failed"
