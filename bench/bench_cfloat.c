@@ -6,9 +6,12 @@
  * sieve_cfloat_pack (encode) and sieve_cfloat_quantize over N random
  * elements and prints, per path, fp32-side GB/s, Gelem/s and the ratio to
  * memcpy of the same fp32 bytes measured in the same run (interleaved, the
- * median of R repetitions). Decode is also timed on short runs of 64
- * elements, the size a kernel decodes into its scratch at a time.
- * Public API only. */
+ * median of R repetitions). Decode is also timed on runs of 256 elements
+ * (one call per run), the row of a weight panel that the conv and dense
+ * kernels decode into their scratch at a time (SIEVE_GEMM_KC), and
+ * both directions at the portable-C level too ("/C": what a CPU without
+ * the x86 SIMD kernels, e.g. an ARM phone, runs), through the internal
+ * per-level entry points of src/cfloat.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,13 @@
 #include <time.h>
 
 #include "sieve/cfloat.h"
+
+/* Internal entry points of src/cfloat.c (see tests/test_cfloat.c). */
+int sieve_cfloat_cpu_level(void);
+sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src,
+                                     size_t n, uint8_t *dst, size_t first, size_t *bad_index);
+void sieve_cfloat_unpack_level(int level, const sieve_format *fmt, const uint8_t *src, size_t first,
+                               size_t n, float *dst);
 
 static double now_s(void)
 {
@@ -57,14 +67,27 @@ static void fill_values(const sieve_format *f, float *v, size_t n, uint64_t *rng
     }
 }
 
-enum { PATH_MEMCPY, PATH_UNPACK, PATH_UNPACK_SHORT, PATH_PACK, PATH_QUANTIZE, PATH_COUNT };
-static const char *const path_names[PATH_COUNT] = {"memcpy", "unpack", "unpack(64)", "pack",
-                                                   "quantize"};
+enum {
+    PATH_MEMCPY,
+    PATH_UNPACK,
+    PATH_UNPACK_PORTABLE,
+    PATH_UNPACK_SHORT,
+    PATH_PACK,
+    PATH_PACK_PORTABLE,
+    PATH_QUANTIZE,
+    PATH_COUNT
+};
+static const char *const path_names[PATH_COUNT] = {"memcpy", "unpack",   "unpack/C", "unpack(256)",
+                                                   "pack",   "pack/C",   "quantize"};
+/* Elements per call of the short-run decode (SIEVE_GEMM_KC in src/ops). */
+#define SHORT_RUN 256
 
 int main(int argc, char **argv)
 {
-    size_t n = (size_t)1 << 20;
-    int repeat = 15;
+    /* 16 Ki elements: 64 KiB of fp32, cache-resident like the panels that
+     * kernels decode into their scratch; the codec, not DRAM, is timed. */
+    size_t n = (size_t)1 << 14;
+    int repeat = 101;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--elements") == 0 && i + 1 < argc)
             n = (size_t)strtoull(argv[++i], NULL, 10);
@@ -75,8 +98,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (n < 64 || repeat < 1) {
-        fprintf(stderr, "need --elements >= 64 and --repeat >= 1\n");
+    if (n < SHORT_RUN || repeat < 1) {
+        fprintf(stderr, "need --elements >= %d and --repeat >= 1\n", SHORT_RUN);
         return 2;
     }
     const sieve_format formats[] = {
@@ -94,8 +117,9 @@ int main(int argc, char **argv)
     }
     uint64_t rng = 1;
     const double gb = (double)n * sizeof(float) * 1e-9;
-    printf("%zu elements, median of %d; GB/s counts fp32 bytes\n", n, repeat);
-    printf("%-16s %-11s %8s %9s %9s\n", "format", "path", "GB/s", "Gelem/s", "x memcpy");
+    printf("%zu elements, median of %d; GB/s counts fp32 bytes; SIMD level %d\n", n, repeat,
+           sieve_cfloat_cpu_level());
+    printf("%-16s %-12s %8s %9s %9s\n", "format", "path", "GB/s", "Gelem/s", "x memcpy");
     for (size_t fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++) {
         const sieve_format *f = &formats[fi];
         char name[32];
@@ -106,30 +130,31 @@ int main(int argc, char **argv)
             return 1;
         }
         for (int r = 0; r < repeat; r++) {
-            double t0 = now_s();
+            double t = now_s();
+#define LAP(path) (times[(path) * repeat + r] = now_s() - t, t = now_s())
             memcpy(out, values, n * sizeof(float));
-            double t1 = now_s();
-            times[PATH_MEMCPY * repeat + r] = t1 - t0;
+            LAP(PATH_MEMCPY);
             sieve_cfloat_unpack(f, packed, 0, n, out);
-            t0 = now_s();
-            times[PATH_UNPACK * repeat + r] = t0 - t1;
-            for (size_t i = 0; i < n; i += 64)
-                sieve_cfloat_unpack(f, packed, i, n - i < 64 ? n - i : 64, out + i);
-            t1 = now_s();
-            times[PATH_UNPACK_SHORT * repeat + r] = t1 - t0;
+            LAP(PATH_UNPACK);
+            sieve_cfloat_unpack_level(0, f, packed, 0, n, out);
+            LAP(PATH_UNPACK_PORTABLE);
+            for (size_t i = 0; i < n; i += SHORT_RUN)
+                sieve_cfloat_unpack(f, packed, i, n - i < SHORT_RUN ? n - i : SHORT_RUN, out + i);
+            LAP(PATH_UNPACK_SHORT);
             sieve_cfloat_pack(f, values, n, packed, 0, NULL);
-            t0 = now_s();
-            times[PATH_PACK * repeat + r] = t0 - t1;
+            LAP(PATH_PACK);
+            sieve_cfloat_pack_level(0, f, values, n, packed, 0, NULL);
+            LAP(PATH_PACK_PORTABLE);
             memcpy(out, values, n * sizeof(float));
-            t1 = now_s();
+            t = now_s();
             sieve_cfloat_quantize(f, out, n, NULL);
-            t0 = now_s();
-            times[PATH_QUANTIZE * repeat + r] = t0 - t1;
+            LAP(PATH_QUANTIZE);
+#undef LAP
         }
         const double t_memcpy = median(times, repeat);
         for (int p = PATH_UNPACK; p < PATH_COUNT; p++) {
             const double t = median(times + p * repeat, repeat);
-            printf("%-16s %-11s %8.2f %9.3f %9.2f\n", name, path_names[p], gb / t,
+            printf("%-16s %-12s %8.2f %9.3f %9.2f\n", name, path_names[p], gb / t,
                    (double)n * 1e-9 / t, t_memcpy / t);
         }
     }
