@@ -117,7 +117,9 @@ static sieve_status plan_arena(sieve_exec *e)
         tensor_plan *p = &e->plans[t];
         p->first = p->last = -2;
         if (m->tensors[t].role == SIEVE_TENSOR_INPUT) {
-            p->first = p->last = -1;
+            /* graph inputs stay intact across runs: set once, run N times */
+            p->first = -1;
+            p->last = m->n_layers;
             p->in_arena = true;
         }
     }
@@ -125,7 +127,7 @@ static sieve_status plan_arena(sieve_exec *e)
         const sieve_layer *l = &m->layers[li];
         for (int k = 0; k < l->n_inputs; k++)
             if (l->inputs[k] >= 0 && e->plans[l->inputs[k]].in_arena)
-                e->plans[l->inputs[k]].last = li;
+                e->plans[l->inputs[k]].last = SIEVE_MAX(e->plans[l->inputs[k]].last, li);
         tensor_plan *o = &e->plans[l->outputs[0]];
         o->first = o->last = li;
         o->in_arena = true;
