@@ -2773,13 +2773,19 @@ static sieve_status resolve_outputs(onnx_importer *imp, const Onnx__GraphProto *
             outs[k] = id;
             continue;
         }
-        if (strcmp(VAL(id)->name, name) == 0) { /* the source keeps another name */
-            char *other = unique_name(imp, name, VAL(id)->is_input ? "input" : "value");
-            if (!other)
+        /* The copy takes the output's name; a constant of that name is
+         * renamed, a graph input keeps its name and the copy gets another. */
+        char *copy_name = NULL;
+        if (strcmp(VAL(id)->name, name) == 0) {
+            copy_name = unique_name(imp, name, VAL(id)->is_input ? "out" : "value");
+            if (!copy_name)
                 return SIEVE_ERR_NOMEM;
-            sieve_status st = value_rename(imp, id, other);
-            sieve_free_str(imp->ctx, other);
-            TRY(st);
+            if (!VAL(id)->is_input) {
+                sieve_status st = value_rename(imp, id, copy_name);
+                sieve_free_str(imp->ctx, copy_name);
+                copy_name = NULL;
+                TRY(st);
+            }
         }
         sieve_shape shape = VAL(id)->shape, inferred;
         sieve_layer_attrs attrs;
@@ -2788,18 +2794,22 @@ static sieve_status resolve_outputs(onnx_importer *imp, const Onnx__GraphProto *
         imp->any_dtype = true;
         sieve_status st = layer_infer(imp, SIEVE_OP_RESHAPE, &attrs, &id, 1, &inferred);
         imp->any_dtype = false;
-        TRY(st);
-        int copy = value_new(imp, name, DT_FLOAT, &inferred);
-        if (copy < 0)
-            return SIEVE_ERR_NOMEM;
-        TRY(map_put(imp->ctx, &imp->value_of, name, copy));
-        size_t len = strlen(name) + 8;
-        char *lname = sieve_alloc(imp->ctx, len);
-        if (!lname)
-            return SIEVE_ERR_NOMEM;
-        snprintf(lname, len, "%s/copy", name);
-        st = layer_push(imp, lname, SIEVE_OP_RESHAPE, &attrs, &id, 1, copy);
-        sieve_free(imp->ctx, lname, len);
+        const char *cname = copy_name ? copy_name : name;
+        int copy = st == SIEVE_OK ? value_new(imp, cname, DT_FLOAT, &inferred) : -1;
+        if (st == SIEVE_OK && copy < 0)
+            st = SIEVE_ERR_NOMEM;
+        if (st == SIEVE_OK)
+            st = map_put(imp->ctx, &imp->value_of, cname, copy);
+        size_t len = strlen(cname) + 8;
+        char *lname = st == SIEVE_OK ? sieve_alloc(imp->ctx, len) : NULL;
+        if (st == SIEVE_OK && !lname)
+            st = SIEVE_ERR_NOMEM;
+        if (st == SIEVE_OK) {
+            snprintf(lname, len, "%s/copy", cname);
+            st = layer_push(imp, lname, SIEVE_OP_RESHAPE, &attrs, &id, 1, copy);
+            sieve_free(imp->ctx, lname, len);
+        }
+        sieve_free_str(imp->ctx, copy_name);
         TRY(st);
         VAL(copy)->claimed = true;
         outs[k] = copy;
