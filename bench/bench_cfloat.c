@@ -22,8 +22,8 @@
 
 /* Internal entry points of src/cfloat.c (see tests/test_cfloat.c). */
 int sieve_cfloat_cpu_level(void);
-sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src,
-                                     size_t n, uint8_t *dst, size_t first, size_t *bad_index);
+sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src, size_t n,
+                                     uint8_t *dst, size_t first, size_t *bad_index);
 void sieve_cfloat_unpack_level(int level, const sieve_format *fmt, const uint8_t *src, size_t first,
                                size_t n, float *dst);
 
@@ -77,8 +77,8 @@ enum {
     PATH_QUANTIZE,
     PATH_COUNT
 };
-static const char *const path_names[PATH_COUNT] = {"memcpy", "unpack",   "unpack/C", "unpack(256)",
-                                                   "pack",   "pack/C",   "quantize"};
+static const char *const path_names[PATH_COUNT] = {"memcpy", "unpack", "unpack/C", "unpack(256)",
+                                                   "pack",   "pack/C", "quantize"};
 /* Elements per call of the short-run decode (SIEVE_GEMM_KC in src/ops). */
 #define SHORT_RUN 256
 
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
         }
         for (int r = 0; r < repeat; r++) {
             double t = now_s();
-#define LAP(path) (times[(path) * repeat + r] = now_s() - t, t = now_s())
+#define LAP(path) (times[(path)*repeat + r] = now_s() - t, t = now_s())
             memcpy(out, values, n * sizeof(float));
             LAP(PATH_MEMCPY);
             sieve_cfloat_unpack(f, packed, 0, n, out);
@@ -158,8 +158,7 @@ int main(int argc, char **argv)
                    (double)n * 1e-9 / t, t_memcpy / t);
         }
     }
-    printf("memcpy of the fp32 data: %.2f GB/s (last format's run)\n",
-           gb / median(times, repeat));
+    printf("memcpy of the fp32 data: %.2f GB/s (last format's run)\n", gb / median(times, repeat));
     free(values);
     free(out);
     free(packed);

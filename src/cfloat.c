@@ -4,16 +4,20 @@
  *  - the scalar reference codec (sieve_cfloat_encode_ref / _decode_ref),
  *    written for obviousness: exact integer arithmetic on the fp32 fields,
  *    one element at a time. It is the oracle of the tests.
- *  - the bulk paths (pack / unpack / quantize), which work on chunks of
- *    codes in two stages: a bit-stream stage (extract or insert w-bit codes)
- *    and a conversion stage (codes <-> fp32 bit patterns) written as
- *    branch-free integer loops that compilers vectorise. On x86-64 the
- *    conversion loops are also compiled for AVX2 and AVX-512 and chosen per
- *    call from the CPU's features; elsewhere they are plain C.
+ *  - the bulk paths (pack / unpack / quantize), at one of three
+ *    instruction-set levels chosen per call from the CPU's features:
+ *      portable C: chunks of codes go through a bit-stream stage (extract
+ *        or insert w-bit codes) and a branch-free conversion loop (codes
+ *        <-> fp32 bit patterns, integer RNE) that compilers vectorise
+ *        (SSE2, NEON); formats up to 8 bits decode through a 2^w table;
+ *      AVX2 (x86-64): the same loops compiled for AVX2, plus a fused
+ *        byte-shuffle decode of 8 codes per step;
+ *      AVX-512 (x86-64 with VBMI): fused vpermb decode and encode of 16
+ *        codes per step.
  *
  * The bulk paths must equal the reference bit for bit; tests/test_cfloat.c
- * checks that over every code of every format up to 16 bits and over random
- * data for every width.
+ * checks that at every level the CPU has, over every code of every format
+ * up to 16 bits and over random data for every width.
  */
 #include "sieve/cfloat.h"
 
@@ -30,8 +34,8 @@
  * 0 = portable C, 1 = AVX2, 2 = AVX-512 (x86-64 only), capped at what the
  * CPU supports. The public functions use sieve_cfloat_cpu_level(). */
 int sieve_cfloat_cpu_level(void);
-sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src,
-                                     size_t n, uint8_t *dst, size_t first, size_t *bad_index);
+sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src, size_t n,
+                                     uint8_t *dst, size_t first, size_t *bad_index);
 void sieve_cfloat_unpack_level(int level, const sieve_format *fmt, const uint8_t *src, size_t first,
                                size_t n, float *dst);
 sieve_status sieve_cfloat_quantize_level(int level, const sieve_format *fmt, float *buf, size_t n,
@@ -198,8 +202,8 @@ const char *sieve_format_str(const sieve_format *fmt, char *buf, size_t len)
     if (fmt && fmt->kind == SIEVE_FORMAT_FP32)
         snprintf(buf, len, "fp32");
     else if (fmt && fmt->kind == SIEVE_FORMAT_CFLOAT)
-        snprintf(buf, len, "%s(e%u,m%u,b%ld)", fmt->is_signed ? "cf" : "ucf",
-                 (unsigned)fmt->e_bits, (unsigned)fmt->m_bits, (long)fmt->bias);
+        snprintf(buf, len, "%s(e%u,m%u,b%ld)", fmt->is_signed ? "cf" : "ucf", (unsigned)fmt->e_bits,
+                 (unsigned)fmt->m_bits, (long)fmt->bias);
     else
         snprintf(buf, len, "invalid");
     return buf;
@@ -275,7 +279,8 @@ float sieve_cfloat_max(const sieve_format *fmt)
 
 static bool is_valid_cfloat(const sieve_format *fmt)
 {
-    return fmt && fmt->kind == SIEVE_FORMAT_CFLOAT && sieve_format_validate(fmt, NULL, 0) == SIEVE_OK;
+    return fmt && fmt->kind == SIEVE_FORMAT_CFLOAT &&
+           sieve_format_validate(fmt, NULL, 0) == SIEVE_OK;
 }
 
 /* ---- scalar reference codec -------------------------------------------- */
@@ -370,23 +375,23 @@ float sieve_cfloat_decode_ref(const sieve_format *fmt, uint32_t code)
 
 /* Everything the conversion loops need, derived once per call. */
 typedef struct cfloat_codec {
-    unsigned w;                /* code width */
-    unsigned m;                /* mantissa bits */
-    unsigned sign_shift;       /* e + m */
-    uint32_t sign_flag;        /* 1 for signed formats */
-    uint32_t unsigned_flag;    /* 1 for unsigned formats */
-    uint32_t magnitude_mask;   /* (1 << (e+m)) - 1, also the largest magnitude code */
-    uint32_t normal_min_code;  /* 1 << m: E=1, M=0 */
-    uint32_t exp_offset_bits;  /* (127 - bias) << 23: custom E to fp32 exponent field */
-    uint32_t sub_offset_bits;  /* fp32 bits of 2^(1-bias) */
-    uint32_t exp_offset_code;  /* (127 - bias) << m */
-    uint32_t normal_min_bits;  /* fp32 bits of the smallest normal, 2^(1-bias) */
-    uint32_t max_bits;         /* fp32 bits of the largest value */
-    uint32_t round_shift;      /* 23 - m */
-    uint32_t round_half_m1;    /* 2^(22-m) - 1, or 0 when m = 23 */
-    uint32_t round_lsb_flag;   /* 1, or 0 when m = 23 */
-    uint32_t round_lsb_flip;   /* m = 0: parity of 127 - bias, see encode */
-    int32_t sub_shift_base;    /* 151 - bias - m */
+    unsigned w;               /* code width */
+    unsigned m;               /* mantissa bits */
+    unsigned sign_shift;      /* e + m */
+    uint32_t sign_flag;       /* 1 for signed formats */
+    uint32_t unsigned_flag;   /* 1 for unsigned formats */
+    uint32_t magnitude_mask;  /* (1 << (e+m)) - 1, also the largest magnitude code */
+    uint32_t normal_min_code; /* 1 << m: E=1, M=0 */
+    uint32_t exp_offset_bits; /* (127 - bias) << 23: custom E to fp32 exponent field */
+    uint32_t sub_offset_bits; /* fp32 bits of 2^(1-bias) */
+    uint32_t exp_offset_code; /* (127 - bias) << m */
+    uint32_t normal_min_bits; /* fp32 bits of the smallest normal, 2^(1-bias) */
+    uint32_t max_bits;        /* fp32 bits of the largest value */
+    uint32_t round_shift;     /* 23 - m */
+    uint32_t round_half_m1;   /* 2^(22-m) - 1, or 0 when m = 23 */
+    uint32_t round_lsb_flag;  /* 1, or 0 when m = 23 */
+    uint32_t round_lsb_flip;  /* m = 0: parity of 127 - bias, see encode */
+    int32_t sub_shift_base;   /* 151 - bias - m */
 } cfloat_codec;
 
 static void codec_init(cfloat_codec *c, const sieve_format *fmt)
@@ -546,8 +551,8 @@ static bit_cursor cursor_advance(bit_cursor cur, unsigned w, size_t count)
  * 2^(1-bias) * M/2^m is exact (Sterbenz) and a normal fp32 or zero --
  * a zero that is -0 when the FPU rounds downward, hence the sign is
  * cleared before the code's own is set. */
-SIEVE_INLINE void decode_codes_body(const cfloat_codec *c, const uint32_t *restrict codes,
-                                    size_t n, float *restrict dst)
+SIEVE_INLINE void decode_codes_body(const cfloat_codec *c, const uint32_t *restrict codes, size_t n,
+                                    float *restrict dst)
 {
     const uint32_t magnitude_mask = c->magnitude_mask, normal_min_code = c->normal_min_code;
     const uint32_t exp_offset_bits = c->exp_offset_bits, sub_offset_bits = c->sub_offset_bits;
@@ -557,7 +562,8 @@ SIEVE_INLINE void decode_codes_body(const cfloat_codec *c, const uint32_t *restr
         const uint32_t code = codes[i];
         const uint32_t magnitude = code & magnitude_mask;
         const uint32_t sub = (uint32_t)0 - (uint32_t)(magnitude < normal_min_code);
-        const uint32_t bits = ((magnitude | (sub & normal_min_code)) << mant_shift) + exp_offset_bits;
+        const uint32_t bits =
+            ((magnitude | (sub & normal_min_code)) << mant_shift) + exp_offset_bits;
         const float value = bits_f32(bits) - bits_f32(sub & sub_offset_bits);
         const uint32_t sign = ((code >> sign_shift) & sign_flag) << 31;
         dst[i] = bits_f32((f32_bits(value) & FP32_ABS_MASK) | sign);
@@ -600,8 +606,7 @@ SIEVE_INLINE uint32_t encode_codes_body(const cfloat_codec *c, const float *rest
         int32_t shift = sub_shift_base - (int32_t)(biased | (biased == 0));
         shift = shift < 1 ? 1 : shift > 31 ? 31 : shift;
         const uint32_t half_m1 = (1u << (shift - 1)) - 1;
-        const uint32_t subnormal =
-            (significand + half_m1 + ((significand >> shift) & 1)) >> shift;
+        const uint32_t subnormal = (significand + half_m1 + ((significand >> shift) & 1)) >> shift;
 
         uint32_t magnitude = a >= normal_min_bits ? normal : subnormal;
         magnitude = a >= max_bits ? magnitude_mask : magnitude;
@@ -629,7 +634,7 @@ static uint32_t encode_codes_portable(const cfloat_codec *c, const float *src, s
 #include <immintrin.h>
 
 #define SIEVE_TARGET_AVX2 __attribute__((target("avx2,bmi2")))
-#define SIEVE_TARGET_AVX512                                                                       \
+#define SIEVE_TARGET_AVX512                                                                        \
     __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx2,bmi2")))
 
 /* The portable loops, compiled for wider vectors. */
@@ -681,8 +686,9 @@ SIEVE_TARGET_AVX2 static size_t unpack_avx2(const cfloat_codec *c, const uint8_t
     const __m256i window_byte = _mm256_sub_epi32(
         _mm256_srli_epi32(bit, 3), _mm256_setr_epi32(0, 0, 0, 0, (int)high_window, (int)high_window,
                                                      (int)high_window, (int)high_window));
-    const __m256i pick_v = _mm256_add_epi32(
-        _mm256_mullo_epi32(window_byte, _mm256_set1_epi32(0x01010101)), _mm256_set1_epi32(0x03020100));
+    const __m256i pick_v =
+        _mm256_add_epi32(_mm256_mullo_epi32(window_byte, _mm256_set1_epi32(0x01010101)),
+                         _mm256_set1_epi32(0x03020100));
     const __m256i shift_v = _mm256_and_si256(bit, _mm256_set1_epi32(7));
     /* Only groups whose windows end within the bytes the stream guarantees
      * readable: 8 past the first byte of element n-1. */
@@ -716,8 +722,8 @@ SIEVE_TARGET_AVX2 static size_t unpack_avx2(const cfloat_codec *c, const uint8_t
             _mm256_sll_epi32(_mm256_or_si256(magnitude, _mm256_and_si256(sub, normal_min_code)),
                              mant_shift),
             exp_offset_bits);
-        const __m256 value = _mm256_sub_ps(_mm256_castsi256_ps(bits),
-                                           _mm256_castsi256_ps(_mm256_and_si256(sub, sub_offset_bits)));
+        const __m256 value = _mm256_sub_ps(
+            _mm256_castsi256_ps(bits), _mm256_castsi256_ps(_mm256_and_si256(sub, sub_offset_bits)));
         const __m256i sign =
             _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(code, sign_shift), sign_flag), 31);
         _mm256_storeu_ps(dst + 8 * g,
@@ -756,7 +762,8 @@ SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uin
     const __m128i mant_shift = _mm_cvtsi32_si128((int)(FP32_MANT_BITS - c->m));
     const __m128i sign_shift = _mm_cvtsi32_si128((int)c->sign_shift);
     /* Bytes a step of `count` elements reads: to the 4th byte of the last. */
-#define STEP_LOAD_MASK(count) ((__mmask64)((UINT64_C(1) << ((phase + ((count)-1) * w) / 8 + 4)) - 1))
+#define STEP_LOAD_MASK(count)                                                                      \
+    ((__mmask64)((UINT64_C(1) << ((phase + ((count)-1) * w) / 8 + 4)) - 1))
     const __mmask64 full_load = STEP_LOAD_MASK(16);
 
     const uint8_t *step = src + cur.byte;
@@ -778,9 +785,10 @@ SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uin
                                                 _mm512_castsi512_ps(bits), sub_offset);
         const __m512i sign =
             _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(code, sign_shift), sign_flag), 31);
-        _mm512_mask_storeu_ps(dst + i, store,
-                              _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-                                  _mm512_castps_si512(value), abs_mask, sign, 0xea))); /* a & b | c */
+        _mm512_mask_storeu_ps(
+            dst + i, store,
+            _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(value), abs_mask,
+                                                          sign, 0xea))); /* a & b | c */
     }
 #undef STEP_LOAD_MASK
     return n;
@@ -845,7 +853,8 @@ SIEVE_TARGET_AVX512 static size_t pack_avx512(const cfloat_codec *c, const float
                 _mm512_maskz_loadu_epi32((__mmask16)((1u << count) - 1), codes + i), shift_v);
             __m512i out = carry;
             for (unsigned r = 0; r < rounds; r++)
-                out = _mm512_or_si512(out, _mm512_maskz_permutexvar_epi8(take[r], gather[r], shifted));
+                out = _mm512_or_si512(out,
+                                      _mm512_maskz_permutexvar_epi8(take[r], gather[r], shifted));
             if (done + i + 16 < n) {
                 _mm512_mask_storeu_epi8(step, step_store, out);
                 carry = _mm512_maskz_permutexvar_epi8(1, carry_pick, out);
@@ -929,8 +938,8 @@ static size_t first_unencodable(const sieve_format *fmt, const float *src, size_
     return n;
 }
 
-sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src,
-                                     size_t n, uint8_t *dst, size_t first, size_t *bad_index)
+sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src, size_t n,
+                                     uint8_t *dst, size_t first, size_t *bad_index)
 {
     if (!fmt || (n && (!src || !dst)))
         return SIEVE_ERR_ARG;
@@ -1053,8 +1062,7 @@ void sieve_cfloat_unpack(const sieve_format *fmt, const uint8_t *src, size_t fir
     unpack_with(&kernels_by_level[sieve_cfloat_cpu_level()], fmt, src, first, n, dst);
 }
 
-sieve_status sieve_cfloat_quantize(const sieve_format *fmt, float *buf, size_t n,
-                                   size_t *bad_index)
+sieve_status sieve_cfloat_quantize(const sieve_format *fmt, float *buf, size_t n, size_t *bad_index)
 {
     return sieve_cfloat_quantize_level(sieve_cfloat_cpu_level(), fmt, buf, n, bad_index);
 }
@@ -1065,8 +1073,7 @@ sieve_status sieve_format_store(const sieve_format *fmt, const float *src, size_
     return sieve_cfloat_pack(fmt, src, n, dst, first, bad_index);
 }
 
-void sieve_format_load(const sieve_format *fmt, const void *src, size_t first, size_t n,
-                       float *dst)
+void sieve_format_load(const sieve_format *fmt, const void *src, size_t first, size_t n, float *dst)
 {
     sieve_cfloat_unpack(fmt, src, first, n, dst);
 }

@@ -32,8 +32,8 @@
  * instruction-set level (0 = portable C, then wider SIMD), capped at what
  * this CPU runs. Every bulk test runs at every level the CPU has. */
 int sieve_cfloat_cpu_level(void);
-sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src,
-                                     size_t n, uint8_t *dst, size_t first, size_t *bad_index);
+sieve_status sieve_cfloat_pack_level(int level, const sieve_format *fmt, const float *src, size_t n,
+                                     uint8_t *dst, size_t first, size_t *bad_index);
 void sieve_cfloat_unpack_level(int level, const sieve_format *fmt, const uint8_t *src, size_t first,
                                size_t n, float *dst);
 sieve_status sieve_cfloat_quantize_level(int level, const sieve_format *fmt, float *buf, size_t n,
@@ -138,10 +138,14 @@ static void stream_put(uint8_t *buf, size_t bit, unsigned w, uint32_t v)
 static uint32_t special_code(const sieve_format *f, unsigned which)
 {
     switch (which) {
-    case 0: return 0;
-    case 1: return 1;
-    case 2: return magnitude_codes(f) - 1;
-    default: return sign_bit(f);
+    case 0:
+        return 0;
+    case 1:
+        return 1;
+    case 2:
+        return magnitude_codes(f) - 1;
+    default:
+        return sign_bit(f);
     }
 }
 
@@ -238,8 +242,8 @@ again:
         break;
     }
     default: {
-        static const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, FLT_MAX, FLT_MIN,
-                                         FLT_TRUE_MIN, 1.0f, -1.0f};
+        static const float specials[] = {0.0f,    -0.0f,        INFINITY, -INFINITY, FLT_MAX,
+                                         FLT_MIN, FLT_TRUE_MIN, 1.0f,     -1.0f};
         x = specials[rng_below(rng, sizeof(specials) / sizeof(specials[0]))];
         break;
     }
@@ -273,8 +277,13 @@ static void test_validate_matches_fp32_normal_range(void **state)
                         const long long lowest = 1 - (long long)bias - m;
                         const long long highest = (1LL << e) - 1 - (long long)bias;
                         /* clamped: ldexp takes an int, the result is 0 or inf anyway */
-                        const double smallest = ldexp(1.0, (int)(lowest < -5000 ? -5000 : lowest > 5000 ? 5000 : lowest));
-                        const double largest = ldexp(2.0 - ldexp(1.0, -m), (int)(highest < -5000 ? -5000 : highest > 5000 ? 5000 : highest));
+                        const double smallest = ldexp(1.0, (int)(lowest < -5000  ? -5000
+                                                                 : lowest > 5000 ? 5000
+                                                                                 : lowest));
+                        const double largest =
+                            ldexp(2.0 - ldexp(1.0, -m), (int)(highest < -5000  ? -5000
+                                                              : highest > 5000 ? 5000
+                                                                               : highest));
                         valid = smallest >= FLT_MIN && largest <= FLT_MAX;
                     }
                     strcpy(why, "stale");
@@ -384,16 +393,48 @@ static void test_format_str_parse_round_trip(void **state)
     free(list.items);
 
     static const char *const garbage[] = {
-        "",          "fp",         "fp32 ",         " fp32",          "FP32",
-        "fp16",      "cf",         "cf()",          "cf(e4,m3)",      "cf(e4,m3,b7",
-        "cf(e4,m3,b7))", "cf(e4,m3,b7) ", "cf(e4, m3,b7)", "cf(e4,m3,b 7)", "CF(e4,m3,b7)",
-        "uucf(e4,m3,b7)", "scf(e4,m3,b7)", "cf(m3,e4,b7)", "cf(e04,m3,b7)", "cf(e4,m03,b7)",
-        "cf(e4,m3,b07)", "cf(e4,m3,b-0)", "cf(e4,m3,b+7)", "cf(e+4,m3,b7)", "cf(e-4,m3,b7)",
-        "cf(e4,m3,b--7)", "cf(e,m3,b7)", "cf(e4,m3,b)", "cf(e4,m3,b-)", "cf(e4,m3,b7x)",
-        "cf(e4,m3,b99999999999)", "cf(e4,m3,b2147483648)", "cf(e4.0,m3,b7)", "cf(e4;m3;b7)",
+        "",
+        "fp",
+        "fp32 ",
+        " fp32",
+        "FP32",
+        "fp16",
+        "cf",
+        "cf()",
+        "cf(e4,m3)",
+        "cf(e4,m3,b7",
+        "cf(e4,m3,b7))",
+        "cf(e4,m3,b7) ",
+        "cf(e4, m3,b7)",
+        "cf(e4,m3,b 7)",
+        "CF(e4,m3,b7)",
+        "uucf(e4,m3,b7)",
+        "scf(e4,m3,b7)",
+        "cf(m3,e4,b7)",
+        "cf(e04,m3,b7)",
+        "cf(e4,m03,b7)",
+        "cf(e4,m3,b07)",
+        "cf(e4,m3,b-0)",
+        "cf(e4,m3,b+7)",
+        "cf(e+4,m3,b7)",
+        "cf(e-4,m3,b7)",
+        "cf(e4,m3,b--7)",
+        "cf(e,m3,b7)",
+        "cf(e4,m3,b)",
+        "cf(e4,m3,b-)",
+        "cf(e4,m3,b7x)",
+        "cf(e4,m3,b99999999999)",
+        "cf(e4,m3,b2147483648)",
+        "cf(e4.0,m3,b7)",
+        "cf(e4;m3;b7)",
         /* well formed, but not valid formats */
-        "cf(e9,m3,b7)", "cf(e4,m24,b7)", "cf(e4,m3,b125)", "cf(e4,m3,b-113)", "ucf(e8,m0,b127)",
-        "cf(e0,m3,b7)", "cf(e256,m3,b7)",
+        "cf(e9,m3,b7)",
+        "cf(e4,m24,b7)",
+        "cf(e4,m3,b125)",
+        "cf(e4,m3,b-113)",
+        "ucf(e8,m0,b127)",
+        "cf(e0,m3,b7)",
+        "cf(e256,m3,b7)",
     };
     for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
         memset(&f, 0xab, sizeof(f));
@@ -481,7 +522,8 @@ static void test_sampled_codes_round_trip_wide_formats(void **state)
         for (int k = 0; k < 20; k++) {
             const sieve_format f = random_format_of_width(&rng, w);
             for (int j = 0; j < 2000; j++) {
-                const uint32_t code = j < 4 ? special_code(&f, (unsigned)j) : rng_below(&rng, 1u << w);
+                const uint32_t code =
+                    j < 4 ? special_code(&f, (unsigned)j) : rng_below(&rng, 1u << w);
                 const float v = sieve_cfloat_decode_ref(&f, code);
                 assert_true((double)v == spec_value(&f, code));
                 assert_true(v == 0 || isnormal(v));
@@ -504,8 +546,8 @@ static void check_midpoints(const sieve_format *f)
         const uint32_t even = (c % 2 == 0) ? c : c + 1;
         const uint32_t got = encode(f, mid);
         if (got != even)
-            fail_msg("%s: tie %a between codes %u and %u encodes to %u", fmt_name(f), mid, c,
-                     c + 1, got);
+            fail_msg("%s: tie %a between codes %u and %u encodes to %u", fmt_name(f), mid, c, c + 1,
+                     got);
         assert_int_equal(encode(f, nextafterf(mid, 0.0f)), c);
         assert_int_equal(encode(f, nextafterf(mid, INFINITY)), c + 1);
         if (f->is_signed) {
@@ -667,8 +709,9 @@ static void test_codec_ignores_fpu_modes(void **state)
     uint64_t rng = 77;
     enum { N = 512 };
     /* smallest nonzero 2^-126: fp32 subnormal inputs round to codes 0 or 1 */
-    const sieve_format formats[] = {sieve_format_cfloat(5, 2, 125, 0), sieve_format_cfloat(5, 2, 125, 1),
-                                    sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(6, 20, 100, 1)};
+    const sieve_format formats[] = {
+        sieve_format_cfloat(5, 2, 125, 0), sieve_format_cfloat(5, 2, 125, 1),
+        sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(6, 20, 100, 1)};
     const int modes[] = {FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
     for (size_t fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++) {
         const sieve_format *f = &formats[fi];
@@ -849,8 +892,8 @@ static void test_unpack_every_code_long_and_short_runs(void **state)
                 for (size_t start = 0; start + len <= MIN(n, 64 + len); start++) {
                     sieve_cfloat_unpack_level(level, f, buf, start, len, out);
                     if (memcmp(out, want + start, len * sizeof(float)) != 0)
-                        fail_msg("%s level %d: elements %zu..%zu differ", fmt_name(f), level,
-                                 start, start + len);
+                        fail_msg("%s level %d: elements %zu..%zu differ", fmt_name(f), level, start,
+                                 start + len);
                 }
         }
         free(buf);
@@ -881,7 +924,8 @@ static void test_unpack_sampled_codes_wide_formats(void **state)
             else if (j % 3)
                 codes[j] = rng_below(&rng, 1u << w);
             else /* a subnormal, either sign */
-                codes[j] = rng_below(&rng, 1u << f->m_bits) | (rng_below(&rng, 2) ? sign_bit(f) : 0);
+                codes[j] =
+                    rng_below(&rng, 1u << f->m_bits) | (rng_below(&rng, 2) ? sign_bit(f) : 0);
             stream_put(buf, j * w, w, codes[j]);
         }
         for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
@@ -948,7 +992,8 @@ static void test_pack_midpoints_match_reference(void **state)
 static void test_pack_reports_first_bad_index(void **state)
 {
     (void)state;
-    const sieve_format formats[] = {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(5, 10, 15, 0),
+    const sieve_format formats[] = {sieve_format_cfloat(4, 3, 7, 1),
+                                    sieve_format_cfloat(5, 10, 15, 0),
                                     sieve_format_cfloat(3, 2, 3, 0)};
     const size_t positions[] = {0, 5, 255, 256, 300, 599};
     enum { N = 600 };
