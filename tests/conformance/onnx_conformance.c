@@ -5,7 +5,7 @@
  * model.onnx and test_data_set_N/{input_K.pb,output_K.pb}), imports each model,
  * runs every data set and compares every output with the expected one.
  *
- *   sieve_conformance [-v] [-k SUBSTRING] [ROOT]
+ *   sieve_conformance [-v] [-k SUBSTRING] [-r RTOL] [ROOT]
  *
  * ROOT defaults to $SIEVE_ONNX_TESTDATA, else /usr/share/libonnx-testdata/data.
  * Each case is classified pass, fail (imported but wrong numbers or shapes,
@@ -21,7 +21,8 @@
  * real models carry initializers.
  *
  * Tolerance, per element: |got - want| <= rtol * |want| + atol, with
- * rtol = 1e-3 (the default of ONNX's own backend test runner) and
+ * rtol = 1e-3 (the default of ONNX's own backend test runner; -r changes it
+ * to look for small deviations) and
  * atol = max(1e-7, 4 * K * FLT_EPSILON * max|want|), K the longest reduction
  * of any layer of the model (its multiply-accumulates per output element):
  * the error bound of a K-term fp32 sum, which matters near zero after
@@ -317,13 +318,15 @@ static const char *shape_text(const sieve_shape *s, char *buf, size_t len)
     return buf;
 }
 
+static double rtol = 1e-3;
+
 static bool compare(const float *got, const float *want, size_t n, double k, char *msg, int output)
 {
     double scale = 0.0;
     for (size_t i = 0; i < n; i++)
         if (isfinite(want[i]))
             scale = fmax(scale, fabs(want[i]));
-    const double rtol = 1e-3, atol = fmax(1e-7, 4.0 * k * FLT_EPSILON * scale);
+    const double atol = fmax(1e-7, 4.0 * k * FLT_EPSILON * scale);
     for (size_t i = 0; i < n; i++) {
         double g = got[i], w = want[i];
         bool ok;
@@ -620,8 +623,10 @@ int main(int argc, char **argv)
             opt.verbose = true;
         } else if (strcmp(argv[i], "-k") == 0 && i + 1 < argc) {
             opt.filter = argv[++i];
+        } else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
+            rtol = atof(argv[++i]);
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: %s [-v] [-k SUBSTRING] [ROOT]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-v] [-k SUBSTRING] [-r RTOL] [ROOT]\n", argv[0]);
             return 2;
         } else {
             root = argv[i];
