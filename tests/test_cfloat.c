@@ -211,11 +211,10 @@ static sieve_format random_format_of_width(uint64_t *rng, unsigned w)
 }
 
 /* Floats a codec meets: exact codes, near-ties, out-of-range magnitudes,
- * fp32 subnormals and the specials (no NaN). Non-negative when `positive`. */
-static float random_value(uint64_t *rng, const sieve_format *f, int positive)
+ * fp32 subnormals and the specials. */
+static float random_candidate(uint64_t *rng, const sieve_format *f)
 {
     float x;
-again:
     switch (rng_below(rng, 6)) {
     case 0: /* any fp32 bit pattern that is not NaN */
         do
@@ -248,8 +247,17 @@ again:
         break;
     }
     }
-    if (isnan(x)) /* stepped past infinity */
-        goto again;
+    return x;
+}
+
+/* random_candidate without NaN, non-negative when `positive`, else of
+ * either sign. */
+static float random_value(uint64_t *rng, const sieve_format *f, int positive)
+{
+    float x;
+    do /* stepping a few ulps can pass infinity or zero into NaN */
+        x = random_candidate(rng, f);
+    while (isnan(x));
     if (positive)
         x = fabsf(x);
     else if (rng_below(rng, 2))
