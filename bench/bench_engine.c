@@ -112,7 +112,7 @@ int main(int argc, char **argv)
             c->name = names[k];
             c->model = models[k];
             c->threads = threads;
-            sieve_exec_options o = {threads, NULL};
+            sieve_exec_options o = {.threads = threads};
             if (sieve_exec_create(c->model, &o, &c->exec) != SIEVE_OK) {
                 fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
                 return 1;

@@ -3,7 +3,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const status_text[SIEVE_STATUS_COUNT] = {
 #define SIEVE_X_TEXT(name, text) [name] = text,
@@ -166,4 +168,17 @@ void sieve_free_aligned(sieve_context *ctx, void *p, size_t size)
     size_t shift;
     memcpy(&shift, (uint8_t *)p - sizeof(size_t), sizeof(shift));
     sieve_free(ctx, (uint8_t *)p - shift, size + 64 + sizeof(size_t));
+}
+
+sieve_status sieve_file_size(sieve_context *ctx, FILE *f, const char *path, size_t *size)
+{
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0)
+        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: not a regular file", path);
+    if (st.st_size < 0 || (uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2)
+        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: file too large", path);
+    *size = (size_t)st.st_size;
+    return SIEVE_OK;
 }

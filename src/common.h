@@ -37,6 +37,11 @@ void sieve_free_str(sieve_context *ctx, char *s);
 void *sieve_alloc_aligned(sieve_context *ctx, size_t size);
 void sieve_free_aligned(sieve_context *ctx, void *p, size_t size);
 
+/* Size of an open regular file; an error naming `path` for directories,
+ * devices and unreadable files. */
+#include <stdio.h>
+sieve_status sieve_file_size(sieve_context *ctx, FILE *f, const char *path, size_t *size);
+
 /* Overflow-checked size arithmetic: false on overflow. */
 static inline bool sieve_mul_size(size_t a, size_t b, size_t *out)
 {

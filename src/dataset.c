@@ -39,21 +39,22 @@ static sieve_status read_file(sieve_context *ctx, const char *path, uint8_t **ou
     FILE *f = fopen(path, "rb");
     if (!f)
         return sieve_fail(ctx, SIEVE_ERR_IO, "%s: %s", path, strerror(errno));
-    long end = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        end = ftell(f);
-    if (end < 0 || (size_t)end > IDX_MAX_BYTES || fseek(f, 0, SEEK_SET) != 0) {
+    size_t end = 0;
+    sieve_status fst = sieve_file_size(ctx, f, path, &end);
+    if (fst == SIEVE_OK && end > IDX_MAX_BYTES)
+        fst = sieve_fail(ctx, SIEVE_ERR_IO, "%s: too large for a dataset file", path);
+    if (fst != SIEVE_OK) {
         fclose(f);
-        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: unreadable or too large", path);
+        return fst;
     }
-    uint8_t *buf = malloc((size_t)end + 1);
+    uint8_t *buf = malloc(end + 1);
     if (!buf) {
         fclose(f);
         return sieve_fail(ctx, SIEVE_ERR_NOMEM, "%s: out of memory", path);
     }
-    size_t got = fread(buf, 1, (size_t)end, f);
+    size_t got = fread(buf, 1, end, f);
     fclose(f);
-    if (got != (size_t)end) {
+    if (got != end) {
         free(buf);
         return sieve_fail(ctx, SIEVE_ERR_IO, "%s: short read", path);
     }

@@ -122,27 +122,26 @@ sieve_status sieve_image_preprocess_file(sieve_context *ctx, const char *path,
     FILE *f = fopen(path, "rb");
     if (!f)
         return sieve_fail(ctx, SIEVE_ERR_IO, "%s: %s", path, strerror(errno));
-    long end = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        end = ftell(f);
-    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    size_t end = 0;
+    sieve_status fst = sieve_file_size(ctx, f, path, &end);
+    if (fst != SIEVE_OK) {
         fclose(f);
-        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: cannot determine file size", path);
+        return fst;
     }
-    if (end == 0 || end > INT32_MAX) {
+    if (end == 0 || end > (size_t)INT32_MAX) {
         fclose(f);
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: %s", path,
                           end == 0 ? "empty file" : "file too large for an image");
     }
-    uint8_t *buf = sieve_alloc(ctx, (size_t)end);
+    uint8_t *buf = sieve_alloc(ctx, end);
     if (!buf) {
         fclose(f);
         return SIEVE_ERR_NOMEM;
     }
-    size_t got = fread(buf, 1, (size_t)end, f);
+    size_t got = fread(buf, 1, end, f);
     fclose(f);
     sieve_status st;
-    if (got != (size_t)end) {
+    if (got != end) {
         st = sieve_fail(ctx, SIEVE_ERR_IO, "%s: short read", path);
     } else {
         st = sieve_image_preprocess(ctx, buf, got, pre, dst, n);
@@ -152,6 +151,6 @@ sieve_status sieve_image_preprocess_file(sieve_context *ctx, const char *path,
             sieve_fail(ctx, st, "%s: %.400s", path, msg);
         }
     }
-    sieve_free(ctx, buf, (size_t)end);
+    sieve_free(ctx, buf, end);
     return st;
 }

@@ -469,6 +469,13 @@ const char *sieve_model_metadata(const sieve_model *m, const char *key)
     return NULL;
 }
 
+int sieve_model_metadata_count(const sieve_model *m) { return m ? m->n_meta : 0; }
+
+const char *sieve_model_metadata_key(const sieve_model *m, int i)
+{
+    return (m && i >= 0 && i < m->n_meta) ? m->meta[i].key : NULL;
+}
+
 sieve_status sieve_model_set_metadata(sieve_model *m, const char *key, const char *value)
 {
     if (!m || !key || !*key || !value)

@@ -896,14 +896,12 @@ sieve_status sieve_model_load_file(sieve_context *ctx, const char *path, sieve_m
     FILE *f = fopen(path, "rb");
     if (!f)
         return sieve_fail(ctx, SIEVE_ERR_IO, "%s: %s", path, strerror(errno));
-    long end = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        end = ftell(f);
-    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    size_t size = 0;
+    sieve_status fst = sieve_file_size(ctx, f, path, &size);
+    if (fst != SIEVE_OK) {
         fclose(f);
-        return sieve_fail(ctx, SIEVE_ERR_IO, "%s: cannot determine file size", path);
+        return fst;
     }
-    size_t size = (size_t)end;
     uint8_t *buf = sieve_alloc_aligned(ctx, size ? size : 1);
     if (!buf) {
         fclose(f);

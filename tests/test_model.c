@@ -166,6 +166,13 @@ static void test_save_load_round_trip(void **state)
         assert_memory_equal(&m->layers[i].attrs, &r->layers[i].attrs, sizeof(sieve_layer_attrs));
     assert_string_equal(sieve_model_label(r, 1), "dog");
     assert_string_equal(sieve_model_metadata(r, "source"), "hand-built");
+    assert_int_equal(sieve_model_metadata_count(r), 1);
+    assert_string_equal(sieve_model_metadata_key(r, 0), "source");
+    assert_null(sieve_model_metadata_key(r, 1));
+    /* a directory is not a model, and says so */
+    sieve_model *dir = NULL;
+    assert_int_equal(sieve_model_load_file(ctx, "/", &dir), SIEVE_ERR_IO);
+    assert_non_null(strstr(sieve_context_error(ctx), "not a regular file"));
     sieve_preprocess back;
     assert_int_equal(sieve_model_preprocess(r, &back), SIEVE_OK);
     assert_memory_equal(&back, &pre, sizeof(pre));

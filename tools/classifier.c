@@ -41,7 +41,7 @@ int classifier_open(classifier *c, const char *cmd, const char *path, int thread
         return CLI_EXIT_FAILURE;
     }
     c->input_n = (size_t)c->pre.channels * c->pre.height * c->pre.width;
-    sieve_exec_options eo = {threads, NULL};
+    sieve_exec_options eo = {.threads = threads};
     if ((st = sieve_exec_create(c->model, &eo, &c->exec)) != SIEVE_OK) {
         cli_error_status(cmd, path, c->ctx, st);
         return CLI_EXIT_FAILURE;

@@ -88,6 +88,8 @@ sieve_status sieve_model_set_labels(sieve_model *model, const char *const *label
 /* Free-form metadata key -> string value. */
 const char *sieve_model_metadata(const sieve_model *model, const char *key);
 sieve_status sieve_model_set_metadata(sieve_model *model, const char *key, const char *value);
+int sieve_model_metadata_count(const sieve_model *model);
+const char *sieve_model_metadata_key(const sieve_model *model, int i); /* NULL if out of range */
 
 /* Decodes constant tensor `tensor` (n = its element count) into dst. */
 sieve_status sieve_model_constant_values(const sieve_model *model, int tensor, float *dst,
