@@ -857,6 +857,9 @@ static const Onnx__AttributeProto *attr_get(onnx_importer *imp, const char *name
 static sieve_status attrs_check(onnx_importer *imp, const char *const *known)
 {
     const Onnx__NodeProto *node = imp->node;
+    /* No op has more than a dozen; the duplicate check below is quadratic. */
+    if (node->n_attribute > 64)
+        return node_fail(imp, SIEVE_ERR_FORMAT, "%zu attributes", node->n_attribute);
     for (size_t i = 0; i < node->n_attribute; i++) {
         const Onnx__AttributeProto *a = node->attribute[i];
         if (!a || !a->name || !a->name[0])
@@ -1902,6 +1905,46 @@ static sieve_status legacy_broadcast(onnx_importer *imp, int a, int *b)
     return reshape_value(imp, *b, &aligned, "broadcast", NULL, b);
 }
 
+/* MatMul(A, B) + C with 2-D A and B and a constant C that broadcasts to the
+ * product (how TensorFlow/Keras exports dense layers) is one Gemm, into which
+ * a following Relu can then fuse. */
+static sieve_status add_fold_into_matmul(onnx_importer *imp, int a, int b, bool *fused)
+{
+    *fused = false;
+    int mm = VAL(a)->is_const ? b : a, bias = mm == a ? b : a;
+    const onnx_value *v = VAL(mm), *c = VAL(bias);
+    if (!c->is_const || c->dtype != DT_FLOAT || v->producer < 0 || v->uses != 1 ||
+        v->is_output)
+        return SIEVE_OK;
+    int li = v->producer;
+    onnx_layer *layer = &imp->layers[li];
+    if (layer->op != SIEVE_OP_MATMUL || layer->output != mm ||
+        VAL(layer->inputs[0])->shape.rank != 2 || VAL(layer->inputs[1])->shape.rank != 2 ||
+        c->shape.rank > 2)
+        return SIEVE_OK;
+    for (int d = 0; d < c->shape.rank; d++) {
+        int64_t dim = c->shape.dims[d], out = v->shape.dims[d + 2 - c->shape.rank];
+        if (dim != 1 && dim != out)
+            return SIEVE_OK; /* C would enlarge the result: not a bias */
+    }
+    sieve_layer_attrs attrs;
+    memset(&attrs, 0, sizeof(attrs));
+    attrs.gemm.alpha = 1.0f;
+    attrs.gemm.beta = 1.0f;
+    int ins[3] = {layer->inputs[0], layer->inputs[1], bias};
+    sieve_shape shape;
+    TRY(layer_infer(imp, SIEVE_OP_GEMM, &attrs, ins, 3, &shape));
+    layer = &imp->layers[li];
+    layer->op = SIEVE_OP_GEMM;
+    layer->attrs = attrs;
+    layer->inputs[2] = bias;
+    layer->n_inputs = 3;
+    TRY(alias_output(imp, imp->node->output[0], mm));
+    TRY(value_rename(imp, mm, imp->node->output[0]));
+    *fused = true;
+    return SIEVE_OK;
+}
+
 static sieve_status import_binary(onnx_importer *imp)
 {
     static const char *const known_legacy[] = {"broadcast", "axis", NULL};
@@ -1919,6 +1962,10 @@ static sieve_status import_binary(onnx_importer *imp)
         return fold_binary(imp, op, a, b, imp->node->output[0], NULL, &y);
     if (op != '+')
         return unsupported_op(imp, "only constant operands are folded; no kernel computes it");
+    bool fused = false;
+    TRY(add_fold_into_matmul(imp, a, b, &fused));
+    if (fused)
+        return SIEVE_OK;
     sieve_layer_attrs attrs;
     memset(&attrs, 0, sizeof(attrs));
     int ins[2] = {a, b};
@@ -2717,8 +2764,9 @@ static sieve_status import_node(onnx_importer *imp, const Onnx__NodeProto *node,
 
 /* ---- building the sieve model ------------------------------------------------- */
 
-/* sieve_model_add_* return -1 after recording a message; with names unique by
- * construction, what remains is running out of memory. */
+/* sieve_model_add_* return -1 after recording a message but no status. Names
+ * are unique and shapes valid by construction, so what remains is running out
+ * of memory (anything else would be an importer bug: reported as FORMAT). */
 static sieve_status model_add_failed(onnx_importer *imp)
 {
     const char *msg = sieve_context_error(imp->ctx);

@@ -482,6 +482,46 @@ static void test_dropout_and_identity_leave_no_layer(void **state)
     sieve_context_destroy(ctx);
 }
 
+/* Keras-style dense layer: MatMul(x, W) + b, then Relu: one gemm with relu. */
+static void test_matmul_plus_constant_bias_and_relu_become_one_gemm(void **state)
+{
+    (void)state;
+    enum { M = 3, K = 5, N = 4 };
+    float x[M * K], w[K * N], bias[N], y[M * N];
+    for (int i = 0; i < M * K; i++)
+        x[i] = pattern(i, 1.5f);
+    for (int i = 0; i < K * N; i++)
+        w[i] = pattern(i + 3, 0.75f);
+    for (int i = 0; i < N; i++)
+        bias[i] = 0.5f * (float)(i - 2);
+    sieve_context *ctx = sieve_context_create(NULL);
+    builder *b = b_new(13);
+    b_input(b, "x", 2, (const int64_t[]){M, K});
+    b_init_f32(b, "W", 2, (const int64_t[]){K, N}, w);
+    b_init_f32(b, "b", 1, (const int64_t[]){N}, bias);
+    b_node(b, "MatMul", "dense/MatMul", IN("x", "W"), OUT("mm"));
+    b_node(b, "Add", "dense/BiasAdd", IN("mm", "b"), OUT("z"));
+    b_node(b, "Relu", "dense/Relu", IN("z"), OUT("y"));
+    b_output(b, "y");
+    sieve_model *m = NULL;
+    assert_int_equal(b_import(b, ctx, &m), SIEVE_OK);
+    assert_int_equal(m->n_layers, 1);
+    assert_int_equal(m->layers[0].op, SIEVE_OP_GEMM);
+    assert_true(m->layers[0].attrs.gemm.relu);
+    assert_string_equal(m->tensors[m->outputs[0]].name, "y");
+    run_model(m, x, M * K, y, M * N);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double acc = bias[j];
+            for (int k = 0; k < K; k++)
+                acc += (double)x[i * K + k] * w[k * N + j];
+            assert_close(fmax(acc, 0.0), y[i * N + j], 10.0, K);
+        }
+    sieve_model_free(m);
+    b_free(b);
+    sieve_context_destroy(ctx);
+}
+
 static void test_unsupported_op_is_reported_with_its_node(void **state)
 {
     (void)state;
@@ -904,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_relu_fuses_into_the_conv_before_it),
         cmocka_unit_test(test_relu_is_not_fused_when_the_conv_output_has_another_consumer),
         cmocka_unit_test(test_dropout_and_identity_leave_no_layer),
+        cmocka_unit_test(test_matmul_plus_constant_bias_and_relu_become_one_gemm),
         cmocka_unit_test(test_unsupported_op_is_reported_with_its_node),
         cmocka_unit_test(test_external_data_is_rejected),
         cmocka_unit_test(test_raw_data_of_the_wrong_length_is_rejected),
