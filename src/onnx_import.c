@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -3094,37 +3095,32 @@ sieve_status sieve_onnx_import_file(sieve_context *ctx, const char *path,
     FILE *f = fopen(path, "rb");
     if (!f)
         return sieve_fail(ctx, SIEVE_ERR_IO, "cannot open '%s'", path);
-    uint8_t *buf = NULL;
-    size_t size = 0, cap = 0;
-    sieve_status st = SIEVE_OK;
-    for (;;) {
-        if (size == cap) {
-            size_t ncap = cap ? cap * 2 : 1 << 16;
-            if (ncap < cap) {
-                st = sieve_fail(ctx, SIEVE_ERR_NOMEM, "'%s' is too large", path);
-                break;
-            }
-            uint8_t *grown = sieve_realloc(ctx, buf, cap, ncap);
-            if (!grown) {
-                st = SIEVE_ERR_NOMEM;
-                break;
-            }
-            buf = grown;
-            cap = ncap;
-        }
-        size_t got = fread(buf + size, 1, cap - size, f);
-        size += got;
-        if (got == 0) {
-            if (ferror(f))
-                st = sieve_fail(ctx, SIEVE_ERR_IO, "error reading '%s'", path);
-            break;
-        }
+    /* Regular files only: a directory or a device has no meaningful size. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return sieve_fail(ctx, SIEVE_ERR_IO, "'%s' is not a regular file", path);
     }
+    if ((uint64_t)st.st_size > SIZE_MAX - 1) {
+        fclose(f);
+        return sieve_fail(ctx, SIEVE_ERR_NOMEM, "'%s' is too large", path);
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *buf = sieve_alloc(ctx, size ? size : 1);
+    if (!buf) {
+        fclose(f);
+        return SIEVE_ERR_NOMEM;
+    }
+    size_t got = size ? fread(buf, 1, size, f) : 0;
+    sieve_status status = SIEVE_OK;
+    if (got != size || ferror(f))
+        status = sieve_fail(ctx, SIEVE_ERR_IO, "error reading '%s' (%zu of %zu bytes)", path, got,
+                            size);
     fclose(f);
-    if (st == SIEVE_OK)
-        st = sieve_onnx_import_memory(ctx, buf, size, options, out);
-    sieve_free(ctx, buf, cap);
-    return st;
+    if (status == SIEVE_OK)
+        status = sieve_onnx_import_memory(ctx, buf, size, options, out);
+    sieve_free(ctx, buf, size ? size : 1);
+    return status;
 }
 
 sieve_status sieve_onnx_read_tensor(sieve_context *ctx, const void *data, size_t size,

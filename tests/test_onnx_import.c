@@ -873,6 +873,33 @@ static void test_read_tensor_two_call_pattern_and_types(void **state)
     sieve_context_destroy(ctx);
 }
 
+static void test_import_file_reads_regular_files_only(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    builder *b = b_new(13);
+    add_conv(b, "y");
+    b_output(b, "y");
+    size_t size;
+    uint8_t *bytes = b_pack(b, &size);
+    char path[] = "/tmp/sieve_onnx_test_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    assert_int_equal(fwrite(bytes, 1, size, f), size);
+    fclose(f);
+    sieve_model *m = NULL;
+    assert_int_equal(sieve_onnx_import_file(ctx, path, NULL, &m), SIEVE_OK);
+    sieve_model_free(m);
+    remove(path);
+    assert_int_equal(sieve_onnx_import_file(ctx, path, NULL, &m), SIEVE_ERR_IO);
+    assert_int_equal(sieve_onnx_import_file(ctx, "/tmp", NULL, &m), SIEVE_ERR_IO);
+    assert_int_equal(sieve_onnx_import_file(ctx, "/dev/zero", NULL, &m), SIEVE_ERR_IO);
+    assert_null(m);
+    b_free(b);
+    sieve_context_destroy(ctx);
+}
+
 /* An allocator that fails its i-th allocation. */
 typedef struct failing_alloc {
     long countdown; /* allocations left before failing; < 0: never fail */
@@ -955,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_softmax_axis_follows_the_opset),
         cmocka_unit_test(test_reshape_shape_can_be_bound_by_the_caller),
         cmocka_unit_test(test_read_tensor_two_call_pattern_and_types),
+        cmocka_unit_test(test_import_file_reads_regular_files_only),
         cmocka_unit_test(test_every_allocation_failure_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
