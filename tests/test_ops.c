@@ -903,12 +903,13 @@ static void test_gemm_packed_weights_equal_fp32_quantized_weights(void **state)
     (void)state;
     sieve_format fmt = sieve_format_cfloat(4, 3, 7, 1);
     static const int ms[] = {1, 3, 7, 20};
+    /* k = 4100 spans several GEMV decode chunks (2048) and SGEMM k blocks */
     for (size_t mi = 0; mi < 4; mi++)
-        for (int tb = 0; tb < 2; tb++) {
-            int m = ms[mi], k = 301, n = 37;
-            sieve_layer l = gemm_layer(1, 1, false, tb, true, 3);
+        for (int tb = 0; tb < 4; tb++) {
+            int m = ms[mi], k = tb >= 2 ? 4100 : 301, n = tb >= 2 ? 19 : 37;
+            sieve_layer l = gemm_layer(1, 1, false, tb & 1, true, 3);
             sieve_op_input in[3] = {random_input(shape_of(2, m, k)),
-                                    random_input(tb ? shape_of(2, n, k) : shape_of(2, k, n)),
+                                    random_input(tb & 1 ? shape_of(2, n, k) : shape_of(2, k, n)),
                                     random_input(shape_of(1, n))};
             sieve_op_input packed[3] = {in[0], pack_input(&in[1], &fmt), in[2]};
             sieve_shape out = infer_ok(&l, in, 3);
