@@ -155,8 +155,8 @@ static bool pb_nesting_ok(const ProtobufCMessageDescriptor *desc, const uint8_t 
 }
 
 static sieve_status pb_unpack(sieve_context *ctx, ProtobufCAllocator *pba,
-                              const ProtobufCMessageDescriptor *desc, const void *data,
-                              size_t size, const char *what, ProtobufCMessage **out)
+                              const ProtobufCMessageDescriptor *desc, const void *data, size_t size,
+                              const char *what, ProtobufCMessage **out)
 {
     pb_alloc_state *st = pba->allocator_data;
     *out = NULL;
@@ -388,8 +388,8 @@ static sieve_status tensor_check(sieve_context *ctx, const Onnx__TensorProto *t,
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "%s: no element type", what);
     const onnx_dtype_info *info = dtype_readable(t->data_type);
     if (!info)
-        return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "%s: element type %s is not supported",
-                          what, dtype_name(t->data_type));
+        return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "%s: element type %s is not supported", what,
+                          dtype_name(t->data_type));
     if (t->n_dims > SIEVE_MAX_RANK)
         return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "%s: rank %zu exceeds the maximum of %d",
                           what, t->n_dims, SIEVE_MAX_RANK);
@@ -457,8 +457,8 @@ static void tensor_to_f32(const Onnx__TensorProto *t, const onnx_dtype_info *inf
         dst[i] = (float)bits_to_f64(t->data_type, info, tensor_bits(t, info, i));
 }
 
-static sieve_status tensor_decode(sieve_context *ctx, const Onnx__TensorProto *t,
-                                  const char *what, decoded_tensor *out)
+static sieve_status tensor_decode(sieve_context *ctx, const Onnx__TensorProto *t, const char *what,
+                                  decoded_tensor *out)
 {
     const onnx_dtype_info *info;
     memset(out, 0, sizeof(*out));
@@ -573,10 +573,10 @@ static void map_free(sieve_context *ctx, name_map *m)
 /* ---- importer state -------------------------------------------------------- */
 
 typedef struct onnx_value {
-    char *name;     /* name of its sieve tensor (owned) */
-    int32_t dtype;  /* ONNX element type */
+    char *name;    /* name of its sieve tensor (owned) */
+    int32_t dtype; /* ONNX element type */
     sieve_shape shape;
-    bool is_const;  /* known at import time: values in `data` */
+    bool is_const; /* known at import time: values in `data` */
     value_kind kind;
     void *data;
     size_t bytes;
@@ -657,8 +657,8 @@ static const char *shape_str(const sieve_shape *s, char *buf, size_t len)
     buf[0] = '\0';
     used += (size_t)snprintf(buf, len, "[");
     for (int d = 0; d < s->rank && used < len; d++)
-        used += (size_t)snprintf(buf + used, len - used, d ? ",%lld" : "%lld",
-                                 (long long)s->dims[d]);
+        used +=
+            (size_t)snprintf(buf + used, len - used, d ? ",%lld" : "%lld", (long long)s->dims[d]);
     if (used < len)
         snprintf(buf + used, len - used, "]");
     return buf;
@@ -817,8 +817,8 @@ static double const_f64(const onnx_value *v, size_t i)
 }
 
 /* Integer list from a constant (axes, shapes, indices). */
-static sieve_status const_ints(onnx_importer *imp, int id, const char *what, int64_t *vals,
-                               int max, int *n)
+static sieve_status const_ints(onnx_importer *imp, int id, const char *what, int64_t *vals, int max,
+                               int *n)
 {
     const onnx_value *v = VAL(id);
     if (!v->is_const)
@@ -921,8 +921,7 @@ static sieve_status attr_ints(onnx_importer *imp, const char *name, int64_t *val
     if (!a)
         return SIEVE_OK;
     if (!attr_is(a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, a->n_ints > 0))
-        return node_fail(imp, SIEVE_ERR_FORMAT, "attribute '%s' must be a list of integers",
-                         name);
+        return node_fail(imp, SIEVE_ERR_FORMAT, "attribute '%s' must be a list of integers", name);
     if (a->n_ints > (size_t)max)
         return node_fail(imp, SIEVE_ERR_UNSUPPORTED, "attribute '%s' has %zu values, at most %d",
                          name, a->n_ints, max);
@@ -1074,8 +1073,8 @@ static sieve_status layer_push(onnx_importer *imp, const char *name, sieve_op op
 {
     if (imp->n_layers == imp->cap_layers) {
         int cap = imp->cap_layers ? imp->cap_layers * 2 : 32;
-        onnx_layer *l = sieve_realloc(imp->ctx, imp->layers,
-                                      (size_t)imp->cap_layers * sizeof(*l), (size_t)cap * sizeof(*l));
+        onnx_layer *l = sieve_realloc(imp->ctx, imp->layers, (size_t)imp->cap_layers * sizeof(*l),
+                                      (size_t)cap * sizeof(*l));
         if (!l)
             return SIEVE_ERR_NOMEM;
         imp->layers = l;
@@ -1099,8 +1098,8 @@ static sieve_status layer_push(onnx_importer *imp, const char *name, sieve_op op
  * layers of a node; its output is the node output out_name or, when NULL, an
  * intermediate named "<node>.<suffix>". */
 static sieve_status emit(onnx_importer *imp, sieve_op op, const sieve_layer_attrs *attrs,
-                         const int *inputs, int n_inputs, const char *suffix,
-                         const char *out_name, int *out)
+                         const int *inputs, int n_inputs, const char *suffix, const char *out_name,
+                         int *out)
 {
     sieve_shape shape;
     TRY(layer_infer(imp, op, attrs, inputs, n_inputs, &shape));
@@ -1217,8 +1216,8 @@ static sieve_status read_window(onnx_importer *imp, int spatial, const int64_t *
 
     TRY(attr_ints(imp, "kernel_shape", v, 2, &n));
     if (n >= 0 && n != spatial)
-        return node_fail(imp, SIEVE_ERR_FORMAT, "kernel_shape has %d values for %d spatial dims",
-                         n, spatial);
+        return node_fail(imp, SIEVE_ERR_FORMAT, "kernel_shape has %d values for %d spatial dims", n,
+                         spatial);
     if (n < 0 && !kernel_from_weight)
         return node_fail(imp, SIEVE_ERR_FORMAT, "attribute 'kernel_shape' is required");
     for (int d = 0; d < spatial; d++) {
@@ -1336,10 +1335,11 @@ static sieve_status import_conv(onnx_importer *imp)
 
 static sieve_status import_pool(onnx_importer *imp, sieve_op op)
 {
-    static const char *const known_max[] = {"auto_pad", "ceil_mode", "dilations",     "kernel_shape",
-                                            "pads",     "strides",   "storage_order", NULL};
-    static const char *const known_avg[] = {"auto_pad", "ceil_mode", "count_include_pad",
-                                            "kernel_shape", "pads", "strides", NULL};
+    static const char *const known_max[] = {"auto_pad",      "ceil_mode", "dilations",
+                                            "kernel_shape",  "pads",      "strides",
+                                            "storage_order", NULL};
+    static const char *const known_avg[] = {
+        "auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides", NULL};
     bool is_max = op == SIEVE_OP_MAXPOOL;
     TRY(attrs_check(imp, is_max ? known_max : known_avg));
     TRY(need_inputs(imp, 1, 1));
@@ -1561,8 +1561,8 @@ static sieve_status fold_concat(onnx_importer *imp, int axis, const char *out_na
     for (int i = 0; i < imp->n_in; i++) {
         const onnx_value *v = VAL(imp->in[i]);
         if (v->dtype != first.dtype)
-            return node_fail(imp, SIEVE_ERR_FORMAT, "inputs are %s and %s",
-                             dtype_name(first.dtype), dtype_name(v->dtype));
+            return node_fail(imp, SIEVE_ERR_FORMAT, "inputs are %s and %s", dtype_name(first.dtype),
+                             dtype_name(v->dtype));
         bool ok = v->shape.rank == os.rank;
         for (int d = 0; d < os.rank && ok; d++)
             ok = d == axis || v->shape.dims[d] == os.dims[d];
@@ -1639,7 +1639,8 @@ static sieve_status batchnorm_fold_into_conv(onnx_importer *imp, int x, const do
         (b >= 0 && (!VAL(b)->is_const || VAL(b)->kind != KIND_F32)))
         return SIEVE_OK;
     const sieve_shape ws = VAL(w)->shape;
-    if (ws.rank < 1 || ws.dims[0] != channels || (b >= 0 && shape_numel(&VAL(b)->shape) != channels))
+    if (ws.rank < 1 || ws.dims[0] != channels ||
+        (b >= 0 && shape_numel(&VAL(b)->shape) != channels))
         return SIEVE_OK;
 
     size_t per_channel = (size_t)(shape_numel(&ws) / channels);
@@ -1689,7 +1690,7 @@ static sieve_status batchnorm_fold_into_conv(onnx_importer *imp, int x, const do
 
 static sieve_status import_batchnorm(onnx_importer *imp)
 {
-    static const char *const known[] = {"epsilon", "momentum", "spatial",
+    static const char *const known[] = {"epsilon", "momentum",      "spatial",
                                         "is_test", "training_mode", NULL};
     static const char *const param_names[5] = {"", "scale", "bias", "mean", "var"};
     TRY(attrs_check(imp, known));
@@ -1766,8 +1767,7 @@ static sieve_status import_batchnorm(onnx_importer *imp)
             int ins[3] = {x, -1, -1}, y;
             st = const_output(imp, NULL, "scale", DT_FLOAT, KIND_F32, &ps, fs, fbytes, &ins[1]);
             if (st == SIEVE_OK)
-                st = const_output(imp, NULL, "shift", DT_FLOAT, KIND_F32, &ps, ft, fbytes,
-                                  &ins[2]);
+                st = const_output(imp, NULL, "shift", DT_FLOAT, KIND_F32, &ps, ft, fbytes, &ins[2]);
             else
                 sieve_free(imp->ctx, ft, fbytes);
             if (st == SIEVE_OK) {
@@ -1914,8 +1914,7 @@ static sieve_status add_fold_into_matmul(onnx_importer *imp, int a, int b, bool 
     *fused = false;
     int mm = VAL(a)->is_const ? b : a, bias = mm == a ? b : a;
     const onnx_value *v = VAL(mm), *c = VAL(bias);
-    if (!c->is_const || c->dtype != DT_FLOAT || v->producer < 0 || v->uses != 1 ||
-        v->is_output)
+    if (!c->is_const || c->dtype != DT_FLOAT || v->producer < 0 || v->uses != 1 || v->is_output)
         return SIEVE_OK;
     int li = v->producer;
     onnx_layer *layer = &imp->layers[li];
@@ -1951,8 +1950,10 @@ static sieve_status import_binary(onnx_importer *imp)
     static const char *const known_legacy[] = {"broadcast", "axis", NULL};
     static const char *const known[] = {NULL};
     const char *type = imp->node->op_type;
-    char op = strcmp(type, "Add") == 0 ? '+' : strcmp(type, "Sub") == 0 ? '-'
-              : strcmp(type, "Mul") == 0 ? '*' : '/';
+    char op = strcmp(type, "Add") == 0   ? '+'
+              : strcmp(type, "Sub") == 0 ? '-'
+              : strcmp(type, "Mul") == 0 ? '*'
+                                         : '/';
     TRY(attrs_check(imp, imp->opset < 7 ? known_legacy : known));
     TRY(need_inputs(imp, 2, 2));
     TRY(need_outputs(imp, 1));
@@ -1992,8 +1993,8 @@ static sieve_status import_sum(onnx_importer *imp)
         snprintf(suffix, sizeof(suffix), "sum%d", k);
         int ins[2] = {acc, imp->in[k]};
         if (VAL(acc)->is_const && VAL(imp->in[k])->is_const)
-            TRY(fold_binary(imp, '+', acc, imp->in[k], last ? out_name : NULL,
-                            last ? NULL : suffix, &acc));
+            TRY(fold_binary(imp, '+', acc, imp->in[k], last ? out_name : NULL, last ? NULL : suffix,
+                            &acc));
         else
             TRY(emit(imp, SIEVE_OP_ADD, &attrs, ins, 2, last ? NULL : suffix,
                      last ? out_name : NULL, &acc));
@@ -2214,8 +2215,8 @@ static sieve_status import_identity(onnx_importer *imp)
 
 static sieve_status import_constant(onnx_importer *imp)
 {
-    static const char *const known[] = {"value",        "value_float",  "value_floats",
-                                        "value_int",    "value_ints",   "sparse_value",
+    static const char *const known[] = {"value",        "value_float",   "value_floats",
+                                        "value_int",    "value_ints",    "sparse_value",
                                         "value_string", "value_strings", NULL};
     TRY(attrs_check(imp, known));
     TRY(need_inputs(imp, 0, 0));
@@ -2240,10 +2241,13 @@ static sieve_status import_constant(onnx_importer *imp)
     if (!is_float && strncmp(a->name, "value_int", 9) != 0)
         return node_fail(imp, SIEVE_ERR_UNSUPPORTED, "attribute '%s' is not supported", a->name);
     size_t n = is_list ? (is_float ? a->n_floats : a->n_ints) : 1;
-    if (is_list ? !attr_is(a, is_float ? ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS
-                                       : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, true)
-                : !attr_is(a, is_float ? ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT
-                                       : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+    if (is_list ? !attr_is(a,
+                           is_float ? ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS
+                                    : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                           true)
+                : !attr_is(a,
+                           is_float ? ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT
+                                    : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
                            is_float ? a->has_f : a->has_i))
         return node_fail(imp, SIEVE_ERR_FORMAT, "attribute '%s' has the wrong type", a->name);
     sieve_shape shape = {.rank = is_list ? 1 : 0, .dims = {(int64_t)n}};
@@ -2339,8 +2343,8 @@ static sieve_status import_gather(onnx_importer *imp)
                    inner * es);
         }
     }
-    return const_output(imp, imp->node->output[0], NULL, data_v.dtype, data_v.kind, &ys, out,
-                        bytes, &y);
+    return const_output(imp, imp->node->output[0], NULL, data_v.dtype, data_v.kind, &ys, out, bytes,
+                        &y);
 }
 
 static sieve_status import_cast(onnx_importer *imp)
@@ -2360,8 +2364,7 @@ static sieve_status import_cast(onnx_importer *imp)
     }
     if (!info || to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ||
         to == ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16)
-        return node_fail(imp, SIEVE_ERR_UNSUPPORTED, "cast to %s is not supported",
-                         dtype_name(to));
+        return node_fail(imp, SIEVE_ERR_UNSUPPORTED, "cast to %s is not supported", dtype_name(to));
     const onnx_value xv = *VAL(x);
     value_kind kind = (value_kind)info->kind;
     void *data;
@@ -2383,14 +2386,13 @@ static sieve_status import_cast(onnx_importer *imp)
             }
             if (!(v > -9.2e18 && v < 9.2e18)) {
                 sieve_free(imp->ctx, data, bytes ? bytes : 1);
-                return node_fail(imp, SIEVE_ERR_RANGE, "cannot cast %g to %s", v,
-                                 dtype_name(to));
+                return node_fail(imp, SIEVE_ERR_RANGE, "cannot cast %g to %s", v, dtype_name(to));
             }
             ((int64_t *)data)[i] = int_wrap((int32_t)to, (uint64_t)(int64_t)v);
         }
     }
-    return const_output(imp, imp->node->output[0], NULL, (int32_t)to, kind, &xv.shape, data,
-                        bytes, &y);
+    return const_output(imp, imp->node->output[0], NULL, (int32_t)to, kind, &xv.shape, data, bytes,
+                        &y);
 }
 
 static sieve_status import_constant_of_shape(onnx_importer *imp)
@@ -2405,8 +2407,7 @@ static sieve_status import_constant_of_shape(onnx_importer *imp)
     sieve_shape ys = {.rank = n};
     for (int d = 0; d < n; d++) {
         if (dims[d] < 0)
-            return node_fail(imp, SIEVE_ERR_FORMAT, "negative dimension %lld",
-                             (long long)dims[d]);
+            return node_fail(imp, SIEVE_ERR_FORMAT, "negative dimension %lld", (long long)dims[d]);
         ys.dims[d] = dims[d];
     }
     decoded_tensor fill = {.dtype = DT_FLOAT, .kind = KIND_F32};
@@ -2604,8 +2605,8 @@ static sieve_status add_constant_tensor(onnx_importer *imp, const char *name,
 /* A bound tensor must have its graph input's element type. The one exception:
  * float16/bfloat16 written as uint16 bit patterns (numpy has no bfloat16;
  * the ONNX backend tests store them so) are read as the declared type. */
-static sieve_status bound_type(onnx_importer *imp, const char *name,
-                               const Onnx__ValueInfoProto *vi, decoded_tensor *dec)
+static sieve_status bound_type(onnx_importer *imp, const char *name, const Onnx__ValueInfoProto *vi,
+                               decoded_tensor *dec)
 {
     const Onnx__TypeProto *tp = vi->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type ||
@@ -2702,11 +2703,10 @@ static sieve_status add_graph_input(onnx_importer *imp, const Onnx__ValueInfoPro
                               "dimension may be",
                               name, d);
         if (dim->dim_value <= 0 || dim->dim_value > INT32_MAX)
-            return sieve_fail(imp->ctx,
-                              dim->dim_value == 0 ? SIEVE_ERR_UNSUPPORTED : SIEVE_ERR_FORMAT,
-                              "graph input '%s': dimension %d is %lld%s", name, d,
-                              (long long)dim->dim_value,
-                              dim->dim_value == 0 ? " (zero-size tensors are not supported)" : "");
+            return sieve_fail(
+                imp->ctx, dim->dim_value == 0 ? SIEVE_ERR_UNSUPPORTED : SIEVE_ERR_FORMAT,
+                "graph input '%s': dimension %d is %lld%s", name, d, (long long)dim->dim_value,
+                dim->dim_value == 0 ? " (zero-size tensors are not supported)" : "");
         shape.dims[d] = dim->dim_value;
     }
     int64_t numel = shape_numel(&shape);
@@ -2717,9 +2717,9 @@ static sieve_status add_graph_input(onnx_importer *imp, const Onnx__ValueInfoPro
         return SIEVE_ERR_NOMEM;
     VAL(id)->is_input = true;
     TRY(name_bind(imp, name, id));
-    int *inputs = sieve_realloc(imp->ctx, imp->graph_inputs,
-                                (size_t)imp->n_graph_inputs * sizeof(int),
-                                (size_t)(imp->n_graph_inputs + 1) * sizeof(int));
+    int *inputs =
+        sieve_realloc(imp->ctx, imp->graph_inputs, (size_t)imp->n_graph_inputs * sizeof(int),
+                      (size_t)(imp->n_graph_inputs + 1) * sizeof(int));
     if (!inputs)
         return SIEVE_ERR_NOMEM;
     imp->graph_inputs = inputs;
@@ -2967,8 +2967,7 @@ static sieve_status import_graph(onnx_importer *imp, const Onnx__GraphProto *g,
             return sieve_fail(ctx, SIEVE_ERR_FORMAT, "graph input %zu has no name", i);
         const int *known = map_find(&imp->value_of, vi->name);
         if (known && imp->values[*known].is_input)
-            return sieve_fail(ctx, SIEVE_ERR_FORMAT, "graph input '%s' is listed twice",
-                              vi->name);
+            return sieve_fail(ctx, SIEVE_ERR_FORMAT, "graph input '%s' is listed twice", vi->name);
         if (!known) /* inputs with an initializer or a binding are constants */
             TRY(add_graph_input(imp, vi));
     }
@@ -3114,8 +3113,8 @@ sieve_status sieve_onnx_import_file(sieve_context *ctx, const char *path,
     size_t got = size ? fread(buf, 1, size, f) : 0;
     sieve_status status = SIEVE_OK;
     if (got != size || ferror(f))
-        status = sieve_fail(ctx, SIEVE_ERR_IO, "error reading '%s' (%zu of %zu bytes)", path, got,
-                            size);
+        status =
+            sieve_fail(ctx, SIEVE_ERR_IO, "error reading '%s' (%zu of %zu bytes)", path, got, size);
     fclose(f);
     if (status == SIEVE_OK)
         status = sieve_onnx_import_memory(ctx, buf, size, options, out);
@@ -3137,8 +3136,8 @@ sieve_status sieve_onnx_read_tensor(sieve_context *ctx, const void *data, size_t
     const onnx_dtype_info *info;
     sieve_shape s;
     size_t numel = 0;
-    sieve_status st = tensor_check(ctx, t, t->name && t->name[0] ? t->name : "ONNX tensor", &info,
-                                   &s, &numel);
+    sieve_status st =
+        tensor_check(ctx, t, t->name && t->name[0] ? t->name : "ONNX tensor", &info, &s, &numel);
     if (st == SIEVE_OK && dst) {
         if (cap < numel)
             st = sieve_fail(ctx, SIEVE_ERR_RANGE, "tensor has %zu elements, the buffer holds %zu",

@@ -46,14 +46,14 @@ static char *b_str(builder *b, const char *s)
 }
 
 /* Appends to a protobuf-c repeated field of pointers. */
-#define B_PUSH(b, count, array, item)                                                             \
-    do {                                                                                          \
-        void **grown_ = b_alloc((b), ((count) + 1) * sizeof(void *));                             \
-        if ((count) > 0)                                                                          \
-            memcpy(grown_, (array), (count) * sizeof(void *));                                    \
-        grown_[(count)] = (item);                                                                 \
-        (array) = (void *)grown_;                                                                 \
-        (count)++;                                                                                \
+#define B_PUSH(b, count, array, item)                                                              \
+    do {                                                                                           \
+        void **grown_ = b_alloc((b), ((count) + 1) * sizeof(void *));                              \
+        if ((count) > 0)                                                                           \
+            memcpy(grown_, (array), (count) * sizeof(void *));                                     \
+        grown_[(count)] = (item);                                                                  \
+        (array) = (void *)grown_;                                                                  \
+        (count)++;                                                                                 \
     } while (0)
 
 static builder *b_new(int64_t opset)
@@ -124,8 +124,8 @@ static void b_output(builder *b, const char *name)
            b_value_info(b, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, -1, NULL));
 }
 
-static Onnx__TensorProto *b_tensor_f32(builder *b, const char *name, int rank,
-                                       const int64_t *dims, const float *values)
+static Onnx__TensorProto *b_tensor_f32(builder *b, const char *name, int rank, const int64_t *dims,
+                                       const float *values)
 {
     Onnx__TensorProto *t = b_alloc(b, sizeof(*t));
     onnx__tensor_proto__init(t);
@@ -350,8 +350,8 @@ static void test_conv_batchnorm_folds_into_conv_and_equals_unfolded_math(void **
     builder *b = b_new(13);
     add_conv(b, "c");
     add_batchnorm_params(b);
-    Onnx__NodeProto *bn = b_node(b, "BatchNormalization", "bn1",
-                                 IN("c", "gamma", "beta", "mean", "var"), OUT("y"));
+    Onnx__NodeProto *bn =
+        b_node(b, "BatchNormalization", "bn1", IN("c", "gamma", "beta", "mean", "var"), OUT("y"));
     b_attr_float(b, bn, "epsilon", bn_eps);
     b_output(b, "y");
     sieve_model *m = NULL;
@@ -382,8 +382,8 @@ static void test_batchnorm_after_a_shared_conv_output_stays_a_layer(void **state
     builder *b = b_new(13);
     add_conv(b, "c");
     add_batchnorm_params(b);
-    Onnx__NodeProto *bn = b_node(b, "BatchNormalization", "bn1",
-                                 IN("c", "gamma", "beta", "mean", "var"), OUT("y"));
+    Onnx__NodeProto *bn =
+        b_node(b, "BatchNormalization", "bn1", IN("c", "gamma", "beta", "mean", "var"), OUT("y"));
     b_attr_float(b, bn, "epsilon", bn_eps);
     b_output(b, "y");
     b_output(b, "c"); /* the conv output is also wanted: cannot be folded */
@@ -651,7 +651,8 @@ static void test_deeply_nested_messages_are_refused(void **state)
         } while (len);
         start -= (size_t)nv;
         memcpy(buf + start, varint, (size_t)nv);
-        buf[--start] = level == LEVELS - 1 ? 0x3a /* Model.graph */ : tags[(LEVELS - 2 - level) % 3];
+        buf[--start] =
+            level == LEVELS - 1 ? 0x3a /* Model.graph */ : tags[(LEVELS - 2 - level) % 3];
     }
     sieve_context *ctx = sieve_context_create(NULL);
     sieve_model *m = NULL;

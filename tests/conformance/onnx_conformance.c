@@ -55,11 +55,28 @@
  * Mul, Div, Transpose, ConstantOfShape - are not listed: their backend tests
  * feed run-time tensors.) */
 static const char *const supported_ops[] = {
-    "Add",       "AveragePool", "BatchNormalization", "Concat",  "Constant",
-    "Conv",      "Dropout",     "Flatten",            "Gemm",    "GlobalAveragePool",
-    "GlobalMaxPool", "Identity", "LRN",               "MatMul",  "MaxPool",
-    "Relu",      "Reshape",     "Shape",              "Softmax", "Squeeze",
-    "Sum",       "Unsqueeze",
+    "Add",
+    "AveragePool",
+    "BatchNormalization",
+    "Concat",
+    "Constant",
+    "Conv",
+    "Dropout",
+    "Flatten",
+    "Gemm",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "Identity",
+    "LRN",
+    "MatMul",
+    "MaxPool",
+    "Relu",
+    "Reshape",
+    "Shape",
+    "Softmax",
+    "Squeeze",
+    "Sum",
+    "Unsqueeze",
 };
 
 /* Variants of supported ops that are knowingly not supported: case name
@@ -93,7 +110,6 @@ static const struct {
     {"test_identity_sequence", "sequence type"},
     {"test_identity_opt", "optional type"},
 };
-
 
 /* Messages and paths are built through these two, which check lengths. */
 static void set_msg(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -190,8 +206,8 @@ static sieve_status load_tensor(sieve_context *ctx, const char *path, tensor_fil
                                              t->name, sizeof(t->name));
     if (st == SIEVE_OK) {
         t->values = malloc(t->n ? t->n * sizeof(float) : 1);
-        st = t->values ? sieve_onnx_read_tensor(ctx, t->bytes, t->size, &t->shape, t->values,
-                                                t->n, &t->n, NULL, 0)
+        st = t->values ? sieve_onnx_read_tensor(ctx, t->bytes, t->size, &t->shape, t->values, t->n,
+                                                &t->n, NULL, 0)
                        : SIEVE_ERR_NOMEM;
     }
     if (st != SIEVE_OK)
@@ -243,7 +259,8 @@ static bool describe_model(const void *data, size_t size, model_desc *d, char *m
         bool default_domain = !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
         if (!default_domain || !n->op_type || !op_supported(n->op_type))
             d->supported_family = false;
-        if (n->op_type && !strstr(d->ops, n->op_type) && strlen(d->ops) + strlen(n->op_type) + 2 < sizeof(d->ops)) {
+        if (n->op_type && !strstr(d->ops, n->op_type) &&
+            strlen(d->ops) + strlen(n->op_type) + 2 < sizeof(d->ops)) {
             if (d->ops[0])
                 strcat(d->ops, ",");
             strcat(d->ops, n->op_type);
@@ -265,10 +282,12 @@ static bool describe_model(const void *data, size_t size, model_desc *d, char *m
     d->n_outputs = (int)g->n_output;
     d->tensors_only = true;
     for (size_t i = 0; i < g->n_input; i++)
-        if (!g->input[i]->type || g->input[i]->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        if (!g->input[i]->type ||
+            g->input[i]->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
             d->tensors_only = false;
     for (size_t i = 0; i < g->n_output; i++)
-        if (!g->output[i]->type || g->output[i]->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        if (!g->output[i]->type ||
+            g->output[i]->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
             d->tensors_only = false;
     onnx__model_proto__free_unpacked(m, NULL);
     return true;
@@ -311,8 +330,8 @@ static const char *shape_text(const sieve_shape *s, char *buf, size_t len)
 {
     size_t used = (size_t)snprintf(buf, len, "[");
     for (int d = 0; d < s->rank && used < len; d++)
-        used += (size_t)snprintf(buf + used, len - used, d ? ",%lld" : "%lld",
-                                 (long long)s->dims[d]);
+        used +=
+            (size_t)snprintf(buf + used, len - used, d ? ",%lld" : "%lld", (long long)s->dims[d]);
     if (used < len)
         snprintf(buf + used, len - used, "]");
     return buf;
@@ -338,8 +357,8 @@ static bool compare(const float *got, const float *want, size_t n, double k, cha
             ok = fabs(g - w) <= rtol * fabs(w) + atol;
         if (!ok) {
             snprintf(msg, MSG_LEN,
-                     "output %d element %zu: got %.9g, want %.9g (tolerance %.3g, K=%.0f)",
-                     output, i, g, w, rtol * fabs(w) + atol, k);
+                     "output %d element %zu: got %.9g, want %.9g (tolerance %.3g, K=%.0f)", output,
+                     i, g, w, rtol * fabs(w) + atol, k);
             return false;
         }
     }
@@ -473,8 +492,8 @@ static outcome run_data_set(sieve_context *ctx, const char *dir, const void *mod
         char a[128], b[128];
         sieve_exec_tensor_shape(exec, sieve_model_output(model, j), &s);
         if (!same_shape(&s, &outputs[j].shape)) {
-            set_msg(msg, "output %d has shape %s, want %s", j,
-                     shape_text(&s, a, sizeof(a)), shape_text(&outputs[j].shape, b, sizeof(b)));
+            set_msg(msg, "output %d has shape %s, want %s", j, shape_text(&s, a, sizeof(a)),
+                    shape_text(&outputs[j].shape, b, sizeof(b)));
             goto done;
         }
         free(got);
@@ -559,8 +578,8 @@ typedef struct tally {
     int pass, fail, unsupported, unexpected_unsupported;
 } tally;
 
-static void run_suite(sieve_context *ctx, const char *root, const char *suite,
-                      const options *opt, tally *t)
+static void run_suite(sieve_context *ctx, const char *root, const char *suite, const options *opt,
+                      tally *t)
 {
     char dir[PATH_LEN];
     if (!path_join(dir, sizeof(dir), root, suite))
@@ -591,12 +610,16 @@ static void run_suite(sieve_context *ctx, const char *root, const char *suite,
         }
         bool problem = o == OUT_FAIL || (o == OUT_UNSUPPORTED && family && !why);
         if (opt->verbose || problem) {
-            printf("%-11s %s/%s [%s]", o == OUT_PASS ? "PASS" : o == OUT_FAIL ? "FAIL" : "UNSUPPORTED",
+            printf("%-11s %s/%s [%s]",
+                   o == OUT_PASS   ? "PASS"
+                   : o == OUT_FAIL ? "FAIL"
+                                   : "UNSUPPORTED",
                    suite, name, ops);
             if (o != OUT_PASS)
                 printf(": %s", msg);
             if (o == OUT_UNSUPPORTED && family)
-                printf(why ? " [allow-listed: %s]" : " [UNEXPECTED: supported ops, not allow-listed]",
+                printf(why ? " [allow-listed: %s]"
+                           : " [UNEXPECTED: supported ops, not allow-listed]",
                        why);
             printf("\n");
         }

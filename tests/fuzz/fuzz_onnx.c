@@ -92,8 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (n > 0 && sieve_onnx_read_tensor(ctx, data, size, &shape, values, n - 1, &n, NULL,
                                                 0) != SIEVE_ERR_RANGE)
                 abort();
-            if (sieve_onnx_read_tensor(ctx, data, size, &shape, values, n, &n, NULL, 0) !=
-                SIEVE_OK)
+            if (sieve_onnx_read_tensor(ctx, data, size, &shape, values, n, &n, NULL, 0) != SIEVE_OK)
                 abort();
             free(values);
         }
