@@ -1,97 +1,123 @@
 /* libsieve — a small fixed pool of worker threads (pthreads).
  *
- * One job at a time: the caller publishes (fn, arg, n) under a new
- * generation number, wakes the workers and runs its own range as thread 0.
- * Every worker takes part in every job (possibly with an empty range), so
- * a worker never reads a job's fields after the caller may have moved on to
- * the next one. Workers spin briefly on the generation before sleeping on a
- * condition variable: layers run back to back, and a short spin saves the
- * wake-up latency between them without burning a core while idle. */
+ * A job splits [0, n) into `parts` contiguous ranges (one per thread of the
+ * pool, fewer when n is smaller). Part t is run as fn(arg, begin, end, t):
+ * the `thread` argument names the part, so per-thread scratch indexed by it
+ * is never used by two threads at once. The caller runs part 0, then takes
+ * any part no worker has claimed yet: a worker that the OS has not woken in
+ * time (busy machine, app threads competing) costs the job its share of
+ * parallelism, never a wait.
+ *
+ * Claims go through one 64-bit ticket = generation | parts | next part, so
+ * a worker that wakes late can only claim a part of the job that is live;
+ * job fields are read only after a successful claim, when the caller cannot
+ * have moved on (it waits until every part is done). Workers spin briefly on
+ * the ticket before sleeping on a condition variable: layers run back to
+ * back, and a short spin saves the wake-up latency between them without
+ * burning a core while idle. */
 #include "threads.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
-/* Polls of the generation counter before a worker goes to sleep; a few
- * microseconds on current cores. */
+/* Polls of the ticket before a worker (or the waiting caller) sleeps: a
+ * few microseconds on current cores. */
 #define SIEVE_POOL_SPIN 4000
+
+#define TICKET(gen, parts, next) (((uint64_t)(gen) << 32) | ((uint64_t)(parts) << 16) | (next))
+#define TICKET_GEN(t) ((uint32_t)((t) >> 32))
+#define TICKET_PARTS(t) ((unsigned)(((t) >> 16) & 0xFFFF))
+#define TICKET_NEXT(t) ((unsigned)((t)&0xFFFF))
+
+struct worker_start {
+    struct sieve_pool *pool;
+};
+typedef struct worker_start worker_start;
 
 struct sieve_pool {
     sieve_context *ctx;
     int threads; /* workers + the calling thread */
     pthread_t *workers;
-    struct worker_start *starts; /* one per worker, alive as long as it */
-    int n_workers;               /* started successfully */
+    worker_start *starts; /* one per worker, alive as long as it */
+    int n_workers;        /* started successfully */
 
     pthread_mutex_t lock;
-    pthread_cond_t wake; /* generation changed or stop */
-    pthread_cond_t done; /* pending reached zero */
+    pthread_cond_t wake;  /* new ticket generation, or stop */
+    pthread_cond_t done;  /* the last part of a job finished */
     pthread_mutex_t busy; /* held by the caller of the running job */
 
-    atomic_ulong generation;
-    atomic_int pending; /* workers still running the current job */
+    _Atomic uint64_t ticket;
+    atomic_uint parts_done;
     atomic_int stop;
+    uint32_t generation; /* of the last job (caller side, under busy) */
 
-    /* The current job; written before `generation` is bumped. */
+    /* The current job; written before its ticket is published. */
     sieve_range_fn fn;
     void *arg;
     size_t n;
+    unsigned parts;
 };
-
-struct worker_start {
-    sieve_pool *pool;
-    int index;
-};
-typedef struct worker_start worker_start;
 
 /* Contiguous range of part t of [0, n) split in `parts` near-equal parts. */
-static void split_range(size_t n, int parts, int t, size_t *begin, size_t *end)
+static void split_range(size_t n, unsigned parts, unsigned t, size_t *begin, size_t *end)
 {
-    size_t base = n / (size_t)parts, extra = n % (size_t)parts;
-    size_t tt = (size_t)t;
-    *begin = tt * base + SIEVE_MIN(tt, extra);
-    *end = *begin + base + (tt < extra ? 1 : 0);
+    size_t base = n / parts, extra = n % parts;
+    *begin = t * base + SIEVE_MIN((size_t)t, extra);
+    *end = *begin + base + (t < extra ? 1 : 0);
 }
 
-static void run_part(sieve_pool *pool, int t)
+/* Claims the next unclaimed part of the live job, or returns -1. */
+static int claim_part(sieve_pool *pool)
+{
+    uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
+    while (TICKET_NEXT(t) < TICKET_PARTS(t)) {
+        if (atomic_compare_exchange_weak_explicit(&pool->ticket, &t, t + 1, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return (int)TICKET_NEXT(t);
+    }
+    return -1;
+}
+
+static void run_part(sieve_pool *pool, unsigned part)
 {
     size_t begin, end;
-    split_range(pool->n, pool->threads, t, &begin, &end);
-    if (begin < end)
-        pool->fn(pool->arg, begin, end, t);
+    split_range(pool->n, pool->parts, part, &begin, &end);
+    pool->fn(pool->arg, begin, end, (int)part);
+    unsigned parts = pool->parts; /* read before the job can end */
+    if (atomic_fetch_add_explicit(&pool->parts_done, 1, memory_order_acq_rel) + 1 == parts) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_signal(&pool->done);
+        pthread_mutex_unlock(&pool->lock);
+    }
 }
 
 static void *worker_main(void *p)
 {
     sieve_pool *pool = ((worker_start *)p)->pool;
-    int index = ((worker_start *)p)->index;
-    unsigned long seen = 0; /* generation 0 is "no job yet" */
+    uint32_t seen = 0; /* generation 0 is "no job yet" */
 
     for (;;) {
-        unsigned long gen = atomic_load_explicit(&pool->generation, memory_order_acquire);
+        uint32_t gen = TICKET_GEN(atomic_load_explicit(&pool->ticket, memory_order_acquire));
         for (int spin = 0; gen == seen && spin < SIEVE_POOL_SPIN; spin++) {
             if (atomic_load_explicit(&pool->stop, memory_order_relaxed))
                 break;
-            gen = atomic_load_explicit(&pool->generation, memory_order_acquire);
+            gen = TICKET_GEN(atomic_load_explicit(&pool->ticket, memory_order_acquire));
         }
         if (gen == seen) {
             pthread_mutex_lock(&pool->lock);
-            while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop))
+            while ((gen = TICKET_GEN(atomic_load(&pool->ticket))) == seen &&
+                   !atomic_load(&pool->stop))
                 pthread_cond_wait(&pool->wake, &pool->lock);
             pthread_mutex_unlock(&pool->lock);
         }
         if (gen == seen) /* woken by stop with no new job */
             return NULL;
         seen = gen;
-
-        run_part(pool, index);
-
-        if (atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&pool->lock);
-            pthread_cond_signal(&pool->done);
-            pthread_mutex_unlock(&pool->lock);
-        }
+        int part;
+        while ((part = claim_part(pool)) >= 0)
+            run_part(pool, (unsigned)part);
     }
 }
 
@@ -109,14 +135,13 @@ static void stop_workers(sieve_pool *pool)
 static void free_pool(sieve_pool *pool)
 {
     sieve_context *ctx = pool->ctx;
-    worker_start *starts = pool->starts;
-    int n = pool->threads;
+    size_t n = (size_t)pool->threads;
     pthread_mutex_destroy(&pool->busy);
     pthread_cond_destroy(&pool->done);
     pthread_cond_destroy(&pool->wake);
     pthread_mutex_destroy(&pool->lock);
-    sieve_free(ctx, starts, sizeof(*starts) * (size_t)n);
-    sieve_free(ctx, pool->workers, sizeof(*pool->workers) * (size_t)n);
+    sieve_free(ctx, pool->starts, sizeof(*pool->starts) * n);
+    sieve_free(ctx, pool->workers, sizeof(*pool->workers) * n);
     sieve_free(ctx, pool, sizeof(*pool));
 }
 
@@ -133,39 +158,37 @@ sieve_status sieve_pool_create(sieve_context *ctx, int threads, sieve_pool **out
         return SIEVE_ERR_NOMEM;
     pool->ctx = ctx;
     pool->threads = threads;
-    atomic_init(&pool->generation, 0);
-    atomic_init(&pool->pending, 0);
+    atomic_init(&pool->ticket, 0);
+    atomic_init(&pool->parts_done, 0);
     atomic_init(&pool->stop, 0);
     /* Arrays sized by `threads` (not threads - 1) so free_pool needs no
-     * special case; slot threads-1 stays unused. */
+     * special case; the last slot stays unused. */
     pool->workers = sieve_calloc(ctx, (size_t)threads, sizeof(*pool->workers));
-    worker_start *starts = sieve_calloc(ctx, (size_t)threads, sizeof(*starts));
-    if (!pool->workers || !starts) {
-        sieve_free(ctx, starts, sizeof(*starts) * (size_t)threads);
+    pool->starts = sieve_calloc(ctx, (size_t)threads, sizeof(*pool->starts));
+    if (!pool->workers || !pool->starts) {
+        sieve_free(ctx, pool->starts, sizeof(*pool->starts) * (size_t)threads);
         sieve_free(ctx, pool->workers, sizeof(*pool->workers) * (size_t)threads);
         sieve_free(ctx, pool, sizeof(*pool));
         return SIEVE_ERR_NOMEM;
     }
-    pool->starts = starts;
     if (pthread_mutex_init(&pool->lock, NULL) != 0 || pthread_cond_init(&pool->wake, NULL) != 0 ||
         pthread_cond_init(&pool->done, NULL) != 0 || pthread_mutex_init(&pool->busy, NULL) != 0) {
         /* Never seen on Linux; leaks whichever of the four did initialize
          * rather than destroying ones that did not. */
-        sieve_free(ctx, starts, sizeof(*starts) * (size_t)threads);
+        sieve_free(ctx, pool->starts, sizeof(*pool->starts) * (size_t)threads);
         sieve_free(ctx, pool->workers, sizeof(*pool->workers) * (size_t)threads);
         sieve_free(ctx, pool, sizeof(*pool));
         return sieve_fail(ctx, SIEVE_ERR_NOMEM, "thread pool: cannot initialize a mutex");
     }
-    for (int i = 1; i < threads; i++) {
-        starts[i - 1].pool = pool;
-        starts[i - 1].index = i;
-        if (pthread_create(&pool->workers[i - 1], NULL, worker_main, &starts[i - 1]) != 0) {
+    for (int i = 0; i < threads - 1; i++) {
+        pool->starts[i].pool = pool;
+        if (pthread_create(&pool->workers[i], NULL, worker_main, &pool->starts[i]) != 0) {
             stop_workers(pool);
             free_pool(pool);
             return sieve_fail(ctx, SIEVE_ERR_NOMEM, "thread pool: cannot start thread %d of %d",
-                              i + 1, threads);
+                              i + 2, threads);
         }
-        pool->n_workers = i;
+        pool->n_workers = i + 1;
     }
     *out = pool;
     return SIEVE_OK;
@@ -195,27 +218,34 @@ void sieve_parallel_for(sieve_pool *pool, size_t n, sieve_range_fn fn, void *arg
         fn(arg, 0, n, 0);
         return;
     }
+    unsigned parts = (unsigned)SIEVE_MIN(n, (size_t)pool->threads);
     pool->fn = fn;
     pool->arg = arg;
     pool->n = n;
-    atomic_store_explicit(&pool->pending, pool->threads - 1, memory_order_relaxed);
+    pool->parts = parts;
+    atomic_store_explicit(&pool->parts_done, 0, memory_order_relaxed);
+    if (++pool->generation == 0) /* 0 means "no job yet" to the workers */
+        pool->generation = 1;
+    /* Part 0 is the caller's, claimed in the ticket itself. */
     pthread_mutex_lock(&pool->lock);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
+    atomic_store_explicit(&pool->ticket, TICKET(pool->generation, parts, 1),
+                          memory_order_release);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
 
     run_part(pool, 0);
+    int part;
+    while ((part = claim_part(pool)) >= 0) /* parts no worker has started */
+        run_part(pool, (unsigned)part);
 
     for (int spin = 0; spin < SIEVE_POOL_SPIN; spin++)
-        if (atomic_load_explicit(&pool->pending, memory_order_acquire) == 0)
+        if (atomic_load_explicit(&pool->parts_done, memory_order_acquire) == parts)
             break;
-    if (atomic_load_explicit(&pool->pending, memory_order_acquire) != 0) {
+    if (atomic_load_explicit(&pool->parts_done, memory_order_acquire) != parts) {
         pthread_mutex_lock(&pool->lock);
-        while (atomic_load(&pool->pending) != 0)
+        while (atomic_load(&pool->parts_done) != parts)
             pthread_cond_wait(&pool->done, &pool->lock);
         pthread_mutex_unlock(&pool->lock);
     }
-    pool->fn = NULL;
-    pool->arg = NULL;
     pthread_mutex_unlock(&pool->busy);
 }

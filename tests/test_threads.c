@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "threads.h"
 
@@ -17,7 +19,8 @@
 typedef struct visit_log {
     _Atomic int count[MAX_N];
     _Atomic int calls_by_thread[MAX_THREADS];
-    _Atomic int bad_range; /* begin >= end or end > n or thread out of range */
+    _Atomic int in_use[MAX_THREADS]; /* a thread index runs one range at a time */
+    _Atomic int bad_range; /* begin >= end or end > n or thread out of range, or reused concurrently */
     size_t n;
     int threads;
 } visit_log;
@@ -29,31 +32,39 @@ static void record(void *arg, size_t begin, size_t end, int thread)
         log->bad_range++;
         return;
     }
+    if (atomic_exchange(&log->in_use[thread], 1) != 0)
+        log->bad_range++;
     log->calls_by_thread[thread]++;
     for (size_t i = begin; i < end; i++)
         log->count[i]++;
+    atomic_store(&log->in_use[thread], 0);
+}
+
+static void check_exactly_once_into(sieve_pool *pool, size_t n, visit_log *log)
+{
+    memset(log, 0, sizeof(*log));
+    log->n = n;
+    log->threads = sieve_pool_threads(pool);
+    sieve_parallel_for(pool, n, record, log);
+    assert_int_equal(log->bad_range, 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(log->count[i], 1);
+    int calls = 0;
+    for (int t = 0; t < log->threads; t++) {
+        assert_true(log->calls_by_thread[t] <= 1); /* one contiguous range each */
+        calls += log->calls_by_thread[t];
+    }
+    /* Never more ranges than indices or threads; none at all for n = 0. */
+    assert_true((size_t)calls <= n);
+    assert_true(calls <= log->threads);
+    if (n > 0)
+        assert_true(calls >= 1);
 }
 
 static void check_exactly_once(sieve_pool *pool, size_t n)
 {
     static visit_log log;
-    memset(&log, 0, sizeof(log));
-    log.n = n;
-    log.threads = sieve_pool_threads(pool);
-    sieve_parallel_for(pool, n, record, &log);
-    assert_int_equal(log.bad_range, 0);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(log.count[i], 1);
-    int calls = 0;
-    for (int t = 0; t < log.threads; t++) {
-        assert_true(log.calls_by_thread[t] <= 1); /* one contiguous range each */
-        calls += log.calls_by_thread[t];
-    }
-    /* Never more ranges than indices or threads; none at all for n = 0. */
-    assert_true((size_t)calls <= n);
-    assert_true(calls <= log.threads);
-    if (n > 0)
-        assert_true(calls >= 1);
+    check_exactly_once_into(pool, n, &log);
 }
 
 static void test_every_index_once_for_many_n_and_pool_sizes(void **state)
@@ -212,6 +223,37 @@ static void test_allocation_failure_at_every_step_is_clean(void **state)
     }
 }
 
+
+/* Two application threads sharing one pool: one of them runs inline while
+ * the other holds the pool; both see every index exactly once. */
+typedef struct sharing_thread {
+    sieve_pool *pool;
+    visit_log *log;
+} sharing_thread;
+
+static void *share_pool(void *arg)
+{
+    sharing_thread *t = arg;
+    for (size_t rep = 0; rep < 300; rep++)
+        check_exactly_once_into(t->pool, 1 + rep % 200, t->log);
+    return NULL;
+}
+
+static void test_two_callers_sharing_a_pool(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_pool *pool = NULL;
+    assert_int_equal(sieve_pool_create(ctx, 2, &pool), SIEVE_OK);
+    static visit_log logs[2];
+    sharing_thread args[2] = {{pool, &logs[0]}, {pool, &logs[1]}};
+    pthread_t other;
+    assert_int_equal(pthread_create(&other, NULL, share_pool, &args[1]), 0);
+    share_pool(&args[0]);
+    pthread_join(other, NULL);
+    sieve_pool_destroy(pool);
+    sieve_context_destroy(ctx);
+}
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_null_pool_runs_inline_as_thread_zero),
         cmocka_unit_test(test_thousands_of_repeated_calls_give_exact_sums),
         cmocka_unit_test(test_nested_call_runs_inline_without_deadlock),
+        cmocka_unit_test(test_two_callers_sharing_a_pool),
         cmocka_unit_test(test_bad_thread_count_is_an_error),
         cmocka_unit_test(test_allocation_failure_at_every_step_is_clean),
     };
