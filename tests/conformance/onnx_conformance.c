@@ -242,6 +242,16 @@ static bool op_supported(const char *op)
     return false;
 }
 
+/* Whether the comma-separated `list` holds `item`. */
+static bool list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; (p = strstr(p, item)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
 static bool describe_model(const void *data, size_t size, model_desc *d, char *msg)
 {
     memset(d, 0, sizeof(*d));
@@ -259,7 +269,7 @@ static bool describe_model(const void *data, size_t size, model_desc *d, char *m
         bool default_domain = !n->domain || !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
         if (!default_domain || !n->op_type || !op_supported(n->op_type))
             d->supported_family = false;
-        if (n->op_type && !strstr(d->ops, n->op_type) &&
+        if (n->op_type && !list_has(d->ops, n->op_type) &&
             strlen(d->ops) + strlen(n->op_type) + 2 < sizeof(d->ops)) {
             if (d->ops[0])
                 strcat(d->ops, ",");
