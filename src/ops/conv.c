@@ -295,13 +295,17 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
                     lo = hi = b;
                 for (ptrdiff_t o = a; o < lo; o++)
                     out[o - a] = 0.0f;
-                const float *row = xc + iy * w + dx;
-                if (sw == 1)
-                    for (ptrdiff_t o = lo; o < hi; o++)
-                        out[o - a] = row[o];
-                else
-                    for (ptrdiff_t o = lo; o < hi; o++)
-                        out[o - a] = row[o * sw];
+                if (lo < hi) {
+                    /* indexes, not a row pointer offset by dx: that one
+                     * could point before the input */
+                    const float *row = xc + iy * w;
+                    if (sw == 1)
+                        for (ptrdiff_t o = lo; o < hi; o++)
+                            out[o - a] = row[o + dx];
+                    else
+                        for (ptrdiff_t o = lo; o < hi; o++)
+                            out[o - a] = row[o * sw + dx];
+                }
                 for (ptrdiff_t o = hi; o < b; o++)
                     out[o - a] = 0.0f;
             }
@@ -427,9 +431,8 @@ static void conv_depthwise_range(void *arg, size_t begin, size_t end, int thread
                     ptrdiff_t hi = floor_div(w - 1 - off, g->sw); /* last valid ox */
                     hi = SIEVE_MIN(hi, ow - 1);
                     if (g->sw == 1) {
-                        const float *restrict xs = xrow + off;
                         for (ptrdiff_t ox = lo; ox <= hi; ox++)
-                            yrow[ox] += wv * xs[ox];
+                            yrow[ox] += wv * xrow[ox + off];
                     } else {
                         for (ptrdiff_t ox = lo; ox <= hi; ox++)
                             yrow[ox] += wv * xrow[ox * g->sw + off];

@@ -270,9 +270,10 @@ static void maxpool_range(void *arg, size_t begin, size_t end, int thread)
                 valid_taps(x0, g->kw, g->dw, g->w, &kx0, &kx1);
                 float best = -INFINITY;
                 for (ptrdiff_t ky = ky0; ky < ky1; ky++) {
-                    const float *row = xp + (y0 + ky * g->dh) * g->w + x0;
+                    /* index from the row start: x0 may be negative */
+                    const float *row = xp + (y0 + ky * g->dh) * g->w;
                     for (ptrdiff_t kx = kx0; kx < kx1; kx++) {
-                        float v = row[kx * g->dw];
+                        float v = row[x0 + kx * g->dw];
                         best = v > best ? v : best;
                     }
                 }
@@ -303,9 +304,9 @@ static void avgpool_range(void *arg, size_t begin, size_t end, int thread)
                                      : kx1 - kx0;
                 float sum = 0.0f;
                 for (ptrdiff_t ky = ky0; ky < ky1; ky++) {
-                    const float *row = xp + (y0 + ky * g->dh) * g->w + x0;
+                    const float *row = xp + (y0 + ky * g->dh) * g->w;
                     for (ptrdiff_t kx = kx0; kx < kx1; kx++)
-                        sum += row[kx * g->dw];
+                        sum += row[x0 + kx * g->dw];
                 }
                 ptrdiff_t divisor = rows * cols;
                 yp[oy * g->ow + ox] = divisor ? sum / (float)divisor : 0.0f;
