@@ -6,10 +6,11 @@
  *     for each KC block of k:   pack B block  [kc x nc]   (im2col / decode)
  *       for each MR rows:       pack A panel  [MR x kc]   (decode weights)
  *         for each NR columns:  micro-kernel  MR x NR accumulators
- * The micro-kernel is portable C that compilers vectorize along NR: the
- * accumulators are independent lanes, so no reassociation is needed. A
- * SIMD micro-kernel can replace sieve_gemm_micro without touching the
- * packing or the drivers. */
+ * The portable micro-kernel is C that compilers vectorize along NR (SSE,
+ * NEON): the accumulators are independent lanes, so no reassociation is
+ * needed. x86-64 AVX2 and AVX-512 kernels with the same 6 x 16 contract are
+ * picked at run time; another SIMD kernel (e.g. NEON intrinsics) drops into
+ * sieve_gemm_micro_kernels without touching the packing or the drivers. */
 #include <string.h>
 
 #include "kernels.h"
@@ -32,11 +33,16 @@ _Static_assert(NC % NR == 0, "a B block is whole panels");
 
 /* GCC's loop vectorizer at -O3 turns this kernel into a shuffle storm (7x
  * slower than its SLP vectorizer alone at -O2, measured with gcc 12 on
- * x86-64 and the same for x86-64-v3/v4): keep the SLP one only. */
+ * x86-64 and the same for x86-64-v3/v4): keep the SLP one only, and unroll
+ * the tile loops so the accumulators live in registers (on aarch64 they
+ * otherwise stay in memory: 24 NEON accumulators fit its 32 registers).
+ * Clang vectorizes the plain loops well and worse with the unroll hint. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define SIEVE_MICRO_OPTIMIZE __attribute__((optimize("no-tree-loop-vectorize")))
+#define SIEVE_UNROLL _Pragma("GCC unroll 16")
 #else
 #define SIEVE_MICRO_OPTIMIZE
+#define SIEVE_UNROLL
 #endif
 
 typedef sieve_gemm_micro_fn micro_fn;
@@ -47,15 +53,15 @@ static void sieve_gemm_micro(size_t kc, const float *restrict a, const float *re
                              float acc[restrict MR][NR])
 {
     float t[MR][NR];
-    for (int r = 0; r < MR; r++)
-        for (int j = 0; j < NR; j++)
+    SIEVE_UNROLL for (int r = 0; r < MR; r++)
+        SIEVE_UNROLL for (int j = 0; j < NR; j++)
             t[r][j] = 0.0f;
     for (size_t k = 0; k < kc; k++) {
         const float *restrict bk = b + k * NR;
         const float *restrict ak = a + k * MR;
-        for (int r = 0; r < MR; r++) {
+        SIEVE_UNROLL for (int r = 0; r < MR; r++) {
             float av = ak[r];
-            for (int j = 0; j < NR; j++)
+            SIEVE_UNROLL for (int j = 0; j < NR; j++)
                 t[r][j] = SIEVE_MADD(av, bk[j], t[r][j]);
         }
     }
@@ -223,7 +229,8 @@ sieve_gemm_split sieve_gemm_plan(size_t m, size_t n, size_t outer, int threads)
     outer = SIEVE_MAX(outer, (size_t)1);
     m = SIEVE_MAX(m, (size_t)1);
     n = SIEVE_MAX(n, (size_t)1);
-    /* Columns first: tasks along n share no packing work. */
+    /* Columns first: every row block of a task would redo its B packing
+     * (the im2col of a conv). */
     size_t n_blocks = ceil_div(n, NC);
     if (outer * n_blocks < want)
         n_blocks = SIEVE_MIN(ceil_div(want, outer), ceil_div(n, NR));
