@@ -586,6 +586,11 @@ typedef struct onnx_value {
     bool is_output; /* one of its names is a graph output */
     bool claimed;   /* already stands for a graph output in the model */
     int tensor;     /* sieve tensor once in the model, or -1 */
+    /* A zero Pad is not a layer: its output is a view of pad_source (or -1)
+     * padded by pad[] (top, left, bottom, right), folded into the Conv or
+     * AveragePool that reads it. */
+    int pad_source;
+    int pad[4];
 } onnx_value;
 
 typedef struct onnx_layer {
@@ -684,6 +689,7 @@ static int value_new(onnx_importer *imp, const char *name, int32_t dtype, const 
     v->shape = *shape;
     v->producer = -1;
     v->tensor = -1;
+    v->pad_source = -1;
     return imp->n_values++;
 }
 
@@ -1016,6 +1022,16 @@ static sieve_status resolve_inputs(onnx_importer *imp)
     while (n > 0 && imp->in[n - 1] < 0) /* trailing optional inputs left out */
         n--;
     imp->n_in = n;
+    const char *op = node->op_type;
+    bool reads_pad = strcmp(op, "Conv") == 0 || strcmp(op, "AveragePool") == 0 ||
+                     strcmp(op, "Identity") == 0 || strcmp(op, "Dropout") == 0;
+    for (int i = 0; i < n; i++)
+        if (imp->in[i] >= 0 && VAL(imp->in[i])->pad_source >= 0 &&
+            !(i == 0 && reads_pad) && strcmp(op, "Shape") != 0)
+            return node_fail(imp, SIEVE_ERR_UNSUPPORTED,
+                             "input '%s' is the output of a Pad, which is only supported feeding "
+                             "a Conv or an AveragePool",
+                             node->input[i]);
     return SIEVE_OK;
 }
 
@@ -1293,6 +1309,86 @@ static sieve_status read_window(onnx_importer *imp, int spatial, const int64_t *
     return SIEVE_OK;
 }
 
+/* When x is a Pad view, reads its source instead, with the Pad's zeros added
+ * to the window's padding. */
+static sieve_status unwrap_pad(onnx_importer *imp, int *x, onnx_window *win)
+{
+    const onnx_value *v = VAL(*x);
+    if (v->pad_source < 0)
+        return SIEVE_OK;
+    for (int i = 0; i < 4; i++)
+        TRY(window_value(imp, "pads", (int64_t)win->pads[i] + v->pad[i], 0, &win->pads[i]));
+    *x = v->pad_source;
+    return SIEVE_OK;
+}
+
+/* Pad: all-zero pads are the identity; zero constant padding of the spatial
+ * dims of a 1-D/2-D input becomes padding of the Conv or AveragePool reading
+ * it (TensorFlow/Keras export ZeroPadding2D so); anything else needs a
+ * kernel sieve does not have. */
+static sieve_status import_pad(onnx_importer *imp)
+{
+    static const char *const known_v1[] = {"mode", "paddings", "value", NULL};
+    static const char *const known_v2[] = {"mode", "pads", "value", NULL};
+    static const char *const known[] = {"mode", NULL};
+    TRY(attrs_check(imp, imp->opset < 2 ? known_v1 : imp->opset < 11 ? known_v2 : known));
+    TRY(need_outputs(imp, 1));
+    int64_t pads[2 * SIEVE_MAX_RANK];
+    int n;
+    float value = 0.0f;
+    if (imp->opset < 11) {
+        TRY(need_inputs(imp, 1, 1));
+        TRY(attr_ints(imp, imp->opset < 2 ? "paddings" : "pads", pads, 2 * SIEVE_MAX_RANK, &n));
+        TRY(attr_float(imp, "value", 0.0f, &value));
+    } else {
+        TRY(need_inputs(imp, 2, 3));
+        TRY(const_ints(imp, imp->in[1], "pads", pads, 2 * SIEVE_MAX_RANK, &n));
+        if (imp->n_in > 2 && imp->in[2] >= 0) {
+            const onnx_value *cv = VAL(imp->in[2]);
+            if (!cv->is_const || shape_numel(&cv->shape) != 1)
+                return node_fail(imp, SIEVE_ERR_UNSUPPORTED,
+                                 "constant_value must be a constant scalar");
+            value = (float)const_f64(cv, 0);
+        }
+    }
+    char mode[16];
+    TRY(attr_string(imp, "mode", "constant", mode, sizeof(mode)));
+    int x = imp->in[0], y;
+    const sieve_shape xs = VAL(x)->shape;
+    if (n != 2 * xs.rank)
+        return node_fail(imp, SIEVE_ERR_FORMAT, "pads has %d values for rank %d", n, xs.rank);
+    bool all_zero = true;
+    for (int i = 0; i < n; i++)
+        all_zero = all_zero && pads[i] == 0;
+    if (all_zero)
+        return alias_output(imp, imp->node->output[0], x);
+    if (strcmp(mode, "constant") != 0 || value != 0.0f)
+        return unsupported_op(imp, "only zero padding, folded into a following Conv or "
+                                   "AveragePool, is supported");
+    int rank = xs.rank;
+    bool spatial_only = (rank == 3 || rank == 4) && pads[0] == 0 && pads[1] == 0 &&
+                        pads[rank] == 0 && pads[rank + 1] == 0;
+    for (int i = 0; i < n; i++)
+        spatial_only = spatial_only && pads[i] >= 0;
+    if (!spatial_only)
+        return unsupported_op(imp, "only non-negative padding of the spatial dims of a 1-D or "
+                                   "2-D input is supported");
+    int view[4];
+    int64_t begin[2] = {rank == 4 ? pads[2] : 0, pads[rank - 1]};
+    int64_t end[2] = {rank == 4 ? pads[rank + 2] : 0, pads[2 * rank - 1]};
+    TRY(window_value(imp, "pads", begin[0], 0, &view[0]));
+    TRY(window_value(imp, "pads", begin[1], 0, &view[1]));
+    TRY(window_value(imp, "pads", end[0], 0, &view[2]));
+    TRY(window_value(imp, "pads", end[1], 0, &view[3]));
+    sieve_shape ys = xs;
+    for (int d = 2; d < rank; d++)
+        ys.dims[d] += pads[d] + pads[rank + d]; /* each pad at most ONNX_MAX_WINDOW */
+    TRY(value_for_output(imp, imp->node->output[0], NULL, VAL(x)->dtype, &ys, &y));
+    VAL(y)->pad_source = x;
+    memcpy(VAL(y)->pad, view, sizeof(view));
+    return SIEVE_OK;
+}
+
 static sieve_status import_conv(onnx_importer *imp)
 {
     static const char *const known[] = {"auto_pad", "dilations", "group", "kernel_shape",
@@ -1316,6 +1412,7 @@ static sieve_status import_conv(onnx_importer *imp)
         return node_fail(imp, SIEVE_ERR_RANGE, "group %lld is out of range", (long long)group);
     onnx_window win;
     TRY(read_window(imp, spatial, &xs.dims[2], &ws.dims[2], true, &win));
+    TRY(unwrap_pad(imp, &x, &win));
 
     sieve_layer_attrs attrs;
     memset(&attrs, 0, sizeof(attrs));
@@ -1358,6 +1455,17 @@ static sieve_status import_pool(onnx_importer *imp, sieve_op op)
     int64_t ceil_mode, count_include_pad;
     TRY(attr_int(imp, "ceil_mode", 0, &ceil_mode));
     TRY(attr_int(imp, "count_include_pad", 0, &count_include_pad));
+    if (VAL(x)->pad_source >= 0) {
+        /* Zeros from a Pad are elements the average counts: fine when the
+         * pool's own padding counts too, or when it has none. */
+        bool own_pads = win.pads[0] || win.pads[1] || win.pads[2] || win.pads[3];
+        if ((own_pads && !count_include_pad) || (ceil_mode && !win.auto_padded))
+            return node_fail(imp, SIEVE_ERR_UNSUPPORTED,
+                             "a Pad before an AveragePool with its own uncounted padding or "
+                             "ceil_mode is not supported");
+        count_include_pad = 1;
+        TRY(unwrap_pad(imp, &x, &win));
+    }
 
     sieve_layer_attrs attrs;
     memset(&attrs, 0, sizeof(attrs));
@@ -1594,13 +1702,9 @@ static sieve_status fold_concat(onnx_importer *imp, int axis, const char *out_na
 
 /* ---- element-wise, dense and shape layers ------------------------------------ */
 
-static sieve_status import_relu(onnx_importer *imp)
+static sieve_status emit_relu(onnx_importer *imp, int x)
 {
-    static const char *const known[] = {NULL};
-    TRY(attrs_check(imp, known));
-    TRY(need_inputs(imp, 1, 1));
-    TRY(need_outputs(imp, 1));
-    int x = imp->in[0], y;
+    int y;
     const char *out_name = imp->node->output[0];
     const onnx_value *v = VAL(x);
     /* Fused into the conv/gemm computing x when nothing else reads x. */
@@ -1618,6 +1722,43 @@ static sieve_status import_relu(onnx_importer *imp)
     sieve_layer_attrs attrs;
     memset(&attrs, 0, sizeof(attrs));
     return emit(imp, SIEVE_OP_RELU, &attrs, &x, 1, NULL, out_name, &y);
+}
+
+static sieve_status import_relu(onnx_importer *imp)
+{
+    static const char *const known[] = {NULL};
+    TRY(attrs_check(imp, known));
+    TRY(need_inputs(imp, 1, 1));
+    TRY(need_outputs(imp, 1));
+    return emit_relu(imp, imp->in[0]);
+}
+
+/* Clip to [0, inf) is a ReLU; other bounds (ReLU6) have no kernel. */
+static sieve_status import_clip(onnx_importer *imp)
+{
+    static const char *const known_legacy[] = {"min", "max", NULL};
+    static const char *const known[] = {NULL};
+    TRY(attrs_check(imp, imp->opset < 11 ? known_legacy : known));
+    TRY(need_outputs(imp, 1));
+    float lo = -INFINITY, hi = INFINITY;
+    if (imp->opset < 11) {
+        TRY(need_inputs(imp, 1, 1));
+        TRY(attr_float(imp, "min", -INFINITY, &lo));
+        TRY(attr_float(imp, "max", INFINITY, &hi));
+    } else {
+        TRY(need_inputs(imp, 1, 3));
+        for (int k = 1; k < imp->n_in; k++) {
+            if (imp->in[k] < 0)
+                continue;
+            const onnx_value *b = VAL(imp->in[k]);
+            if (!b->is_const || shape_numel(&b->shape) != 1)
+                return unsupported_op(imp, "bounds must be constant scalars");
+            *(k == 1 ? &lo : &hi) = (float)const_f64(b, 0);
+        }
+    }
+    if (lo != 0.0f || hi != INFINITY)
+        return unsupported_op(imp, "only Clip(min=0, max=inf), a ReLU, has a kernel");
+    return emit_relu(imp, imp->in[0]);
 }
 
 /* y = conv(x, w) + b followed by y * scale + shift is conv(x, w * scale)
@@ -2506,6 +2647,7 @@ static const struct onnx_op_entry {
     {"AveragePool", import_avgpool},
     {"BatchNormalization", import_batchnorm},
     {"Cast", import_cast},
+    {"Clip", import_clip},
     {"Concat", import_concat},
     {"Constant", import_constant},
     {"ConstantOfShape", import_constant_of_shape},
@@ -2522,6 +2664,7 @@ static const struct onnx_op_entry {
     {"MatMul", import_matmul},
     {"MaxPool", import_maxpool},
     {"Mul", import_binary},
+    {"Pad", import_pad},
     {"Relu", import_relu},
     {"Reshape", import_reshape},
     {"Shape", import_shape},
@@ -2816,6 +2959,11 @@ static sieve_status resolve_outputs(onnx_importer *imp, const Onnx__GraphProto *
             return sieve_fail(imp->ctx, SIEVE_ERR_FORMAT, "graph output '%s' is never computed",
                               name);
         int id = *found;
+        if (VAL(id)->pad_source >= 0)
+            return sieve_fail(imp->ctx, SIEVE_ERR_UNSUPPORTED,
+                              "graph output '%s' is the output of a Pad (only supported feeding "
+                              "a Conv or an AveragePool)",
+                              name);
         if (VAL(id)->producer >= 0 && !VAL(id)->claimed) {
             VAL(id)->claimed = true;
             TRY(value_rename(imp, id, name));

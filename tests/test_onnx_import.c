@@ -522,6 +522,44 @@ static void test_matmul_plus_constant_bias_and_relu_become_one_gemm(void **state
     sieve_context_destroy(ctx);
 }
 
+/* Keras' ZeroPadding2D before a 'valid' conv: the Pad becomes conv padding. */
+static void test_zero_pad_folds_into_the_following_conv(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    builder *b = b_new(13);
+    Onnx__NodeProto *conv = add_conv(b, "y");
+    conv->n_attribute = 1; /* kernel_shape only: the padding comes from the Pad */
+    conv->input[0] = b_str(b, "padded");
+    b_init_i64(b, "pads", 8, (const int64_t[]){0, 0, 1, 1, 0, 0, 1, 1});
+    b_node(b, "Pad", "zeropad", IN("x", "pads"), OUT("padded"));
+    /* the Pad must come first: move it before the conv */
+    Onnx__NodeProto *tmp = b->graph.node[0];
+    b->graph.node[0] = b->graph.node[1];
+    b->graph.node[1] = tmp;
+    b_output(b, "y");
+    sieve_model *m = NULL;
+    assert_int_equal(b_import(b, ctx, &m), SIEVE_OK);
+    assert_int_equal(m->n_layers, 1);
+    assert_memory_equal(m->layers[0].attrs.conv.pads, ((const int[]){1, 1, 1, 1}), 4 * sizeof(int));
+    float y[CM * CH * CW];
+    run_model(m, conv_x, sizeof(conv_x) / sizeof(float), y, CM * CH * CW);
+    for (int c = 0; c < CM; c++)
+        for (int i = 0; i < CH; i++)
+            for (int j = 0; j < CW; j++)
+                assert_close(conv_ref(c, i, j), y[(c * CH + i) * CW + j], 10.0, CC * CK * CK);
+    sieve_model_free(m);
+
+    /* Read by anything else, the padding would need a kernel. */
+    b->graph.node[1]->op_type = b_str(b, "Relu");
+    b->graph.node[1]->n_input = 1;
+    b->graph.node[1]->n_attribute = 0;
+    assert_int_equal(b_import(b, ctx, &m), SIEVE_ERR_UNSUPPORTED);
+    assert_non_null(strstr(sieve_context_error(ctx), "Pad"));
+    b_free(b);
+    sieve_context_destroy(ctx);
+}
+
 static void test_unsupported_op_is_reported_with_its_node(void **state)
 {
     (void)state;
@@ -973,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_relu_is_not_fused_when_the_conv_output_has_another_consumer),
         cmocka_unit_test(test_dropout_and_identity_leave_no_layer),
         cmocka_unit_test(test_matmul_plus_constant_bias_and_relu_become_one_gemm),
+        cmocka_unit_test(test_zero_pad_folds_into_the_following_conv),
         cmocka_unit_test(test_unsupported_op_is_reported_with_its_node),
         cmocka_unit_test(test_external_data_is_rejected),
         cmocka_unit_test(test_raw_data_of_the_wrong_length_is_rejected),
