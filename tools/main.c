@@ -13,7 +13,8 @@ static const cli_command commands[] = {
     {"run", "run a model on raw tensors (.npy, ONNX .pb) and save its outputs", cmd_run},
     {"classify", "label images (PNG, JPEG, BMP, PGM/PPM) with a model", cmd_classify},
     {"eval", "top-1 accuracy and images/s of a model on labelled data", cmd_eval},
-    /* Slot for: explore, profile, serve (DESIGN.md section 3). */
+    {"explore", "search custom float formats, build and calibrate the edge package", cmd_explore},
+    /* Slot for: profile, serve (DESIGN.md section 3). */
 };
 
 #define N_COMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))

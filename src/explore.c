@@ -1,0 +1,1608 @@
+/* libsieve — format search and variant combination (SIEVE paper, IV-A).
+ *
+ * The search works on `work`, an fp32 clone of the original whose constants
+ * the model owns, and on a cache of fp32 activations of the sweep subset:
+ *
+ *   tensors are visited by increasing "first layer" S (the first layer that
+ *   reads them; S = layer count for a graph output nobody reads). The
+ *   cache holds, for every subset item, the frontier of S: the inputs and
+ *   activations produced before S that a layer >= S (or the caller, for
+ *   graph outputs) still reads. A candidate format of tensor T is evaluated
+ *   by writing the frontier back into per-thread executors (T's values
+ *   rounded to the candidate when T is an activation; a weight T is rounded
+ *   in place in `work`), running layers [S, end) and comparing the top-1
+ *   class with the label. Moving the cache from S to the next S' runs
+ *   layers [S, S') once per item, so the whole search runs every layer of
+ *   every subset item once in fp32, plus one suffix per candidate.
+ *
+ * Items are handed to threads one at a time through an atomic counter; an
+ * evaluation stops as soon as its misses make the accuracy it needs
+ * unreachable. */
+#include "sieve/explore.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "graph.h"
+#include "threads.h"
+
+/* ---- exponent histograms ------------------------------------------------- */
+
+void sieve_exp_hist_add(sieve_exp_hist *h, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (!isfinite(v))
+            continue;
+        if (v == 0) {
+            h->zeros++;
+            continue;
+        }
+        if (v < 0)
+            h->negatives++;
+        int e = ilogbf(v); /* floor(log2|v|), exact for subnormals too */
+        if (e < SIEVE_EXP_MIN)
+            e = SIEVE_EXP_MIN;
+        if (e > SIEVE_EXP_MAX)
+            e = SIEVE_EXP_MAX;
+        h->count[e - SIEVE_EXP_MIN]++;
+    }
+}
+
+void sieve_exp_hist_merge(sieve_exp_hist *into, const sieve_exp_hist *from)
+{
+    for (int i = 0; i < SIEVE_EXP_BINS; i++)
+        into->count[i] += from->count[i];
+    into->zeros += from->zeros;
+    into->negatives += from->negatives;
+}
+
+int sieve_exp_hist_range(const sieve_exp_hist *h, int *lo, int *hi)
+{
+    int a = -1, b = -1;
+    for (int i = 0; i < SIEVE_EXP_BINS; i++)
+        if (h->count[i]) {
+            if (a < 0)
+                a = i;
+            b = i;
+        }
+    if (a < 0)
+        return 0;
+    if (lo)
+        *lo = a + SIEVE_EXP_MIN;
+    if (hi)
+        *hi = b + SIEVE_EXP_MIN;
+    return 1;
+}
+
+/* Largest exponent field a search uses: e = 8 has no valid bias (cfloat.h). */
+#define EXP_BITS_LIMIT 7
+
+/* Hand example (pinned by tests/test_explore.c): weights whose exponents
+ * run from -7 (|w| in [2^-7, 2^-6)) to -1 (|w| in [0.5, 1)) span 7
+ * exponents, so e_max = 3 (codes E = 1..7) and bias = 1 - (-7) = 8: E = 1
+ * is 2^-7 and E = 7 is 2^(7-8) = 2^-1. With e = 2 (three exponents) the
+ * window of three adjacent exponents holding the most values is kept. */
+int sieve_exp_hist_cover(const sieve_exp_hist *h)
+{
+    int lo, hi;
+    if (!sieve_exp_hist_range(h, &lo, &hi))
+        return 1;
+    int span = hi - lo + 1, e = 1;
+    while (e < EXP_BITS_LIMIT && (1 << e) - 1 < span)
+        e++;
+    return e;
+}
+
+int sieve_exp_hist_best_bias(const sieve_exp_hist *h, int e_bits, int m_bits, double *coverage)
+{
+    int width = (1 << e_bits) - 1; /* normal exponents of the format */
+    /* valid bias in [width - 127, 127 - m] (cfloat.h), window start lo = 1 - bias */
+    int lo_min = 1 - (127 - m_bits), lo_max = 1 - (width - 127);
+    uint64_t total = 0;
+    for (int i = 0; i < SIEVE_EXP_BINS; i++)
+        total += h->count[i];
+    if (total == 0) {
+        /* nothing to cover: the window ending at exponent 0 (values to ~2) */
+        if (coverage)
+            *coverage = 1;
+        int lo = SIEVE_MAX(lo_min, SIEVE_MIN(lo_max, 1 - width));
+        return 1 - lo;
+    }
+    int best_lo = lo_min;
+    uint64_t best = 0;
+    bool found = false;
+    for (int lo = lo_min; lo <= lo_max; lo++) {
+        uint64_t c = 0;
+        for (int x = lo; x < lo + width; x++)
+            if (x >= SIEVE_EXP_MIN && x <= SIEVE_EXP_MAX)
+                c += h->count[x - SIEVE_EXP_MIN];
+        if (!found || c >= best) { /* >=: ties go to the highest window */
+            best = c;
+            best_lo = lo;
+            found = true;
+        }
+    }
+    if (coverage)
+        *coverage = (double)best / (double)total;
+    return 1 - best_lo;
+}
+
+static const char *const variant_names[SIEVE_VARIANT_KIND_COUNT] = {
+    [SIEVE_VARIANT_EXACT] = "exact",
+    [SIEVE_VARIANT_ACCURATE] = "accurate",
+    [SIEVE_VARIANT_APPROXIMATE] = "approximate",
+};
+
+const char *sieve_variant_kind_name(sieve_variant_kind kind)
+{
+    return (unsigned)kind < SIEVE_VARIANT_KIND_COUNT ? variant_names[kind] : "?";
+}
+
+void sieve_explore_options_default(sieve_explore_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->subset = 2000;
+    /* thresholds of the SIEVE paper, section IV-A */
+    o->sweep_min = 0.998;
+    o->coverage_min = 0.5;
+    o->m_bits_max = 6;
+    o->variant_min[SIEVE_VARIANT_EXACT] = 1.0;
+    o->variant_min[SIEVE_VARIANT_ACCURATE] = 1.0;
+    o->variant_min[SIEVE_VARIANT_APPROXIMATE] = 0.999;
+    o->target = 1.0;
+    o->target_z = 1.645; /* one-sided 95%: the target should hold on unseen inputs too */
+    o->explore_weights = 1;
+    o->explore_activations = 1;
+    o->fit_temperature = 1;
+}
+
+/* ---- the explorer ---------------------------------------------------------- */
+
+typedef struct explorer {
+    sieve_context *ctx;
+    const sieve_explore_options *opt;
+    sieve_model *work; /* fp32 clone; the weight under test is rounded in place */
+    sieve_pool *pool;
+    int threads;
+    sieve_exec **execs; /* one per thread, keep_activations */
+    float **scratch;    /* one per thread: max tensor numel floats */
+    size_t scratch_floats;
+    int n_layers, n_tensors;
+    int input, output; /* tensor indices */
+    size_t input_n, classes;
+    bool output_is_softmax;
+    size_t *numel;
+    int *producer, *first_consumer, *last_consumer;
+    /* labelled data in memory */
+    size_t n_items;
+    float *inputs;
+    int *labels;
+    uint8_t *orig_correct;
+    int *orig_pred; /* the original's top-1 class of every item */
+    size_t orig_correct_count;
+    /* sweep subset and its frontier cache */
+    size_t n_sub;
+    size_t *sub;
+    size_t orig_sub_correct;
+    int cache_layer;
+    int *frontier, n_frontier;
+    size_t *frontier_offset;
+    size_t frontier_floats;
+    float *cache;
+    size_t cache_floats;
+    double t0;
+    size_t evaluations;
+} explorer;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void report(explorer *x, double fraction, const char *fmt, ...) SIEVE_PRINTF(3, 4);
+static void report(explorer *x, double fraction, const char *fmt, ...)
+{
+    if (!x->opt->progress)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    x->opt->progress(x->opt->progress_user, fraction, msg);
+}
+
+static void free_execs(explorer *x)
+{
+    for (int t = 0; x->execs && t < x->threads; t++) {
+        sieve_exec_free(x->execs[t]);
+        x->execs[t] = NULL;
+    }
+}
+
+static sieve_status make_execs(explorer *x, sieve_model *model)
+{
+    free_execs(x);
+    sieve_exec_options eo = {.threads = 1, .keep_activations = 1};
+    for (int t = 0; t < x->threads; t++) {
+        sieve_status st = sieve_exec_create(model, &eo, &x->execs[t]);
+        if (st != SIEVE_OK)
+            return st;
+    }
+    return SIEVE_OK;
+}
+
+static size_t argmax(const float *v, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+/* ---- parallel evaluation ---------------------------------------------------- */
+
+typedef struct eval_job {
+    explorer *x;
+    int first_layer;      /* run [first_layer, n_layers) */
+    bool from_cache;      /* items are subset positions, frontier from the cache */
+    int quant_tensor;     /* activation rounded to quant_fmt when written (-1: none) */
+    sieve_format quant_fmt;
+    size_t n;             /* items to run */
+    const size_t *items;  /* item k is items[k] (NULL: k); from_cache: x->sub */
+    long allowed_misses;  /* stop once misses exceed this */
+    int *pred;            /* optional: n top-1 classes */
+    float *logits;        /* optional: n x classes */
+    uint8_t *correct;     /* optional: n */
+    atomic_size_t next;
+    atomic_long misses;
+    atomic_size_t flips; /* items whose top-1 differs from the original's */
+    atomic_size_t done;
+    atomic_int status;
+} eval_job;
+
+static sieve_status eval_item(eval_job *j, sieve_exec *e, float *scratch, size_t k)
+{
+    explorer *x = j->x;
+    sieve_status st = SIEVE_OK;
+    size_t item = j->items ? j->items[k] : k;
+    if (j->from_cache) {
+        const float *c = x->cache + k * x->frontier_floats;
+        for (int f = 0; f < x->n_frontier && st == SIEVE_OK; f++) {
+            int t = x->frontier[f];
+            const float *src = c + x->frontier_offset[f];
+            if (t == j->quant_tensor) {
+                memcpy(scratch, src, x->numel[t] * sizeof(float));
+                st = sieve_cfloat_quantize(&j->quant_fmt, scratch, x->numel[t], NULL);
+                src = scratch;
+            }
+            if (st == SIEVE_OK)
+                st = sieve_exec_set_tensor(e, t, src, x->numel[t]);
+        }
+    } else {
+        st = sieve_exec_set_input(e, 0, x->inputs + item * x->input_n, x->input_n);
+    }
+    if (st == SIEVE_OK)
+        st = sieve_exec_run_layers(e, j->first_layer, x->n_layers);
+    if (st == SIEVE_OK)
+        st = sieve_exec_get_output(e, 0, scratch, x->classes);
+    if (st != SIEVE_OK)
+        return st;
+    int top = (int)argmax(scratch, x->classes);
+    bool ok = top == x->labels[item];
+    if (!ok)
+        atomic_fetch_add(&j->misses, 1);
+    if (x->orig_pred && top != x->orig_pred[item])
+        atomic_fetch_add(&j->flips, 1);
+    if (j->pred)
+        j->pred[k] = top;
+    if (j->correct)
+        j->correct[k] = ok;
+    if (j->logits)
+        memcpy(j->logits + k * x->classes, scratch, x->classes * sizeof(float));
+    atomic_fetch_add(&j->done, 1);
+    return SIEVE_OK;
+}
+
+static void eval_worker(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)begin;
+    (void)end;
+    eval_job *j = arg;
+    explorer *x = j->x;
+    for (;;) {
+        if (atomic_load(&j->status) != SIEVE_OK || atomic_load(&j->misses) > j->allowed_misses)
+            return;
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->n)
+            return;
+        sieve_status st = eval_item(j, x->execs[thread], x->scratch[thread], k);
+        if (st != SIEVE_OK) {
+            int expected = SIEVE_OK;
+            atomic_compare_exchange_strong(&j->status, &expected, (int)st);
+            return;
+        }
+    }
+}
+
+/* Runs a job on x->execs; *correct_out = correct items, *complete = not stopped early. */
+static sieve_status run_job(explorer *x, eval_job *j, size_t *correct_out, bool *complete)
+{
+    atomic_init(&j->next, 0);
+    atomic_init(&j->misses, 0);
+    atomic_init(&j->flips, 0);
+    atomic_init(&j->done, 0);
+    atomic_init(&j->status, SIEVE_OK);
+    sieve_parallel_for(x->pool, (size_t)x->threads, eval_worker, j);
+    int st = atomic_load(&j->status);
+    if (st != SIEVE_OK)
+        return (sieve_status)st;
+    size_t done = atomic_load(&j->done);
+    long misses = atomic_load(&j->misses);
+    *complete = done == j->n;
+    *correct_out = done - (size_t)misses;
+    return SIEVE_OK;
+}
+
+/* Misses a run may have while still reaching `min_normalized` of `orig_correct`. */
+static long allowed_misses(size_t n, size_t orig_correct, double min_normalized)
+{
+    double need = ceil(min_normalized * (double)orig_correct - 1e-9);
+    if (need < 0)
+        need = 0;
+    if (need > (double)n)
+        return -1;
+    return (long)(n - (size_t)need);
+}
+
+/* ---- setup ------------------------------------------------------------------------ */
+
+static sieve_status load_items(explorer *x, sieve_dataset *ds, size_t n, const sieve_preprocess *pre)
+{
+    x->n_items = n;
+    x->inputs = sieve_calloc(x->ctx, n ? n * x->input_n : 1, sizeof(float));
+    x->labels = sieve_calloc(x->ctx, n ? n : 1, sizeof(int));
+    x->orig_correct = sieve_calloc(x->ctx, n ? n : 1, 1);
+    x->orig_pred = sieve_calloc(x->ctx, n ? n : 1, sizeof(int));
+    if (!x->inputs || !x->labels || !x->orig_correct || !x->orig_pred)
+        return SIEVE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        sieve_status st = sieve_dataset_get(ds, i, pre, x->inputs + i * x->input_n, x->input_n,
+                                            &x->labels[i]);
+        if (st != SIEVE_OK)
+            return st;
+    }
+    return SIEVE_OK;
+}
+
+static void free_items(explorer *x)
+{
+    size_t n = x->n_items;
+    sieve_free(x->ctx, x->inputs, (n ? n * x->input_n : 1) * sizeof(float));
+    sieve_free(x->ctx, x->labels, (n ? n : 1) * sizeof(int));
+    sieve_free(x->ctx, x->orig_correct, n ? n : 1);
+    sieve_free(x->ctx, x->orig_pred, (n ? n : 1) * sizeof(int));
+    x->orig_pred = NULL;
+    x->inputs = NULL;
+    x->labels = NULL;
+    x->orig_correct = NULL;
+    x->n_items = 0;
+}
+
+/* Clones `original` into x->work with every constant fp32 and owned, learns
+ * the graph's shapes and consumers, and creates the pool and scratch. */
+static sieve_status setup(explorer *x, const sieve_model *original, int threads)
+{
+    sieve_context *ctx = x->ctx;
+    sieve_status st = sieve_model_clone(original, &x->work);
+    if (st != SIEVE_OK)
+        return st;
+    sieve_model *w = x->work;
+    x->n_layers = w->n_layers;
+    x->n_tensors = w->n_tensors;
+    if (w->n_inputs != 1 || w->n_outputs < 1)
+        return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "explore: the model needs one input and an output");
+    x->input = w->inputs[0];
+    x->output = w->outputs[0];
+    sieve_format fp32 = sieve_format_fp32();
+    size_t nt = (size_t)x->n_tensors;
+    x->numel = sieve_calloc(ctx, nt + 1, sizeof(size_t));
+    x->producer = sieve_calloc(ctx, nt + 1, sizeof(int));
+    x->first_consumer = sieve_calloc(ctx, nt + 1, sizeof(int));
+    x->last_consumer = sieve_calloc(ctx, nt + 1, sizeof(int));
+    if (!x->numel || !x->producer || !x->first_consumer || !x->last_consumer)
+        return SIEVE_ERR_NOMEM;
+    for (int t = 0; t < x->n_tensors; t++) {
+        sieve_tensor *tt = &w->tensors[t];
+        x->producer[t] = -1;
+        x->first_consumer[t] = x->n_layers;
+        x->last_consumer[t] = -1;
+        if (tt->role != SIEVE_TENSOR_CONSTANT)
+            continue;
+        /* fp32 and owned, so that the search can round it in place */
+        if (tt->format.kind != SIEVE_FORMAT_FP32 &&
+            (st = sieve_model_set_tensor_format(w, t, &fp32)) != SIEVE_OK)
+            return st;
+        size_t n = (size_t)sieve_shape_numel(&tt->shape);
+        float *v = sieve_calloc(ctx, n ? n : 1, sizeof(float));
+        if (!v)
+            return SIEVE_ERR_NOMEM;
+        st = sieve_model_constant_values(w, t, v, n);
+        if (st == SIEVE_OK)
+            st = sieve_model_set_constant(w, t, v, n);
+        sieve_free(ctx, v, (n ? n : 1) * sizeof(float));
+        if (st != SIEVE_OK)
+            return st;
+    }
+    for (int l = 0; l < x->n_layers; l++) {
+        const sieve_layer *L = &w->layers[l];
+        for (int k = 0; k < L->n_inputs; k++) {
+            int t = L->inputs[k];
+            if (t < 0)
+                continue;
+            if (x->first_consumer[t] == x->n_layers)
+                x->first_consumer[t] = l;
+            x->last_consumer[t] = l;
+        }
+        for (int k = 0; k < L->n_outputs; k++)
+            x->producer[L->outputs[k]] = l;
+    }
+    x->threads = threads;
+    if (threads > 1 && (st = sieve_pool_create(ctx, threads, &x->pool)) != SIEVE_OK)
+        return st;
+    x->execs = sieve_calloc(ctx, (size_t)threads, sizeof(*x->execs));
+    x->scratch = sieve_calloc(ctx, (size_t)threads, sizeof(*x->scratch));
+    if (!x->execs || !x->scratch)
+        return SIEVE_ERR_NOMEM;
+    if ((st = make_execs(x, w)) != SIEVE_OK)
+        return st;
+    size_t most = 1;
+    for (int t = 0; t < x->n_tensors; t++) {
+        sieve_shape s;
+        sieve_exec_tensor_shape(x->execs[0], t, &s);
+        int64_t n = sieve_shape_numel(&s);
+        x->numel[t] = n > 0 ? (size_t)n : 0;
+        most = SIEVE_MAX(most, x->numel[t]);
+    }
+    x->input_n = x->numel[x->input];
+    x->classes = x->numel[x->output];
+    if (x->classes < 1)
+        return sieve_fail(ctx, SIEVE_ERR_SHAPE, "explore: the model's output is empty");
+    x->scratch_floats = most;
+    for (int t = 0; t < threads; t++)
+        if (!(x->scratch[t] = sieve_alloc_aligned(ctx, most * sizeof(float))))
+            return SIEVE_ERR_NOMEM;
+    int last = x->n_layers - 1;
+    x->output_is_softmax = last >= 0 && w->layers[last].op == SIEVE_OP_SOFTMAX &&
+                           w->layers[last].outputs[0] == x->output;
+    return SIEVE_OK;
+}
+
+static void teardown(explorer *x)
+{
+    sieve_context *ctx = x->ctx;
+    free_execs(x);
+    for (int t = 0; x->scratch && t < x->threads; t++)
+        sieve_free_aligned(ctx, x->scratch[t], x->scratch_floats * sizeof(float));
+    sieve_free(ctx, x->execs, (size_t)x->threads * sizeof(*x->execs));
+    sieve_free(ctx, x->scratch, (size_t)x->threads * sizeof(*x->scratch));
+    sieve_pool_destroy(x->pool);
+    size_t nt = (size_t)x->n_tensors + 1;
+    sieve_free(ctx, x->numel, nt * sizeof(size_t));
+    sieve_free(ctx, x->producer, nt * sizeof(int));
+    sieve_free(ctx, x->first_consumer, nt * sizeof(int));
+    sieve_free(ctx, x->last_consumer, nt * sizeof(int));
+    sieve_free(ctx, x->frontier, nt * sizeof(int));
+    sieve_free(ctx, x->frontier_offset, nt * sizeof(size_t));
+    sieve_free(ctx, x->cache, x->cache_floats * sizeof(float));
+    sieve_free(ctx, x->sub, (x->n_sub ? x->n_sub : 1) * sizeof(size_t));
+    free_items(x);
+    sieve_model_free(x->work);
+}
+
+/* ---- the frontier cache -------------------------------------------------------- */
+
+typedef struct advance_job {
+    explorer *x;
+    int from, to;                  /* layers */
+    const int *old_frontier;
+    const size_t *old_offset;
+    int n_old;
+    size_t old_floats;
+    const float *old_cache;        /* NULL: from x->inputs */
+    float *new_cache;
+    atomic_size_t next;
+    atomic_int status;
+} advance_job;
+
+static void advance_worker(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)begin;
+    (void)end;
+    advance_job *j = arg;
+    explorer *x = j->x;
+    sieve_exec *e = x->execs[thread];
+    for (;;) {
+        if (atomic_load(&j->status) != SIEVE_OK)
+            return;
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= x->n_sub)
+            return;
+        sieve_status st = SIEVE_OK;
+        if (!j->old_cache) {
+            st = sieve_exec_set_input(e, 0, x->inputs + x->sub[k] * x->input_n, x->input_n);
+        } else {
+            const float *c = j->old_cache + k * j->old_floats;
+            for (int f = 0; f < j->n_old && st == SIEVE_OK; f++)
+                st = sieve_exec_set_tensor(e, j->old_frontier[f], c + j->old_offset[f],
+                                           x->numel[j->old_frontier[f]]);
+        }
+        if (st == SIEVE_OK)
+            st = sieve_exec_run_layers(e, j->from, j->to);
+        float *c = j->new_cache + k * x->frontier_floats;
+        for (int f = 0; f < x->n_frontier && st == SIEVE_OK; f++)
+            st = sieve_exec_get_tensor(e, x->frontier[f], c + x->frontier_offset[f],
+                                       x->numel[x->frontier[f]]);
+        if (st != SIEVE_OK) {
+            int expected = SIEVE_OK;
+            atomic_compare_exchange_strong(&j->status, &expected, (int)st);
+            return;
+        }
+    }
+}
+
+/* Moves the cache to the frontier of `layer` (x->execs must run `work` in fp32). */
+static sieve_status cache_advance(explorer *x, int layer)
+{
+    sieve_context *ctx = x->ctx;
+    if (x->cache && layer == x->cache_layer)
+        return SIEVE_OK;
+    size_t nt = (size_t)x->n_tensors + 1;
+    int *frontier = sieve_calloc(ctx, nt, sizeof(int));
+    size_t *offset = sieve_calloc(ctx, nt, sizeof(size_t));
+    if (!frontier || !offset) {
+        sieve_free(ctx, frontier, nt * sizeof(int));
+        sieve_free(ctx, offset, nt * sizeof(size_t));
+        return SIEVE_ERR_NOMEM;
+    }
+    int n = 0;
+    size_t floats = 0;
+    for (int t = 0; t < x->n_tensors; t++) {
+        const sieve_tensor *tt = &x->work->tensors[t];
+        if (tt->role == SIEVE_TENSOR_CONSTANT || x->producer[t] >= layer)
+            continue;
+        if (tt->role == SIEVE_TENSOR_ACTIVATION && x->producer[t] < 0)
+            continue; /* never written */
+        if (x->last_consumer[t] < layer && !tt->is_output)
+            continue;
+        frontier[n] = t;
+        offset[n] = floats;
+        floats += x->numel[t];
+        n++;
+    }
+    size_t total;
+    if (!sieve_mul_size(floats ? floats : 1, x->n_sub ? x->n_sub : 1, &total)) {
+        sieve_free(ctx, frontier, nt * sizeof(int));
+        sieve_free(ctx, offset, nt * sizeof(size_t));
+        return sieve_fail(ctx, SIEVE_ERR_NOMEM, "explore: activation cache size overflows");
+    }
+    float *cache = sieve_calloc(ctx, total, sizeof(float));
+    if (!cache) {
+        sieve_free(ctx, frontier, nt * sizeof(int));
+        sieve_free(ctx, offset, nt * sizeof(size_t));
+        return SIEVE_ERR_NOMEM;
+    }
+    advance_job j = {.x = x,
+                     .from = x->cache ? x->cache_layer : 0,
+                     .to = layer,
+                     .old_frontier = x->frontier,
+                     .old_offset = x->frontier_offset,
+                     .n_old = x->n_frontier,
+                     .old_floats = x->frontier_floats,
+                     .old_cache = x->cache,
+                     .new_cache = cache};
+    int *old_frontier = x->frontier;
+    size_t *old_offset = x->frontier_offset;
+    float *old_cache = x->cache;
+    size_t old_cache_floats = x->cache_floats;
+    x->frontier = frontier;
+    x->frontier_offset = offset;
+    x->n_frontier = n;
+    x->frontier_floats = floats;
+    atomic_init(&j.next, 0);
+    atomic_init(&j.status, SIEVE_OK);
+    sieve_parallel_for(x->pool, (size_t)x->threads, advance_worker, &j);
+    sieve_free(ctx, old_frontier, nt * sizeof(int));
+    sieve_free(ctx, old_offset, nt * sizeof(size_t));
+    sieve_free(ctx, old_cache, old_cache_floats * sizeof(float));
+    x->cache = cache;
+    x->cache_floats = total;
+    x->cache_layer = layer;
+    return (sieve_status)atomic_load(&j.status);
+}
+
+/* ---- histograms and the original's answers over the whole validation set --------- */
+
+typedef struct hist_job {
+    explorer *x;
+    sieve_exp_hist *hists; /* threads x n_tensors */
+    atomic_size_t next;
+    atomic_int status;
+} hist_job;
+
+static void hist_worker(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)begin;
+    (void)end;
+    hist_job *j = arg;
+    explorer *x = j->x;
+    sieve_exec *e = x->execs[thread];
+    float *buf = x->scratch[thread];
+    sieve_exp_hist *h = j->hists + (size_t)thread * (size_t)x->n_tensors;
+    for (;;) {
+        if (atomic_load(&j->status) != SIEVE_OK)
+            return;
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= x->n_items)
+            return;
+        sieve_status st = sieve_exec_set_input(e, 0, x->inputs + i * x->input_n, x->input_n);
+        if (st == SIEVE_OK)
+            st = sieve_exec_run(e);
+        for (int t = 0; t < x->n_tensors && st == SIEVE_OK; t++) {
+            const sieve_tensor *tt = &x->work->tensors[t];
+            if (tt->role == SIEVE_TENSOR_CONSTANT || (tt->role == SIEVE_TENSOR_ACTIVATION &&
+                                                      x->producer[t] < 0))
+                continue;
+            st = sieve_exec_get_tensor(e, t, buf, x->numel[t]);
+            if (st == SIEVE_OK)
+                sieve_exp_hist_add(&h[t], buf, x->numel[t]);
+            if (st == SIEVE_OK && t == x->output) {
+                x->orig_pred[i] = (int)argmax(buf, x->classes);
+                x->orig_correct[i] = x->orig_pred[i] == x->labels[i];
+            }
+        }
+        if (st != SIEVE_OK) {
+            int expected = SIEVE_OK;
+            atomic_compare_exchange_strong(&j->status, &expected, (int)st);
+            return;
+        }
+    }
+}
+
+/* Non-negative by construction: what a negative input cannot reach at run
+ * time either (an observed minimum alone would not prove it). */
+static void structural_non_negative(const sieve_model *w, bool *nonneg)
+{
+    for (int l = 0; l < w->n_layers; l++) {
+        const sieve_layer *L = &w->layers[l];
+        bool data_nonneg = true;
+        int n_data = 0;
+        for (int k = 0; k < L->n_inputs; k++) {
+            int t = L->inputs[k];
+            if (t < 0 || w->tensors[t].role == SIEVE_TENSOR_CONSTANT)
+                continue;
+            n_data++;
+            data_nonneg &= nonneg[t];
+        }
+        bool out;
+        switch (L->op) {
+        case SIEVE_OP_RELU:
+        case SIEVE_OP_SOFTMAX:
+            out = true;
+            break;
+        case SIEVE_OP_CONV:
+            out = L->attrs.conv.relu;
+            break;
+        case SIEVE_OP_GEMM:
+            out = L->attrs.gemm.relu;
+            break;
+        case SIEVE_OP_MAXPOOL:
+        case SIEVE_OP_AVGPOOL:
+        case SIEVE_OP_GLOBALAVGPOOL:
+        case SIEVE_OP_GLOBALMAXPOOL:
+        case SIEVE_OP_LRN: /* x / (k + a*sum x^2)^b keeps the sign */
+        case SIEVE_OP_CONCAT:
+        case SIEVE_OP_RESHAPE:
+        case SIEVE_OP_FLATTEN:
+            out = n_data > 0 && data_nonneg;
+            break;
+        case SIEVE_OP_ADD:
+            out = n_data == L->n_inputs && data_nonneg;
+            break;
+        default:
+            out = false;
+            break;
+        }
+        nonneg[L->outputs[0]] = out;
+    }
+}
+
+/* ---- per-tensor search ---------------------------------------------------------------- */
+
+/* Evaluates format `fmt` for tensor `xt` on the subset (cache at its first layer). */
+static sieve_status eval_candidate(explorer *x, sieve_explore_tensor *xt, const float *orig_values,
+                                   float *rounded, const sieve_format *fmt, double *normalized,
+                                   double *agreement, bool *complete)
+{
+    sieve_status st;
+    eval_job j = {.x = x, .first_layer = xt->first_layer, .from_cache = true, .quant_tensor = -1,
+                  .n = x->n_sub, .items = x->sub};
+    j.allowed_misses = allowed_misses(x->n_sub, x->orig_sub_correct, x->opt->sweep_min);
+    float *weights = NULL;
+    if (xt->role == SIEVE_TENSOR_CONSTANT) {
+        weights = (float *)x->work->tensors[xt->tensor].owned;
+        memcpy(rounded, orig_values, xt->numel * sizeof(float));
+        st = sieve_cfloat_quantize(fmt, rounded, xt->numel, NULL);
+        if (st != SIEVE_OK)
+            return sieve_fail(x->ctx, st, "explore: weight '%s' does not fit its candidate format",
+                              xt->name);
+        memcpy(weights, rounded, xt->numel * sizeof(float));
+    } else {
+        j.quant_tensor = xt->tensor;
+        j.quant_fmt = *fmt;
+    }
+    size_t correct = 0;
+    st = run_job(x, &j, &correct, complete);
+    if (weights)
+        memcpy(weights, orig_values, xt->numel * sizeof(float));
+    x->evaluations++;
+    *normalized = x->orig_sub_correct ? (double)correct / (double)x->orig_sub_correct : 1.0;
+    size_t done = atomic_load(&j.done);
+    *agreement = done ? 1.0 - (double)atomic_load(&j.flips) / (double)done : 0;
+    return st;
+}
+
+static sieve_status push_candidate(explorer *x, sieve_explore_tensor *xt, const sieve_format *fmt,
+                                   double coverage, double acc, double agreement, bool complete)
+{
+    if (xt->n_candidates == xt->candidate_slots) {
+        int grown = xt->candidate_slots ? 2 * xt->candidate_slots : 16;
+        sieve_explore_candidate *c =
+            sieve_realloc(x->ctx, xt->candidates, (size_t)xt->candidate_slots * sizeof(*c),
+                          (size_t)grown * sizeof(*c));
+        if (!c)
+            return SIEVE_ERR_NOMEM;
+        xt->candidates = c;
+        xt->candidate_slots = grown;
+    }
+    sieve_explore_candidate *c = &xt->candidates[xt->n_candidates++];
+    c->format = *fmt;
+    c->coverage = coverage;
+    c->accuracy = acc;
+    c->agreement = agreement;
+    c->complete = complete;
+    return SIEVE_OK;
+}
+
+static sieve_status search_tensor(explorer *x, sieve_explore_tensor *xt, float *orig_values,
+                                  float *rounded)
+{
+    const sieve_explore_options *o = x->opt;
+    sieve_exp_hist_range(&xt->hist, &xt->exp_lo, &xt->exp_hi);
+    xt->e_max = sieve_exp_hist_cover(&xt->hist);
+    xt->bias_max = sieve_exp_hist_best_bias(&xt->hist, xt->e_max, o->m_bits_max, NULL);
+    int e_last = xt->e_max >= 2 ? 2 : xt->e_max;
+    for (int e = xt->e_max; e >= e_last; e--) {
+        double coverage;
+        sieve_exp_hist_best_bias(&xt->hist, e, o->m_bits_max, &coverage);
+        if (coverage < o->coverage_min && e != xt->e_max)
+            break;
+        bool any_pass = false;
+        for (int m = o->m_bits_max; m >= 0; m--) {
+            int bias = sieve_exp_hist_best_bias(&xt->hist, e, m, &coverage);
+            sieve_format fmt = sieve_format_cfloat(e, m, bias, !xt->non_negative);
+            if (sieve_format_validate(&fmt, NULL, 0) != SIEVE_OK)
+                continue;
+            double acc = 0, agreement = 0;
+            bool complete = false;
+            sieve_status st =
+                eval_candidate(x, xt, orig_values, rounded, &fmt, &acc, &agreement, &complete);
+            if (st == SIEVE_OK)
+                st = push_candidate(x, xt, &fmt, coverage, acc, agreement, complete);
+            if (st != SIEVE_OK)
+                return st;
+            if (!complete || acc < o->sweep_min)
+                break;
+            any_pass = true;
+        }
+        /* fewer exponent bits only lose coverage: if even the widest mantissa
+         * fails at this e, narrower exponents are not tried */
+        if (!any_pass)
+            break;
+    }
+    return SIEVE_OK;
+}
+
+/* Per-variant first choice of a tensor from its candidates. */
+static void choose_formats(const sieve_explore_options *o, sieve_explore_tensor *xt)
+{
+    const double eps = 1e-12;
+    int exact = -1;
+    for (int i = 0; i < xt->n_candidates; i++) {
+        const sieve_explore_candidate *c = &xt->candidates[i];
+        if (!c->complete)
+            continue;
+        if (exact < 0) {
+            exact = i;
+            continue;
+        }
+        const sieve_explore_candidate *b = &xt->candidates[exact];
+        unsigned wc = sieve_format_width(&c->format), wb = sieve_format_width(&b->format);
+        if (c->accuracy > b->accuracy + eps ||
+            (fabs(c->accuracy - b->accuracy) <= eps &&
+             (c->agreement > b->agreement + eps ||
+              (fabs(c->agreement - b->agreement) <= eps && wc > wb))))
+            exact = i;
+    }
+    sieve_format fp32 = sieve_format_fp32();
+    sieve_format exact_fmt = exact >= 0 ? xt->candidates[exact].format : fp32;
+    double exact_acc = exact >= 0 ? xt->candidates[exact].accuracy : 1.0;
+    for (int v = 0; v < SIEVE_VARIANT_KIND_COUNT; v++) {
+        xt->choice[v] = exact_fmt;
+        xt->choice_accuracy[v] = exact_acc;
+        xt->backed_off[v] = 0;
+        if (v == SIEVE_VARIANT_EXACT)
+            continue;
+        int best = -1;
+        for (int i = 0; i < xt->n_candidates; i++) {
+            const sieve_explore_candidate *c = &xt->candidates[i];
+            if (!c->complete || c->accuracy + eps < o->variant_min[v])
+                continue;
+            if (best < 0) {
+                best = i;
+                continue;
+            }
+            const sieve_explore_candidate *b = &xt->candidates[best];
+            unsigned wc = sieve_format_width(&c->format), wb = sieve_format_width(&b->format);
+            if (wc < wb || (wc == wb && (c->accuracy > b->accuracy + eps ||
+                                         (fabs(c->accuracy - b->accuracy) <= eps &&
+                                          c->agreement > b->agreement + eps))))
+                best = i;
+        }
+        if (best >= 0) {
+            xt->choice[v] = xt->candidates[best].format;
+            xt->choice_accuracy[v] = xt->candidates[best].accuracy;
+        }
+    }
+}
+
+static const sieve_explore_candidate *find_candidate(const sieve_explore_tensor *xt,
+                                                     const sieve_format *fmt)
+{
+    for (int i = 0; i < xt->n_candidates; i++)
+        if (memcmp(&xt->candidates[i].format, fmt, sizeof(*fmt)) == 0)
+            return &xt->candidates[i];
+    return NULL;
+}
+
+/* How much a tensor's format alone disturbs the original: the fraction of
+ * subset items whose top-1 answer changes (0 for fp32). */
+static double format_loss(const sieve_explore_tensor *xt, const sieve_format *fmt)
+{
+    const sieve_explore_candidate *c = find_candidate(xt, fmt);
+    return fmt->kind == SIEVE_FORMAT_FP32 || !c ? 0 : 1 - c->agreement;
+}
+
+/* One back-off step: the narrowest explored format that disturbs the
+ * original less than the current one (ties: the least disturbing), else
+ * fp32. Bits go where they buy the most agreement. */
+static sieve_format backoff_step(const sieve_explore_tensor *xt, const sieve_format *now)
+{
+    const double eps = 1e-12;
+    double now_loss = format_loss(xt, now);
+    const sieve_explore_candidate *next = NULL;
+    for (int i = 0; i < xt->n_candidates; i++) {
+        const sieve_explore_candidate *c = &xt->candidates[i];
+        if (!c->complete || 1 - c->agreement >= now_loss - eps)
+            continue;
+        unsigned wc = sieve_format_width(&c->format);
+        unsigned wn = next ? sieve_format_width(&next->format) : 0;
+        if (!next || wc < wn || (wc == wn && c->agreement > next->agreement + eps))
+            next = c;
+    }
+    return next ? next->format : sieve_format_fp32();
+}
+
+/* ---- variants ------------------------------------------------------------------ */
+
+static sieve_status build_variant(explorer *x, const sieve_model *original,
+                                  const sieve_explore_result *r, int v, sieve_model **out)
+{
+    sieve_status st = sieve_model_clone(original, out);
+    for (int i = 0; i < r->n_tensors && st == SIEVE_OK; i++)
+        st = sieve_model_set_tensor_format(*out, r->tensors[i].tensor, &r->tensors[i].choice[v]);
+    if (st != SIEVE_OK) {
+        sieve_model_free(*out);
+        *out = NULL;
+    }
+    (void)x;
+    return st;
+}
+
+static void variant_sizes(explorer *x, const sieve_explore_result *r, sieve_explore_variant *var,
+                          int v)
+{
+    double wbits = 0, wn = 0, abits = 0, an = 0;
+    var->weight_bytes = var->weight_bytes_fp32 = 0;
+    var->activation_bytes = var->activation_bytes_fp32 = 0;
+    for (int t = 0; t < x->n_tensors; t++) {
+        const sieve_tensor *tt = &x->work->tensors[t];
+        if (tt->role == SIEVE_TENSOR_ACTIVATION && x->producer[t] < 0)
+            continue;
+        sieve_format fmt = sieve_format_fp32();
+        for (int i = 0; i < r->n_tensors; i++)
+            if (r->tensors[i].tensor == t)
+                fmt = r->tensors[i].choice[v];
+        double n = (double)x->numel[t], w = sieve_format_width(&fmt);
+        uint64_t bytes = (uint64_t)ceil(n * w / 8), bytes32 = (uint64_t)x->numel[t] * 4;
+        if (tt->role == SIEVE_TENSOR_CONSTANT) {
+            wbits += n * w;
+            wn += n;
+            var->weight_bytes += bytes;
+            var->weight_bytes_fp32 += bytes32;
+        } else {
+            abits += n * w;
+            an += n;
+            var->activation_bytes += bytes;
+            var->activation_bytes_fp32 += bytes32;
+        }
+    }
+    var->weight_bits = wn > 0 ? wbits / wn : 32;
+    var->activation_bits = an > 0 ? abits / an : 32;
+}
+
+/* Runs `model` on all items (x->inputs), or the sweep subset when `subset`,
+ * recording logits and correctness (when not NULL). Stops early once more
+ * than `allowed` items are wrong (LONG_MAX: never). */
+static sieve_status eval_model(explorer *x, sieve_model *model, bool subset, long allowed,
+                               float *logits, uint8_t *correct, int *pred, size_t *n_correct,
+                               bool *complete)
+{
+    sieve_status st = make_execs(x, model);
+    if (st != SIEVE_OK)
+        return st;
+    eval_job j = {.x = x, .first_layer = 0, .from_cache = false, .quant_tensor = -1,
+                  .n = subset ? x->n_sub : x->n_items, .items = subset ? x->sub : NULL,
+                  .allowed_misses = allowed, .logits = logits, .correct = correct, .pred = pred};
+    st = run_job(x, &j, n_correct, complete);
+    x->evaluations++;
+    return st;
+}
+
+/* Logits -> per-item scores of one kind at temperature T. */
+static void compute_scores(explorer *x, const float *logits, sieve_score_kind kind, float temp,
+                           float *scores)
+{
+    float *probs = x->scratch[0];
+    for (size_t i = 0; i < x->n_items; i++) {
+        sieve_softmax(logits + i * x->classes, x->classes, temp, probs);
+        scores[i] = sieve_confidence(kind, probs, x->classes);
+    }
+}
+
+/* Mean negative log-likelihood of the labels at temperature T. */
+static double nll(explorer *x, const float *logits, double temp)
+{
+    double sum = 0;
+    for (size_t i = 0; i < x->n_items; i++) {
+        const float *z = logits + i * x->classes;
+        float top = z[argmax(z, x->classes)];
+        double s = 0;
+        for (size_t c = 0; c < x->classes; c++)
+            s += exp(((double)z[c] - top) / temp);
+        int y = x->labels[i];
+        if (y >= 0 && (size_t)y < x->classes)
+            sum += log(s) - ((double)z[y] - top) / temp;
+    }
+    return x->n_items ? sum / (double)x->n_items : 0;
+}
+
+/* Temperature minimizing the NLL: golden-section search on log T in [-3, 3]. */
+static float fit_temperature(explorer *x, const float *logits)
+{
+    const double g = 0.6180339887498949;
+    double a = -3, b = 3;
+    double c = b - g * (b - a), d = a + g * (b - a);
+    double fc = nll(x, logits, exp(c)), fd = nll(x, logits, exp(d));
+    for (int it = 0; it < 40; it++) {
+        if (fc < fd) {
+            b = d;
+            d = c;
+            fd = fc;
+            c = b - g * (b - a);
+            fc = nll(x, logits, exp(c));
+        } else {
+            a = c;
+            c = d;
+            fc = fd;
+            d = a + g * (b - a);
+            fd = nll(x, logits, exp(d));
+        }
+    }
+    return (float)exp((a + b) / 2);
+}
+
+static sieve_status calibrate(explorer *x, sieve_explore_result *r, sieve_explore_variant *var,
+                              const char *data_name, float *logits, const uint8_t *correct)
+{
+    sieve_context *ctx = x->ctx;
+    size_t n = x->n_items;
+    sieve_status st = SIEVE_OK;
+    if (x->output_is_softmax) /* probabilities: log turns them back into logits */
+        for (size_t i = 0; i < n * x->classes; i++)
+            logits[i] = logf(fmaxf(logits[i], 1e-30f));
+    float *scores = sieve_calloc(ctx, n ? n : 1, sizeof(float));
+    float *best_scores = sieve_calloc(ctx, n ? n : 1, sizeof(float));
+    float *high = sieve_calloc(ctx, n ? n : 1, sizeof(float));
+    float *low = sieve_calloc(ctx, n ? n : 1, sizeof(float));
+    float *sort_scratch = sieve_calloc(ctx, n ? n : 1, sizeof(float));
+    size_t *order = sieve_calloc(ctx, n ? n : 1, sizeof(size_t));
+    sieve_calibration_point *points = sieve_calloc(ctx, n + 1, sizeof(*points));
+    cJSON *root = NULL;
+    if (!scores || !best_scores || !high || !low || !sort_scratch || !order || !points) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+    memset(var->outcome, 0, sizeof(var->outcome));
+    for (size_t i = 0; i < n; i++) {
+        int o = correct[i] ? (x->orig_correct[i] ? 0 : 3) : (x->orig_correct[i] ? 1 : 2);
+        var->outcome[o]++;
+    }
+    float temps[2] = {1.0f, x->opt->fit_temperature ? fit_temperature(x, logits) : 1.0f};
+    int n_temps = temps[1] != temps[0] ? 2 : 1;
+    double best_auc = -1;
+    for (int ti = 0; ti < n_temps; ti++)
+        for (int k = 0; k < SIEVE_SCORE_KIND_COUNT; k++) {
+            compute_scores(x, logits, (sieve_score_kind)k, temps[ti], scores);
+            size_t nh = 0, nl = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (correct[i])
+                    high[nh++] = scores[i];
+                else if (x->orig_correct[i])
+                    low[nl++] = scores[i];
+            }
+            double auc = sieve_detector_auc(high, nh, low, nl, sort_scratch);
+            if (auc > best_auc + 1e-12) {
+                best_auc = auc;
+                var->score = (sieve_score_kind)k;
+                var->temperature = temps[ti];
+                memcpy(best_scores, scores, n * sizeof(float));
+            }
+        }
+    for (int k = 0; k < SIEVE_SCORE_KIND_COUNT; k++) {
+        compute_scores(x, logits, (sieve_score_kind)k, var->temperature, scores);
+        size_t nh = 0, nl = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (correct[i])
+                high[nh++] = scores[i];
+            else if (x->orig_correct[i])
+                low[nl++] = scores[i];
+        }
+        var->auc[k] = sieve_detector_auc(high, nh, low, nl, sort_scratch);
+    }
+    size_t n_points = 0;
+    st = sieve_detector_curve(ctx, best_scores, correct, x->orig_correct, n, order, points,
+                              &n_points);
+    if (st != SIEVE_OK)
+        goto done;
+    double target_acc = x->opt->target * r->original_val_accuracy;
+    long chosen = sieve_detector_choose(points, n_points, target_acc, x->opt->target_z);
+    if (chosen < 0)
+        chosen = (long)n_points - 1;
+    var->threshold = points[chosen].threshold;
+    var->replay_fraction = points[chosen].replay_fraction;
+    var->accuracy_with_replay = points[chosen].accuracy;
+
+    root = cJSON_CreateObject();
+    cJSON *auc = cJSON_CreateObject(), *outcome = cJSON_CreateObject(), *curve = cJSON_CreateArray();
+    if (!root || !auc || !outcome || !curve) {
+        cJSON_Delete(auc);
+        cJSON_Delete(outcome);
+        cJSON_Delete(curve);
+        st = sieve_fail(ctx, SIEVE_ERR_NOMEM, "explore: out of memory building calibration");
+        goto done;
+    }
+    cJSON_AddStringToObject(root, "score", sieve_score_kind_name(var->score));
+    cJSON_AddNumberToObject(root, "temperature", var->temperature);
+    cJSON_AddNumberToObject(root, "threshold", var->threshold);
+    cJSON_AddNumberToObject(root, "target", x->opt->target);
+    cJSON_AddNumberToObject(root, "target_z", x->opt->target_z);
+    cJSON_AddNumberToObject(root, "replay_fraction", var->replay_fraction);
+    cJSON_AddNumberToObject(root, "accuracy", var->val_accuracy);
+    cJSON_AddNumberToObject(root, "accuracy_with_replay", var->accuracy_with_replay);
+    cJSON_AddNumberToObject(root, "original_accuracy", r->original_val_accuracy);
+    cJSON_AddNumberToObject(root, "items", (double)n);
+    if (data_name)
+        cJSON_AddStringToObject(root, "data", data_name);
+    for (int k = 0; k < SIEVE_SCORE_KIND_COUNT; k++)
+        cJSON_AddNumberToObject(auc, sieve_score_kind_name((sieve_score_kind)k), var->auc[k]);
+    cJSON_AddItemToObject(root, "auc", auc);
+    static const char *const outcome_names[4] = {"correct", "correctable", "uncorrectable",
+                                                 "compensating"};
+    for (int k = 0; k < 4; k++)
+        cJSON_AddNumberToObject(outcome, outcome_names[k], (double)var->outcome[k]);
+    cJSON_AddItemToObject(root, "outcomes", outcome);
+    /* the curve, thinned to one point per percent of replay plus the chosen one:
+     * [threshold, replay_fraction, accuracy_with_replay] */
+    int next_pct = 0;
+    for (size_t i = 0; i < n_points; i++) {
+        bool keep = (long)i == chosen || i + 1 == n_points ||
+                    points[i].replay_fraction * 100 >= next_pct;
+        if (!keep)
+            continue;
+        while (points[i].replay_fraction * 100 >= next_pct)
+            next_pct++;
+        double p[3] = {points[i].threshold, points[i].replay_fraction, points[i].accuracy};
+        cJSON_AddItemToArray(curve, cJSON_CreateDoubleArray(p, 3));
+    }
+    cJSON_AddItemToObject(root, "curve", curve);
+    char *text = cJSON_PrintUnformatted(root);
+    if (!text) {
+        st = sieve_fail(ctx, SIEVE_ERR_NOMEM, "explore: out of memory printing calibration");
+        goto done;
+    }
+    var->calibration = sieve_strdup(ctx, text);
+    cJSON_free(text);
+    if (!var->calibration)
+        st = SIEVE_ERR_NOMEM;
+done:
+    cJSON_Delete(root);
+    sieve_free(ctx, scores, (n ? n : 1) * sizeof(float));
+    sieve_free(ctx, best_scores, (n ? n : 1) * sizeof(float));
+    sieve_free(ctx, high, (n ? n : 1) * sizeof(float));
+    sieve_free(ctx, low, (n ? n : 1) * sizeof(float));
+    sieve_free(ctx, sort_scratch, (n ? n : 1) * sizeof(float));
+    sieve_free(ctx, order, (n ? n : 1) * sizeof(size_t));
+    sieve_free(ctx, points, (n + 1) * sizeof(*points));
+    return st;
+}
+
+/* Combines, verifies on the whole validation set, backs off, calibrates. */
+static sieve_status make_variant(explorer *x, const sieve_model *original, sieve_explore_result *r,
+                                 int v, const char *data_name, float *logits, uint8_t *correct)
+{
+    sieve_explore_variant *var = &r->variants[v];
+    var->kind = (sieve_variant_kind)v;
+    double min = SIEVE_MIN(x->opt->variant_min[v], 1.0);
+    long allowed = allowed_misses(x->n_items, x->orig_correct_count, min);
+    long allowed_sub = allowed_misses(x->n_sub, x->orig_sub_correct, min);
+    bool check_subset = x->n_sub < x->n_items;
+    sieve_status st;
+    for (;;) {
+        sieve_model *model = NULL;
+        if ((st = build_variant(x, original, r, v, &model)) != SIEVE_OK)
+            return st;
+        size_t n_correct = 0;
+        bool complete = false, whole = true;
+        double norm = 0;
+        /* the subset first: most failing combinations are caught there */
+        if (check_subset) {
+            st = eval_model(x, model, true, allowed_sub, NULL, NULL, NULL, &n_correct, &complete);
+            norm = x->orig_sub_correct ? (double)n_correct / (double)x->orig_sub_correct : 1;
+            whole = complete && norm + 1e-12 >= min;
+        }
+        if (st == SIEVE_OK && whole) {
+            st = eval_model(x, model, false, allowed, logits, correct, NULL, &n_correct,
+                            &complete);
+            norm = x->orig_correct_count ? (double)n_correct / (double)x->orig_correct_count : 1;
+        }
+        if (st != SIEVE_OK) {
+            sieve_model_free(model);
+            return st;
+        }
+        if (whole && complete && norm + 1e-12 >= min) {
+            var->model = model;
+            var->val_accuracy = x->n_items ? (double)n_correct / (double)x->n_items : 0;
+            break;
+        }
+        sieve_model_free(model);
+        /* back off the tensor whose own loss is the largest */
+        int pick = -1;
+        double pick_loss = 0;
+        for (int i = 0; i < r->n_tensors; i++) {
+            sieve_explore_tensor *xt = &r->tensors[i];
+            if (xt->choice[v].kind == SIEVE_FORMAT_FP32)
+                continue;
+            double loss = format_loss(xt, &xt->choice[v]);
+            if (pick < 0 || loss > pick_loss + 1e-12 ||
+                (fabs(loss - pick_loss) <= 1e-12 && xt->numel > r->tensors[pick].numel)) {
+                pick = i;
+                pick_loss = loss;
+            }
+        }
+        if (pick < 0)
+            return sieve_fail(x->ctx, SIEVE_ERR_STATE,
+                              "explore: %s variant misses its threshold with every tensor fp32",
+                              variant_names[v]);
+        sieve_explore_tensor *xt = &r->tensors[pick];
+        char was[32], now[32], acc_text[48];
+        sieve_format_str(&xt->choice[v], was, sizeof(was));
+        xt->choice[v] = backoff_step(xt, &xt->choice[v]);
+        xt->backed_off[v]++;
+        var->n_backoffs++;
+        if (complete)
+            snprintf(acc_text, sizeof(acc_text), "%.4f", norm);
+        else
+            snprintf(acc_text, sizeof(acc_text), "below %.4f (stopped early)", min);
+        if (!whole)
+            strncat(acc_text, " on the subset", sizeof(acc_text) - strlen(acc_text) - 1);
+        report(x, 0.75 + 0.2 * v / 3.0,
+               "%s: %s of the original's accuracy: back off '%s' (changes %.2f%% of answers "
+               "alone) %s -> %s",
+               variant_names[v], acc_text, xt->name, 100 * pick_loss, was,
+               sieve_format_str(&xt->choice[v], now, sizeof(now)));
+    }
+    variant_sizes(x, r, var, v);
+    report(x, 0.75 + 0.2 * (v + 1) / 3.0,
+           "%s: validation accuracy %.4f (original %.4f), %.2f bits/weight, %.2f bits/activation, "
+           "%d back-off%s",
+           variant_names[v], var->val_accuracy, r->original_val_accuracy, var->weight_bits,
+           var->activation_bits, var->n_backoffs, var->n_backoffs == 1 ? "" : "s");
+    st = calibrate(x, r, var, data_name, logits, correct);
+    if (st == SIEVE_OK)
+        report(x, 0.75 + 0.2 * (v + 1) / 3.0,
+               "%s: detector %s (AUC %.3f, T %.2f): replay %.2f%% -> accuracy %.4f",
+               variant_names[v], sieve_score_kind_name(var->score), var->auc[var->score],
+               (double)var->temperature, 100 * var->replay_fraction, var->accuracy_with_replay);
+    return st;
+}
+
+/* ---- entry points ------------------------------------------------------------------ */
+
+static sieve_status check_model(sieve_context *ctx, const sieve_model *m, sieve_preprocess *pre)
+{
+    if (sieve_model_preprocess(m, pre) != SIEVE_OK || pre->channels < 1 || pre->height < 1 ||
+        pre->width < 1)
+        return sieve_fail(ctx, SIEVE_ERR_ARG,
+                          "explore: the model has no image preprocessing (import it with "
+                          "--mean/--std)");
+    return SIEVE_OK;
+}
+
+static sieve_status start(explorer *x, sieve_context *ctx, const sieve_model *original,
+                          const sieve_explore_options *o, sieve_preprocess *pre)
+{
+    memset(x, 0, sizeof(*x));
+    x->ctx = ctx;
+    x->opt = o;
+    x->t0 = now_ms();
+    sieve_status st = check_model(ctx, original, pre);
+    if (st != SIEVE_OK)
+        return st;
+    int threads = o->threads > 0 ? o->threads : sieve_context_threads(ctx);
+    if (threads < 1)
+        threads = 1;
+    if ((st = setup(x, original, threads)) != SIEVE_OK)
+        return st;
+    if (x->input_n != (size_t)pre->channels * (size_t)pre->height * (size_t)pre->width)
+        return sieve_fail(ctx, SIEVE_ERR_SHAPE,
+                          "explore: input has %zu values, preprocessing gives %d x %d x %d",
+                          x->input_n, pre->channels, pre->height, pre->width);
+    return SIEVE_OK;
+}
+
+sieve_status sieve_explore(sieve_context *ctx, const sieve_model *original,
+                           sieve_dataset *validation, const sieve_explore_options *options,
+                           sieve_explore_result **out)
+{
+    if (!ctx || !original || !validation || !out)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "explore: missing argument");
+    *out = NULL;
+    sieve_explore_options defaults;
+    sieve_explore_options_default(&defaults);
+    const sieve_explore_options *o = options ? options : &defaults;
+    explorer x;
+    sieve_preprocess pre;
+    sieve_explore_result *r = NULL;
+    float *logits = NULL, *orig_values = NULL, *rounded = NULL;
+    uint8_t *correct = NULL;
+    sieve_exp_hist *hists = NULL;
+    size_t hists_n = 0;
+    sieve_status st = start(&x, ctx, original, o, &pre);
+    if (st != SIEVE_OK)
+        goto done;
+    size_t n = sieve_dataset_count(validation);
+    if (n == 0) {
+        st = sieve_fail(ctx, SIEVE_ERR_ARG, "explore: the validation data is empty");
+        goto done;
+    }
+    report(&x, 0, "loading %zu validation items", n);
+    if ((st = load_items(&x, validation, n, &pre)) != SIEVE_OK)
+        goto done;
+    r = sieve_calloc(ctx, 1, sizeof(*r));
+    if (!r) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+    r->original_test_accuracy = -1;
+    r->threads = x.threads;
+    r->n_validation = n;
+    for (int v = 0; v < SIEVE_VARIANT_KIND_COUNT; v++)
+        r->variants[v].test_accuracy = r->variants[v].test_accuracy_with_replay =
+            r->variants[v].test_replay_fraction = -1;
+
+    /* 1. the original on the whole validation set: histograms and answers */
+    report(&x, 0.01, "running the original on %zu items (%d threads)", n, x.threads);
+    hists_n = (size_t)x.threads * (size_t)x.n_tensors;
+    hists = sieve_calloc(ctx, hists_n ? hists_n : 1, sizeof(*hists));
+    if (!hists) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+    hist_job hj = {.x = &x, .hists = hists};
+    atomic_init(&hj.next, 0);
+    atomic_init(&hj.status, SIEVE_OK);
+    sieve_parallel_for(x.pool, (size_t)x.threads, hist_worker, &hj);
+    if ((st = (sieve_status)atomic_load(&hj.status)) != SIEVE_OK)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        x.orig_correct_count += x.orig_correct[i];
+    r->original_val_accuracy = (double)x.orig_correct_count / (double)n;
+    report(&x, 0.05, "original: validation accuracy %.4f", r->original_val_accuracy);
+
+    /* 2. the tensors to explore, with their histograms */
+    bool *nonneg = sieve_calloc(ctx, (size_t)x.n_tensors + 1, sizeof(bool));
+    r->tensors = sieve_calloc(ctx, (size_t)x.n_tensors + 1, sizeof(*r->tensors));
+    r->tensor_slots = x.n_tensors + 1;
+    if (!nonneg || !r->tensors) {
+        sieve_free(ctx, nonneg, (size_t)x.n_tensors + 1);
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+    structural_non_negative(x.work, nonneg);
+    for (int t = 0; t < x.n_tensors; t++) {
+        const sieve_tensor *tt = &x.work->tensors[t];
+        bool is_const = tt->role == SIEVE_TENSOR_CONSTANT;
+        if (is_const ? !o->explore_weights : !o->explore_activations)
+            continue;
+        if (tt->role == SIEVE_TENSOR_ACTIVATION && x.producer[t] < 0)
+            continue;
+        if (is_const && x.first_consumer[t] >= x.n_layers)
+            continue; /* unused constant */
+        if (x.numel[t] == 0)
+            continue;
+        sieve_explore_tensor *xt = &r->tensors[r->n_tensors++];
+        xt->tensor = t;
+        if (!(xt->name = sieve_strdup(ctx, tt->name))) {
+            sieve_free(ctx, nonneg, (size_t)x.n_tensors + 1);
+            st = SIEVE_ERR_NOMEM;
+            goto done;
+        }
+        xt->role = tt->role;
+        xt->numel = x.numel[t];
+        xt->first_layer = x.first_consumer[t];
+        if (is_const) {
+            float *v = x.scratch[0]; /* constants fit: scratch covers every tensor */
+            memcpy(v, tt->owned, xt->numel * sizeof(float));
+            sieve_exp_hist_add(&xt->hist, v, xt->numel);
+            xt->non_negative = xt->hist.negatives == 0;
+        } else {
+            for (int th = 0; th < x.threads; th++)
+                sieve_exp_hist_merge(&xt->hist, &hists[(size_t)th * (size_t)x.n_tensors + (size_t)t]);
+            xt->non_negative = nonneg[t] && xt->hist.negatives == 0;
+        }
+    }
+    sieve_free(ctx, nonneg, (size_t)x.n_tensors + 1);
+    orig_values = sieve_calloc(ctx, x.scratch_floats, sizeof(float));
+    rounded = sieve_calloc(ctx, x.scratch_floats, sizeof(float));
+    if (!orig_values || !rounded) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+
+    /* 3. the sweep subset: evenly spaced items */
+    x.n_sub = o->subset && o->subset < n ? o->subset : n;
+    x.sub = sieve_calloc(ctx, x.n_sub, sizeof(size_t));
+    if (!x.sub) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t k = 0; k < x.n_sub; k++) {
+        x.sub[k] = (size_t)((double)k * (double)n / (double)x.n_sub);
+        x.orig_sub_correct += x.orig_correct[x.sub[k]];
+    }
+    r->n_subset = x.n_sub;
+    r->original_subset_accuracy = (double)x.orig_sub_correct / (double)x.n_sub;
+
+    /* 4. per-tensor sweeps by increasing first layer */
+    if ((st = make_execs(&x, x.work)) != SIEVE_OK)
+        goto done;
+    int done_tensors = 0;
+    for (int layer = 0; layer <= x.n_layers; layer++) {
+        bool any = false;
+        for (int i = 0; i < r->n_tensors; i++)
+            any |= r->tensors[i].first_layer == layer;
+        if (!any)
+            continue;
+        if ((st = cache_advance(&x, layer)) != SIEVE_OK)
+            goto done;
+        for (int i = 0; i < r->n_tensors; i++) {
+            sieve_explore_tensor *xt = &r->tensors[i];
+            if (xt->first_layer != layer)
+                continue;
+            if (xt->role == SIEVE_TENSOR_CONSTANT)
+                memcpy(orig_values, x.work->tensors[xt->tensor].owned, xt->numel * sizeof(float));
+            double t1 = now_ms();
+            size_t evals0 = x.evaluations;
+            if ((st = search_tensor(&x, xt, orig_values, rounded)) != SIEVE_OK)
+                goto done;
+            choose_formats(o, xt);
+            done_tensors++;
+            char fe[32], fa[32], fx[32];
+            report(&x, 0.05 + 0.7 * done_tensors / r->n_tensors,
+                   "[%d/%d] %s (%s, %zu values, exponents %d..%d): exact %s, accurate %s (%.4f), "
+                   "approximate %s (%.4f); %zu evaluations, %.1f s",
+                   done_tensors, r->n_tensors, xt->name,
+                   xt->role == SIEVE_TENSOR_CONSTANT ? "weight" : "activation", xt->numel,
+                   xt->exp_lo, xt->exp_hi,
+                   sieve_format_str(&xt->choice[SIEVE_VARIANT_EXACT], fx, sizeof(fx)),
+                   sieve_format_str(&xt->choice[SIEVE_VARIANT_ACCURATE], fa, sizeof(fa)),
+                   xt->choice_accuracy[SIEVE_VARIANT_ACCURATE],
+                   sieve_format_str(&xt->choice[SIEVE_VARIANT_APPROXIMATE], fe, sizeof(fe)),
+                   xt->choice_accuracy[SIEVE_VARIANT_APPROXIMATE], x.evaluations - evals0,
+                   (now_ms() - t1) / 1000);
+        }
+    }
+    /* the cache is no longer needed */
+    sieve_free(ctx, x.cache, x.cache_floats * sizeof(float));
+    x.cache = NULL;
+    x.cache_floats = 0;
+
+    /* 5. variants: combine, verify, back off, calibrate */
+    logits = sieve_calloc(ctx, n * x.classes, sizeof(float));
+    correct = sieve_calloc(ctx, n, 1);
+    if (!logits || !correct) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+    for (int v = 0; v < SIEVE_VARIANT_KIND_COUNT && st == SIEVE_OK; v++)
+        st = make_variant(&x, original, r, v, o->data_name, logits, correct);
+done:
+    if (st == SIEVE_OK) {
+        r->evaluations = x.evaluations;
+        r->wall_ms = now_ms() - x.t0;
+        report(&x, 1, "done in %.1f s (%zu evaluations)", r->wall_ms / 1000, r->evaluations);
+        *out = r;
+    } else {
+        sieve_explore_result_free(ctx, r);
+    }
+    if (hists)
+        sieve_free(ctx, hists, (hists_n ? hists_n : 1) * sizeof(*hists));
+    if (logits)
+        sieve_free(ctx, logits, x.n_items * x.classes * sizeof(float));
+    if (correct)
+        sieve_free(ctx, correct, x.n_items);
+    sieve_free(ctx, orig_values, x.scratch_floats * sizeof(float));
+    sieve_free(ctx, rounded, x.scratch_floats * sizeof(float));
+    teardown(&x);
+    return st;
+}
+
+void sieve_explore_result_free(sieve_context *ctx, sieve_explore_result *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; r->tensors && i < r->n_tensors; i++) {
+        if (r->tensors[i].name)
+            sieve_free_str(ctx, (char *)r->tensors[i].name);
+        sieve_free(ctx, r->tensors[i].candidates,
+                   (size_t)r->tensors[i].candidate_slots * sizeof(sieve_explore_candidate));
+    }
+    sieve_free(ctx, r->tensors, (size_t)r->tensor_slots * sizeof(*r->tensors));
+    for (int v = 0; v < SIEVE_VARIANT_KIND_COUNT; v++) {
+        sieve_model_free(r->variants[v].model);
+        sieve_free_str(ctx, r->variants[v].calibration);
+    }
+    sieve_free(ctx, r, sizeof(*r));
+}
+
+sieve_status sieve_explore_test(sieve_context *ctx, const sieve_model *original,
+                                sieve_explore_result *r, sieve_dataset *test,
+                                const sieve_explore_options *options)
+{
+    if (!ctx || !original || !r || !test)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "explore test: missing argument");
+    sieve_explore_options defaults;
+    sieve_explore_options_default(&defaults);
+    const sieve_explore_options *o = options ? options : &defaults;
+    explorer x;
+    sieve_preprocess pre;
+    float *logits = NULL;
+    uint8_t *correct = NULL;
+    size_t n = sieve_dataset_count(test);
+    sieve_status st = start(&x, ctx, original, o, &pre);
+    if (st == SIEVE_OK && n == 0)
+        st = sieve_fail(ctx, SIEVE_ERR_ARG, "explore test: the test data is empty");
+    if (st == SIEVE_OK) {
+        report(&x, 0, "test: loading %zu items", n);
+        st = load_items(&x, test, n, &pre);
+    }
+    if (st == SIEVE_OK) {
+        logits = sieve_calloc(ctx, n * x.classes, sizeof(float));
+        correct = sieve_calloc(ctx, n, 1);
+        if (!logits || !correct)
+            st = SIEVE_ERR_NOMEM;
+    }
+    size_t n_correct = 0;
+    bool complete;
+    if (st == SIEVE_OK)
+        st = eval_model(&x, x.work, false, LONG_MAX, NULL, x.orig_correct, x.orig_pred,
+                        &n_correct, &complete);
+    if (st == SIEVE_OK) {
+        r->n_test = n;
+        r->original_test_accuracy = (double)n_correct / (double)n;
+        report(&x, 0.2, "test: original accuracy %.4f", r->original_test_accuracy);
+    }
+    for (int v = 0; v < SIEVE_VARIANT_KIND_COUNT && st == SIEVE_OK; v++) {
+        sieve_explore_variant *var = &r->variants[v];
+        if (!var->model)
+            continue;
+        st = eval_model(&x, var->model, false, LONG_MAX, logits, correct, NULL, &n_correct,
+                        &complete);
+        if (st != SIEVE_OK)
+            break;
+        sieve_detector det = {var->score, var->temperature, var->threshold};
+        size_t replayed = 0, with_replay = 0;
+        float *probs = x.scratch[0];
+        for (size_t i = 0; i < n; i++) {
+            float *z = logits + i * x.classes;
+            if (x.output_is_softmax)
+                for (size_t c = 0; c < x.classes; c++)
+                    z[c] = logf(fmaxf(z[c], 1e-30f));
+            bool replay = sieve_detector_should_replay(&det, z, x.classes, probs);
+            replayed += replay;
+            with_replay += replay ? x.orig_correct[i] : correct[i];
+        }
+        var->test_accuracy = (double)n_correct / (double)n;
+        var->test_accuracy_with_replay = (double)with_replay / (double)n;
+        var->test_replay_fraction = (double)replayed / (double)n;
+        report(&x, 0.2 + 0.8 * (v + 1) / 3.0,
+               "test: %s accuracy %.4f, with replay %.4f (%.2f%% replayed)", variant_names[v],
+               var->test_accuracy, var->test_accuracy_with_replay, 100 * var->test_replay_fraction);
+    }
+    if (logits)
+        sieve_free(ctx, logits, n * x.classes * sizeof(float));
+    if (correct)
+        sieve_free(ctx, correct, n);
+    teardown(&x);
+    return st;
+}
+
+sieve_status sieve_explore_package(sieve_context *ctx, const sieve_model *original,
+                                   const sieve_explore_result *r, int strip, sieve_model **out)
+{
+    if (!ctx || !original || !r || !out)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "explore package: missing argument");
+    *out = NULL;
+    const sieve_model *base = strip ? r->variants[SIEVE_VARIANT_ACCURATE].model : original;
+    if (!base)
+        return sieve_fail(ctx, SIEVE_ERR_STATE, "explore package: no accurate variant");
+    sieve_model *pkg = NULL;
+    sieve_status st = sieve_model_clone(base, &pkg);
+    for (int v = 0; v < SIEVE_VARIANT_KIND_COUNT && st == SIEVE_OK; v++) {
+        const sieve_explore_variant *var = &r->variants[v];
+        if (var->model)
+            st = sieve_model_add_variant(pkg, variant_names[v], var->model,
+                                         var->calibration ? var->calibration : "");
+    }
+    if (st == SIEVE_OK)
+        st = sieve_model_set_metadata(pkg, "sieve.package.base", strip ? "accurate" : "original");
+    if (st != SIEVE_OK) {
+        sieve_model_free(pkg);
+        return st;
+    }
+    *out = pkg;
+    return SIEVE_OK;
+}
