@@ -643,7 +643,8 @@ static void test_global_pools_reduce_every_spatial_axis(void **state)
     for (size_t i = 0; i < 4; i++) {
         x = random_input(shapes[i]);
         l.op = SIEVE_OP_GLOBALAVGPOOL;
-        check_fast_vs_ref(&l, &x, 1, numel(&shapes[i]) / (size_t)(shapes[i].dims[0] * shapes[i].dims[1]), 0);
+        check_fast_vs_ref(&l, &x, 1,
+                          numel(&shapes[i]) / (size_t)(shapes[i].dims[0] * shapes[i].dims[1]), 0);
         l.op = SIEVE_OP_GLOBALMAXPOOL;
         check_fast_vs_ref(&l, &x, 1, 0, 0);
         free_input(&x);
@@ -723,9 +724,10 @@ static void test_relu_add_batchnorm_match_hand_examples_and_ref(void **state)
     infer_fails(&l, bad, 2, "cannot broadcast dimension 1: 4 vs 3");
 
     /* folded batch norm: y = x * scale[c] + shift[c], x [1, 2, 2] */
-    static const float xb[] = {1, 2, 3, 4}, sc[] = {2, -1}, sh[] = {0.5f, 10}, yb[] = {2.5f, 4.5f, 7, 6};
-    sieve_op_input bn[3] = {values_input(shape_of(3, 1, 2, 2), xb), values_input(shape_of(1, 2), sc),
-                            values_input(shape_of(1, 2), sh)};
+    static const float xb[] = {1, 2, 3, 4}, sc[] = {2, -1}, sh[] = {0.5f, 10},
+                       yb[] = {2.5f, 4.5f, 7, 6};
+    sieve_op_input bn[3] = {values_input(shape_of(3, 1, 2, 2), xb),
+                            values_input(shape_of(1, 2), sc), values_input(shape_of(1, 2), sh)};
     l = layer_of(SIEVE_OP_BATCHNORM, 3);
     out = infer_ok(&l, bn, 3);
     y = run_ref(&l, bn, 3, &out);
@@ -756,7 +758,8 @@ static void test_lrn_matches_hand_examples_and_ref(void **state)
      * size 2 (ONNX: floor((2-1)/2) = 0 below, ceil((2-1)/2) = 1 above):
      * windows {0,1}, {1,2}, {2}: y = 1/(1+5), 2/(1+13), 3/(1+9). */
     static const float x3[] = {1, 2, 3};
-    const float want3[] = {1.0f / 6, 2.0f / 15, 3.0f / 14}, want2[] = {1.0f / 6, 2.0f / 14, 3.0f / 10};
+    const float want3[] = {1.0f / 6, 2.0f / 15, 3.0f / 14},
+                want2[] = {1.0f / 6, 2.0f / 14, 3.0f / 10};
     sieve_op_input x = values_input(shape_of(4, 1, 3, 1, 1), x3);
     sieve_layer l = layer_of(SIEVE_OP_LRN, 1);
     l.attrs.lrn = (sieve_lrn_attrs){.size = 3, .alpha = 3, .beta = 1, .bias = 1};

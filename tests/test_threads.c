@@ -20,7 +20,8 @@ typedef struct visit_log {
     _Atomic int count[MAX_N];
     _Atomic int calls_by_thread[MAX_THREADS];
     _Atomic int in_use[MAX_THREADS]; /* a thread index runs one range at a time */
-    _Atomic int bad_range; /* begin >= end or end > n or thread out of range, or reused concurrently */
+    _Atomic int
+        bad_range; /* begin >= end or end > n or thread out of range, or reused concurrently */
     size_t n;
     int threads;
 } visit_log;

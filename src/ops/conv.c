@@ -73,8 +73,8 @@ sieve_status sieve_conv_infer(const sieve_layer *layer, const sieve_shape *in, i
     if (x->rank != 4 || !sieve_op_numel(x, &numel))
         return sieve_op_fail(layer, err, err_len, "input must be 4-D NCHW, has rank %d", x->rank);
     if (w->rank != 4 || !sieve_op_numel(w, &numel))
-        return sieve_op_fail(layer, err, err_len, "weight must be 4-D [M, C/group, kh, kw], has rank %d",
-                             w->rank);
+        return sieve_op_fail(layer, err, err_len,
+                             "weight must be 4-D [M, C/group, kh, kw], has rank %d", w->rank);
     for (int d = 0; d < 4; d++) {
         if (x->dims[d] < 1 || x->dims[d] > INT32_MAX)
             return sieve_op_fail(layer, err, err_len, "input dimension %d is %lld", d,
@@ -113,8 +113,8 @@ sieve_status sieve_conv_infer(const sieve_layer *layer, const sieve_shape *in, i
     if (sieve_op_shape_present(in, n_in, 2)) {
         const sieve_shape *b = &in[2];
         if (b->rank != 1 || b->dims[0] != m)
-            return sieve_op_fail(layer, err, err_len, "bias must be [%lld], has rank %d", (long long)m,
-                                 b->rank);
+            return sieve_op_fail(layer, err, err_len, "bias must be [%lld], has rank %d",
+                                 (long long)m, b->rank);
     }
     int64_t oh = conv_out_len(x->dims[2], a->pads[0], a->pads[2], w->dims[2], a->stride[0],
                               a->dilation[0]);
@@ -190,7 +190,8 @@ void sieve_conv_run_ref(const sieve_layer *layer, const sieve_op_input *in, int 
                                     ix >= (ptrdiff_t)g.w)
                                     continue;
                                 size_t ci = grp * g.cg + c;
-                                float xv = x[((n * g.c + ci) * g.h + (size_t)iy) * g.w + (size_t)ix];
+                                float xv =
+                                    x[((n * g.c + ci) * g.h + (size_t)iy) * g.w + (size_t)ix];
                                 float wv = sieve_op_input_at(
                                     &in[1], ((m * g.cg + c) * g.kh + ky) * g.kw + kx);
                                 sum += (double)xv * wv;
@@ -290,7 +291,8 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
                 float *out = dk + run_j[r];
                 ptrdiff_t a = run_ox[r], b = a + (ptrdiff_t)run_len[r];
                 ptrdiff_t iy = run_oy[r] * g->sh + dy;
-                ptrdiff_t lo = SIEVE_MIN(SIEVE_MAX(a, ox_lo), b), hi = SIEVE_MAX(SIEVE_MIN(b, ox_hi), lo);
+                ptrdiff_t lo = SIEVE_MIN(SIEVE_MAX(a, ox_lo), b),
+                          hi = SIEVE_MAX(SIEVE_MIN(b, ox_hi), lo);
                 if (iy < 0 || iy >= h)
                     lo = hi = b;
                 for (ptrdiff_t o = a; o < lo; o++)

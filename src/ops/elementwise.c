@@ -261,8 +261,8 @@ sieve_status sieve_batchnorm_infer(const sieve_layer *layer, const sieve_shape *
         return sieve_op_fail(layer, err, err_len, "takes 3 inputs (x, scale, shift), got %d",
                              n_in);
     if (in[0].rank < 2 || !sieve_op_numel(&in[0], &numel))
-        return sieve_op_fail(layer, err, err_len, "input must be [N, C, ...] of rank >= 2, has rank %d",
-                             in[0].rank);
+        return sieve_op_fail(layer, err, err_len,
+                             "input must be [N, C, ...] of rank >= 2, has rank %d", in[0].rank);
     int64_t c = in[0].dims[1];
     for (int i = 1; i < 3; i++)
         if (in[i].rank != 1 || in[i].dims[0] != c)

@@ -37,8 +37,8 @@ sieve_status sieve_lrn_infer(const sieve_layer *layer, const sieve_shape *in, in
     if (n_in != 1)
         return sieve_op_fail(layer, err, err_len, "takes 1 input, got %d", n_in);
     if (in[0].rank < 2 || !sieve_op_numel(&in[0], &numel))
-        return sieve_op_fail(layer, err, err_len, "input must be [N, C, ...] of rank >= 2, has rank %d",
-                             in[0].rank);
+        return sieve_op_fail(layer, err, err_len,
+                             "input must be [N, C, ...] of rank >= 2, has rank %d", in[0].rank);
     if (a->size < 1)
         return sieve_op_fail(layer, err, err_len, "size %d must be >= 1", a->size);
     if (!isfinite(a->alpha) || !isfinite(a->beta) || !isfinite(a->bias))

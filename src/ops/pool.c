@@ -67,8 +67,8 @@ static sieve_status pool_infer(const sieve_layer *layer, const sieve_shape *in, 
     const sieve_shape *x = &in[0];
     size_t numel;
     if ((x->rank != 4 && x->rank != 3) || !sieve_op_numel(x, &numel))
-        return sieve_op_fail(layer, err, err_len, "input must be 4-D NCHW (or 3-D NCL), has rank %d",
-                             x->rank);
+        return sieve_op_fail(layer, err, err_len,
+                             "input must be 4-D NCHW (or 3-D NCL), has rank %d", x->rank);
     for (int d = 0; d < x->rank; d++)
         if (x->dims[d] < 1 || x->dims[d] > INT32_MAX)
             return sieve_op_fail(layer, err, err_len, "input dimension %d is %lld", d,
@@ -294,8 +294,9 @@ static void avgpool_range(void *arg, size_t begin, size_t end, int thread)
         for (ptrdiff_t oy = 0; oy < g->oh; oy++) {
             ptrdiff_t y0 = oy * g->sh - g->pt, ky0, ky1;
             valid_taps(y0, g->kh, g->dh, g->h, &ky0, &ky1);
-            ptrdiff_t rows = g->count_include_pad ? padded_taps(y0, g->kh, g->dh, g->h, g->pt, g->pb)
-                                                  : ky1 - ky0;
+            ptrdiff_t rows = g->count_include_pad
+                                 ? padded_taps(y0, g->kh, g->dh, g->h, g->pt, g->pb)
+                                 : ky1 - ky0;
             for (ptrdiff_t ox = 0; ox < g->ow; ox++) {
                 ptrdiff_t x0 = ox * g->sw - g->pl, kx0, kx1;
                 valid_taps(x0, g->kw, g->dw, g->w, &kx0, &kx1);
