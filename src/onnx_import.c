@@ -361,6 +361,7 @@ typedef struct decoded_tensor {
     size_t numel;
     void *data;
     size_t bytes;
+    bool borrowed; /* data points into the TensorProto, not owned */
 } decoded_tensor;
 
 static bool host_is_little_endian(void)
@@ -457,8 +458,11 @@ static void tensor_to_f32(const Onnx__TensorProto *t, const onnx_dtype_info *inf
         dst[i] = (float)bits_to_f64(t->data_type, info, tensor_bits(t, info, i));
 }
 
+/* Decodes a tensor into values of its kind. With may_borrow (the message
+ * outlives the result), little-endian fp32 raw data is used in place rather
+ * than copied: weights are most of a model's bytes. */
 static sieve_status tensor_decode(sieve_context *ctx, const Onnx__TensorProto *t, const char *what,
-                                  decoded_tensor *out)
+                                  bool may_borrow, decoded_tensor *out)
 {
     const onnx_dtype_info *info;
     memset(out, 0, sizeof(*out));
@@ -466,6 +470,12 @@ static sieve_status tensor_decode(sieve_context *ctx, const Onnx__TensorProto *t
     out->dtype = t->data_type;
     out->kind = (value_kind)info->kind;
     out->bytes = out->numel * kind_size(out->kind);
+    if (may_borrow && t->data_type == DT_FLOAT && t->has_raw_data && out->numel > 0 &&
+        host_is_little_endian() && (uintptr_t)t->raw_data.data % _Alignof(float) == 0) {
+        out->data = t->raw_data.data;
+        out->borrowed = true;
+        return SIEVE_OK;
+    }
     out->data = sieve_alloc(ctx, out->bytes ? out->bytes : 1);
     if (!out->data)
         return SIEVE_ERR_NOMEM;
@@ -580,6 +590,7 @@ typedef struct onnx_value {
     value_kind kind;
     void *data;
     size_t bytes;
+    bool borrowed;  /* data points into the ModelProto, not owned */
     bool is_input;  /* graph input fed at run time */
     int producer;   /* pending layer writing it, or -1 */
     int uses;       /* node inputs and graph outputs naming it, through aliases */
@@ -791,22 +802,31 @@ static sieve_status const_alloc(onnx_importer *imp, value_kind kind, const sieve
 }
 
 /* A constant value that takes ownership of `data` (freed here on failure). */
-static sieve_status const_output(onnx_importer *imp, const char *out_name, const char *suffix,
-                                 int32_t dtype, value_kind kind, const sieve_shape *shape,
-                                 void *data, size_t bytes, int *out)
+static sieve_status const_output_ex(onnx_importer *imp, const char *out_name, const char *suffix,
+                                    int32_t dtype, value_kind kind, const sieve_shape *shape,
+                                    void *data, size_t bytes, bool borrowed, int *out)
 {
     int id = -1;
     sieve_status st = value_for_output(imp, out_name, suffix, dtype, shape, &id);
     if (id < 0) {
-        sieve_free(imp->ctx, data, bytes ? bytes : 1);
+        if (!borrowed)
+            sieve_free(imp->ctx, data, bytes ? bytes : 1);
         return st;
     }
     VAL(id)->is_const = true;
     VAL(id)->kind = kind;
     VAL(id)->data = data;
     VAL(id)->bytes = bytes ? bytes : 1;
+    VAL(id)->borrowed = borrowed;
     *out = id;
     return st;
+}
+
+static sieve_status const_output(onnx_importer *imp, const char *out_name, const char *suffix,
+                                 int32_t dtype, value_kind kind, const sieve_shape *shape,
+                                 void *data, size_t bytes, int *out)
+{
+    return const_output_ex(imp, out_name, suffix, dtype, kind, shape, data, bytes, false, out);
 }
 
 static double const_f64(const onnx_value *v, size_t i)
@@ -2374,8 +2394,9 @@ static sieve_status import_constant(onnx_importer *imp)
         char what[SIEVE_ERROR_LEN / 2];
         snprintf(what, sizeof(what), "node '%s' (Constant): value", imp->label);
         decoded_tensor t;
-        TRY(tensor_decode(imp->ctx, a->t, what, &t));
-        return const_output(imp, out_name, NULL, t.dtype, t.kind, &t.shape, t.data, t.bytes, &y);
+        TRY(tensor_decode(imp->ctx, a->t, what, true, &t));
+        return const_output_ex(imp, out_name, NULL, t.dtype, t.kind, &t.shape, t.data, t.bytes,
+                               t.borrowed, &y);
     }
     bool is_float = strncmp(a->name, "value_float", 11) == 0;
     bool is_list = strcmp(a->name, "value_floats") == 0 || strcmp(a->name, "value_ints") == 0;
@@ -2559,7 +2580,7 @@ static sieve_status import_constant_of_shape(onnx_importer *imp)
             return node_fail(imp, SIEVE_ERR_FORMAT, "attribute 'value' holds no tensor");
         char what[SIEVE_ERROR_LEN / 2];
         snprintf(what, sizeof(what), "node '%s' (ConstantOfShape): value", imp->label);
-        TRY(tensor_decode(imp->ctx, a->t, what, &fill));
+        TRY(tensor_decode(imp->ctx, a->t, what, false, &fill));
         if (fill.numel != 1) {
             sieve_free(imp->ctx, fill.data, fill.bytes ? fill.bytes : 1);
             return node_fail(imp, SIEVE_ERR_FORMAT, "value must hold one element, has %zu",
@@ -2726,7 +2747,8 @@ static sieve_status add_constant_value(onnx_importer *imp, const char *name, dec
 {
     int id = value_new(imp, name, dec->dtype, &dec->shape);
     if (id < 0) {
-        sieve_free(imp->ctx, dec->data, dec->bytes ? dec->bytes : 1);
+        if (!dec->borrowed)
+            sieve_free(imp->ctx, dec->data, dec->bytes ? dec->bytes : 1);
         return SIEVE_ERR_NOMEM;
     }
     onnx_value *v = VAL(id);
@@ -2734,6 +2756,7 @@ static sieve_status add_constant_value(onnx_importer *imp, const char *name, dec
     v->kind = dec->kind;
     v->data = dec->data;
     v->bytes = dec->bytes ? dec->bytes : 1;
+    v->borrowed = dec->borrowed;
     return name_bind(imp, name, id);
 }
 
@@ -2741,7 +2764,7 @@ static sieve_status add_constant_tensor(onnx_importer *imp, const char *name,
                                         const Onnx__TensorProto *t, const char *what)
 {
     decoded_tensor dec;
-    TRY(tensor_decode(imp->ctx, t, what, &dec));
+    TRY(tensor_decode(imp->ctx, t, what, true, &dec));
     return add_constant_value(imp, name, &dec);
 }
 
@@ -2800,7 +2823,7 @@ static sieve_status bind_inputs(onnx_importer *imp, const Onnx__GraphProto *g,
         TRY(pb_unpack(imp->ctx, pba, &onnx__tensor_proto__descriptor, opt->bind_data[i],
                       opt->bind_sizes[i], what, &msg));
         decoded_tensor dec;
-        sieve_status st = tensor_decode(imp->ctx, (Onnx__TensorProto *)msg, what, &dec);
+        sieve_status st = tensor_decode(imp->ctx, (Onnx__TensorProto *)msg, what, false, &dec);
         protobuf_c_message_free_unpacked(msg, pba);
         TRY(st);
         st = bound_type(imp, name, vi, &dec);
@@ -3134,7 +3157,8 @@ static void importer_free(onnx_importer *imp)
     sieve_context *ctx = imp->ctx;
     for (int i = 0; i < imp->n_values; i++) {
         sieve_free_str(ctx, imp->values[i].name);
-        sieve_free(ctx, imp->values[i].data, imp->values[i].bytes);
+        if (!imp->values[i].borrowed)
+            sieve_free(ctx, imp->values[i].data, imp->values[i].bytes);
     }
     sieve_free(ctx, imp->values, (size_t)imp->cap_values * sizeof(*imp->values));
     for (int i = 0; i < imp->n_layers; i++)
@@ -3191,26 +3215,28 @@ static sieve_status set_provenance(sieve_model *m, const Onnx__ModelProto *model
     return SIEVE_OK;
 }
 
-sieve_status sieve_onnx_import_memory(sieve_context *ctx, const void *data, size_t size,
-                                      const sieve_onnx_options *options, sieve_model **out)
+/* Imports from memory; `owned` (may be NULL) is the caller's buffer holding
+ * `data`, freed as soon as protobuf-c has copied what it needs. */
+static sieve_status import_model(sieve_context *ctx, const void *data, size_t size,
+                                 const sieve_onnx_options *options, sieve_model **out,
+                                 uint8_t *owned, size_t owned_size)
 {
-    if (!ctx)
-        return SIEVE_ERR_ARG;
-    if (!out)
-        return sieve_fail(ctx, SIEVE_ERR_ARG, "onnx import: out is NULL");
     *out = NULL;
-    TRY(check_options(ctx, options));
+    sieve_status st = check_options(ctx, options);
     pb_alloc_state pbs = {.ctx = ctx};
     ProtobufCAllocator pba = {.alloc = pb_alloc, .free = pb_free, .allocator_data = &pbs};
-    ProtobufCMessage *msg;
-    TRY(pb_unpack(ctx, &pba, &onnx__model_proto__descriptor, data, size, "ONNX model", &msg));
+    ProtobufCMessage *msg = NULL;
+    if (st == SIEVE_OK)
+        st = pb_unpack(ctx, &pba, &onnx__model_proto__descriptor, data, size, "ONNX model", &msg);
+    sieve_free(ctx, owned, owned_size);
+    TRY(st);
     const Onnx__ModelProto *model = (const Onnx__ModelProto *)msg;
 
     onnx_importer imp;
     memset(&imp, 0, sizeof(imp));
     imp.ctx = ctx;
     sieve_model *m = NULL;
-    sieve_status st = model_opset(ctx, model, &imp.opset);
+    st = model_opset(ctx, model, &imp.opset);
     if (st == SIEVE_OK && !model->graph)
         st = sieve_fail(ctx, SIEVE_ERR_FORMAT, "the ONNX model has no graph");
     if (st == SIEVE_OK)
@@ -3229,6 +3255,16 @@ sieve_status sieve_onnx_import_memory(sieve_context *ctx, const void *data, size
     }
     *out = m;
     return SIEVE_OK;
+}
+
+sieve_status sieve_onnx_import_memory(sieve_context *ctx, const void *data, size_t size,
+                                      const sieve_onnx_options *options, sieve_model **out)
+{
+    if (!ctx)
+        return SIEVE_ERR_ARG;
+    if (!out)
+        return sieve_fail(ctx, SIEVE_ERR_ARG, "onnx import: out is NULL");
+    return import_model(ctx, data, size, options, out, NULL, 0);
 }
 
 sieve_status sieve_onnx_import_file(sieve_context *ctx, const char *path,
@@ -3253,6 +3289,9 @@ sieve_status sieve_onnx_import_file(sieve_context *ctx, const char *path,
         return sieve_fail(ctx, SIEVE_ERR_NOMEM, "'%s' is too large", path);
     }
     size_t size = (size_t)st.st_size;
+    /* Read, not mapped: a mapped file truncated by another process while we
+     * parse it would kill the caller with SIGBUS. The buffer is freed as soon
+     * as protobuf-c has parsed it. */
     uint8_t *buf = sieve_alloc(ctx, size ? size : 1);
     if (!buf) {
         fclose(f);
@@ -3261,13 +3300,14 @@ sieve_status sieve_onnx_import_file(sieve_context *ctx, const char *path,
     size_t got = size ? fread(buf, 1, size, f) : 0;
     sieve_status status = SIEVE_OK;
     if (got != size || ferror(f))
-        status =
-            sieve_fail(ctx, SIEVE_ERR_IO, "error reading '%s' (%zu of %zu bytes)", path, got, size);
+        status = sieve_fail(ctx, SIEVE_ERR_IO, "error reading '%s' (%zu of %zu bytes)", path, got,
+                            size);
     fclose(f);
-    if (status == SIEVE_OK)
-        status = sieve_onnx_import_memory(ctx, buf, size, options, out);
-    sieve_free(ctx, buf, size ? size : 1);
-    return status;
+    if (status != SIEVE_OK) {
+        sieve_free(ctx, buf, size ? size : 1);
+        return status;
+    }
+    return import_model(ctx, buf, size, options, out, buf, size ? size : 1);
 }
 
 sieve_status sieve_onnx_read_tensor(sieve_context *ctx, const void *data, size_t size,
