@@ -15,10 +15,17 @@
  *           layer outputs are inferred by the kernels' own `infer`.
  *   nodes   are imported in file order (which must be topological): each op
  *           handler folds, aliases (Identity, Dropout) or appends a pending
- *           layer; Relu and BatchNormalization fold into the conv/gemm before
- *           them when that output has no other consumer.
+ *           layer. Relu (and Clip to [0, inf)) fuses into the conv/gemm
+ *           before it, BatchNormalization into the conv, a constant bias Add
+ *           into the MatMul (making a gemm), a zero Pad into the conv or
+ *           average pool after it - each only when the intermediate result
+ *           has no other reader and is not a graph output.
  *   model   the live layers, the constants and activations they use and the
  *           graph inputs and outputs are then added to the sieve_model.
+ *
+ * Shapes are fixed at import: a symbolic batch dimension becomes 1, and
+ * Shape/Reshape arithmetic is folded with it. 1-D convolution and pooling run
+ * as 2-D ones of height 1.
  *
  * Every count, index and size read from the file is checked; errors name the
  * node or tensor. */
