@@ -240,6 +240,14 @@ class SqueezeNet(nn.Module):
             nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d(1),
         )
+        # With PyTorch's default init the signal fades through the 17 convs
+        # and the final ReLU outputs zeros: the loss sits at ln(10). He init
+        # keeps it alive; the classifier conv starts small as in torchvision.
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+        nn.init.normal_(self.classifier[1].weight, 0.0, 0.01)
 
     def forward(self, x):
         return torch.flatten(self.classifier(self.features(x)), 1)

@@ -36,7 +36,7 @@ DEFAULTS = {
     "lenet5":        dict(epochs=15, lr=1e-3, opt="adam", channels_last=False),
     "cifar10_quick": dict(epochs=8,  lr=2e-3, opt="adam", channels_last=True),
     "resnet18":      dict(epochs=7,  lr=2e-3, opt="adam", channels_last=True),
-    "squeezenet":    dict(epochs=8,  lr=2e-3, opt="adam", channels_last=True),
+    "squeezenet":    dict(epochs=5,  lr=2e-3, opt="adam", channels_last=True),
     "nin":           dict(epochs=5,  lr=2e-3, opt="adam", channels_last=True),
     "alexnet":       dict(epochs=5,  lr=1e-3, opt="adam", channels_last=True),
     "googlenet":     dict(epochs=3,  lr=2e-3, opt="adam", channels_last=False),
