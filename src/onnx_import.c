@@ -1628,8 +1628,8 @@ static sieve_status fold_binary(onnx_importer *imp, char op, int a, int b, const
                          dtype_name(vb.dtype));
     sieve_shape os;
     TRY(broadcast_shape(imp, &va.shape, &vb.shape, &os));
-    void *data;
-    size_t bytes;
+    void *data = NULL;
+    size_t bytes = 0;
     TRY(const_alloc(imp, va.kind, &os, &data, &bytes));
     int64_t sa[SIEVE_MAX_RANK], sb[SIEVE_MAX_RANK], idx[SIEVE_MAX_RANK] = {0};
     broadcast_strides(&va.shape, &os, sa);
@@ -1707,8 +1707,8 @@ static sieve_status fold_concat(onnx_importer *imp, int axis, const char *out_na
                              shape_str(&v->shape, s1, sizeof(s1)), axis);
         os.dims[axis] += v->shape.dims[axis]; /* bounded by the inputs' numels */
     }
-    void *data;
-    size_t bytes, es = kind_size(first.kind);
+    void *data = NULL;
+    size_t bytes = 0, es = kind_size(first.kind);
     TRY(const_alloc(imp, first.kind, &os, &data, &bytes));
     size_t outer = 1, inner = 1;
     for (int d = 0; d < axis; d++)
@@ -2359,8 +2359,8 @@ static sieve_status import_dropout(onnx_importer *imp)
     const char *mask_name = node_output_name(imp, 1);
     if (mask_name) { /* all kept */
         const sieve_shape xs = VAL(x)->shape;
-        void *data;
-        size_t bytes;
+        void *data = NULL;
+        size_t bytes = 0;
         int mask;
         TRY(const_alloc(imp, KIND_I64, &xs, &data, &bytes));
         for (size_t i = 0; i < bytes / sizeof(int64_t); i++)
@@ -2421,8 +2421,8 @@ static sieve_status import_constant(onnx_importer *imp)
         return node_fail(imp, SIEVE_ERR_FORMAT, "attribute '%s' has the wrong type", a->name);
     sieve_shape shape = {.rank = is_list ? 1 : 0, .dims = {(int64_t)n}};
     value_kind kind = is_float ? KIND_F32 : KIND_I64;
-    void *data;
-    size_t bytes;
+    void *data = NULL;
+    size_t bytes = 0;
     TRY(const_alloc(imp, kind, &shape, &data, &bytes));
     for (size_t i = 0; i < n; i++) {
         if (is_float)
@@ -2452,8 +2452,8 @@ static sieve_status import_shape(onnx_importer *imp)
     start = SIEVE_MIN(SIEVE_MAX(start, (int64_t)0), (int64_t)xs.rank);
     end = SIEVE_MIN(SIEVE_MAX(end, (int64_t)0), (int64_t)xs.rank);
     sieve_shape ys = {.rank = 1, .dims = {SIEVE_MAX(end - start, (int64_t)0)}};
-    void *data;
-    size_t bytes;
+    void *data = NULL;
+    size_t bytes = 0;
     int y;
     TRY(const_alloc(imp, KIND_I64, &ys, &data, &bytes));
     for (int64_t i = 0; i < ys.dims[0]; i++)
@@ -2489,8 +2489,8 @@ static sieve_status import_gather(onnx_importer *imp)
         ys.dims[ys.rank++] = idx_v.shape.dims[d];
     for (int d = axis + 1; d < data_v.shape.rank; d++)
         ys.dims[ys.rank++] = data_v.shape.dims[d];
-    void *out;
-    size_t bytes, es = kind_size(data_v.kind), outer = 1, inner = 1;
+    void *out = NULL;
+    size_t bytes = 0, es = kind_size(data_v.kind), outer = 1, inner = 1;
     TRY(const_alloc(imp, data_v.kind, &ys, &out, &bytes));
     for (int d = 0; d < axis; d++)
         outer *= (size_t)data_v.shape.dims[d];
@@ -2536,8 +2536,8 @@ static sieve_status import_cast(onnx_importer *imp)
         return node_fail(imp, SIEVE_ERR_UNSUPPORTED, "cast to %s is not supported", dtype_name(to));
     const onnx_value xv = *VAL(x);
     value_kind kind = (value_kind)info->kind;
-    void *data;
-    size_t bytes;
+    void *data = NULL;
+    size_t bytes = 0;
     TRY(const_alloc(imp, kind, &xv.shape, &data, &bytes));
     size_t n = (size_t)shape_numel(&xv.shape);
     for (size_t i = 0; i < n; i++) {
@@ -2595,8 +2595,8 @@ static sieve_status import_constant_of_shape(onnx_importer *imp)
         }
     }
     const void *one = a ? fill.data : &zero;
-    void *data;
-    size_t bytes, es = kind_size(fill.kind);
+    void *data = NULL;
+    size_t bytes = 0, es = kind_size(fill.kind);
     sieve_status st = const_alloc(imp, fill.kind, &ys, &data, &bytes);
     if (st == SIEVE_OK) {
         for (size_t i = 0; i < bytes / es; i++)
@@ -2644,8 +2644,8 @@ static sieve_status import_transpose(onnx_importer *imp)
     }
     for (int d = 0; d < rank; d++)
         ys.dims[d] = xv.shape.dims[perm[d]];
-    void *out;
-    size_t bytes, es = kind_size(xv.kind);
+    void *out = NULL;
+    size_t bytes = 0, es = kind_size(xv.kind);
     TRY(const_alloc(imp, xv.kind, &ys, &out, &bytes));
     size_t total = (size_t)shape_numel(&ys);
     int64_t src = 0;
