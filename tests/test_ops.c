@@ -355,6 +355,10 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         {1, 5, 40, 37, 3, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, true},    /* P > NC */
         {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},     /* 1x1x1 */
         {1, 2, 3, 3, 4, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 1, false, true},     /* pads > kernel */
+        /* whole 6 x 32 SIMD tiles beside partial ones, over several k blocks */
+        {1, 40, 9, 11, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},   /* K = 360, P = 99 */
+        {1, 30, 17, 16, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false}, /* P = 272 > NC */
+        {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},   /* M > MC */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_conv_case(&cases[i]);
@@ -1127,6 +1131,56 @@ static void test_every_micro_kernel_computes_the_panel_product(void **state)
                 }
         }
 }
+/* The SIMD tile kernel (when this CPU has one) computes the tile contract:
+ * bias or C as the start, ReLU at the end, two panels side by side. */
+static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
+{
+    (void)state;
+    const char *name;
+    sieve_gemm_tile_fn tile = sieve_gemm_tile_kernel(&name);
+    if (!tile)
+        skip();
+    const char *names[8];
+    sieve_gemm_micro_fn fns[8];
+    int n = sieve_gemm_micro_kernels(names, fns, 8);
+    enum { MR = SIEVE_GEMM_MR, NR = SIEVE_GEMM_NR, KMAX = SIEVE_GEMM_KC, LD = 2 * NR + 3 };
+    static float a[KMAX * MR], b[2 * KMAX * NR], bias[MR];
+    static float c0[MR * LD], got[MR * LD], want[MR * LD];
+    for (size_t i = 0; i < KMAX * MR; i++)
+        a[i] = uniform();
+    for (size_t i = 0; i < 2 * KMAX * NR; i++)
+        b[i] = uniform();
+    for (size_t i = 0; i < MR; i++)
+        bias[i] = uniform();
+    for (size_t i = 0; i < MR * LD; i++)
+        c0[i] = uniform();
+    static const size_t kcs[] = {1, 5, 64, KMAX};
+    for (size_t ki = 0; ki < 4; ki++)
+        for (int mode = 0; mode < 8; mode++) {
+            size_t kc = kcs[ki];
+            sieve_gemm_tile t = {.kc = kc, .a = a, .b = b, .rs = LD,
+                                 .bias = (mode & 1) ? bias : NULL, .from_c = (mode & 2) != 0,
+                                 .relu = (mode & 4) != 0};
+            memcpy(got, c0, sizeof(got));
+            memcpy(want, c0, sizeof(want));
+            t.c = got;
+            tile(&t);
+            t.c = want;
+            sieve_gemm_tile_ref(&t, fns[n - 1]);
+            for (int r = 0; r < MR; r++)
+                for (int j = 0; j < LD; j++) {
+                    double mag = 1;
+                    for (size_t k = 0; j < 2 * NR && k < kc; k++)
+                        mag += fabs((double)a[k * MR + r] * b[(j / NR) * kc * NR + k * NR + j % NR]);
+                    double tol = (double)(kc + 2) * FLT_EPSILON * mag;
+                    float g = got[r * LD + j], w = want[r * LD + j];
+                    if (j >= 2 * NR ? g != c0[r * LD + j] : !(fabs(g - w) <= tol))
+                        fail_msg("tile %s, kc %zu, mode %d, [%d][%d]: got %g want %g", name, kc,
+                                 mode, r, j, (double)g, (double)w);
+                }
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1151,6 +1205,7 @@ int main(void)
         cmocka_unit_test(test_concat_reshape_flatten),
         cmocka_unit_test(test_macs_count_multiply_accumulates),
         cmocka_unit_test(test_every_micro_kernel_computes_the_panel_product),
+        cmocka_unit_test(test_tile_kernel_matches_its_micro_kernel_oracle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,6 +85,8 @@ sieve_pool *sieve_op_pool_for_scratch(const sieve_op_env *env, size_t slice_floa
 #define SIEVE_GEMM_NR 16
 #define SIEVE_GEMM_KC 256 /* k block: an A panel + a B panel stay in L1/L2 */
 #define SIEVE_GEMM_NC 256 /* n block: columns of one packed B block */
+#define SIEVE_GEMM_MC 516 /* m block: rows of one packed A block, a multiple of MR that
+                           * holds the 512 output channels of the widest usual convs */
 
 /* Packs rows i0..i0+count (count <= MR) x k0..k0+kc of A into
  * dst[k * MR + r], zeros for rows r >= count. */
@@ -126,6 +128,25 @@ typedef void (*sieve_gemm_micro_fn)(size_t kc, const float *restrict a, const fl
 /* The micro-kernels this CPU can run, best first (the first is the one
  * used); fills up to cap entries and returns how many there are. */
 int sieve_gemm_micro_kernels(const char **names, sieve_gemm_micro_fn *fns, int cap);
+
+/* One MR x 2*NR tile of C from an A panel and two consecutive B panels
+ * (b, then b + kc * NR), written into C (row stride rs, unit column
+ * stride): C = acc + (from_c ? C : bias[r] or 0), then max(0, .) if relu. */
+typedef struct sieve_gemm_tile {
+    size_t kc;
+    const float *a, *b;
+    float *c;
+    ptrdiff_t rs;
+    const float *bias; /* bias[r] for row r of the tile, or NULL */
+    bool from_c, relu;
+} sieve_gemm_tile;
+typedef void (*sieve_gemm_tile_fn)(const sieve_gemm_tile *tile);
+
+/* The SIMD tile kernel of this CPU (NULL: none, the micro-kernel does all
+ * tiles); *name, if name is not NULL, receives its name. */
+sieve_gemm_tile_fn sieve_gemm_tile_kernel(const char **name);
+/* The tile contract computed with a micro-kernel: the test oracle. */
+void sieve_gemm_tile_ref(const sieve_gemm_tile *tile, sieve_gemm_micro_fn micro);
 
 /* Per-thread scratch floats of sieve_gemm_block. */
 size_t sieve_gemm_scratch_floats(void);

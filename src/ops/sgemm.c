@@ -2,10 +2,14 @@
  * matmul.
  *
  * Loop nest (GotoBLAS order, restricted to one task's rows and columns):
- *   for each NC block of columns:
- *     for each KC block of k:   pack B block  [kc x nc]   (im2col / decode)
- *       for each MR rows:       pack A panel  [MR x kc]   (decode weights)
- *         for each NR columns:  micro-kernel  MR x NR accumulators
+ *   for each MC block of rows:
+ *     for each KC block of k:     pack A block  [mc x kc]  (decode weights)
+ *       for each NC block of columns:
+ *         pack B block [kc x nc]  (im2col)
+ *         for each MR rows, for each NR (or 2 NR) columns: micro-kernel
+ * The A block is packed once per k block and kept while every column block
+ * goes by: weights stored in a custom float format are decoded once per
+ * task instead of once per column block (13 times for a 56 x 56 image).
  * The portable micro-kernel is C that compilers vectorize along NR (SSE,
  * NEON): the accumulators are independent lanes, so no reassociation is
  * needed. x86-64 AVX2 and AVX-512 kernels with the same 6 x 16 contract are
@@ -19,8 +23,10 @@
 #define NR SIEVE_GEMM_NR
 #define KC SIEVE_GEMM_KC
 #define NC SIEVE_GEMM_NC
+#define MC SIEVE_GEMM_MC
 
 _Static_assert(NC % NR == 0, "a B block is whole panels");
+_Static_assert(MC % MR == 0, "an A block is whole panels");
 
 /* Fused multiply-add only where the hardware has it; fmaf() would be a slow
  * library call elsewhere. */
@@ -99,6 +105,58 @@ __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const flo
     _mm512_storeu_ps(acc[5], c5);
 }
 
+/* A 6 x 32 tile (two B panels: 12 accumulators cover the FMA latency of
+ * two pipes, where 6 leave a quarter of the cycles idle) written straight
+ * into C: the first k block starts from the bias (or C), the last applies
+ * ReLU. */
+__attribute__((target("avx512f"))) static void tile_avx512(const sieve_gemm_tile *t)
+{
+    const float *restrict a = t->a, *restrict b0 = t->b, *restrict b1 = t->b + t->kc * NR;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (size_t k = 0; k < t->kc; k++, a += MR, b0 += NR, b1 += NR) {
+        __m512 x0 = _mm512_loadu_ps(b0), x1 = _mm512_loadu_ps(b1), av;
+        av = _mm512_set1_ps(a[0]);
+        c00 = _mm512_fmadd_ps(av, x0, c00);
+        c01 = _mm512_fmadd_ps(av, x1, c01);
+        av = _mm512_set1_ps(a[1]);
+        c10 = _mm512_fmadd_ps(av, x0, c10);
+        c11 = _mm512_fmadd_ps(av, x1, c11);
+        av = _mm512_set1_ps(a[2]);
+        c20 = _mm512_fmadd_ps(av, x0, c20);
+        c21 = _mm512_fmadd_ps(av, x1, c21);
+        av = _mm512_set1_ps(a[3]);
+        c30 = _mm512_fmadd_ps(av, x0, c30);
+        c31 = _mm512_fmadd_ps(av, x1, c31);
+        av = _mm512_set1_ps(a[4]);
+        c40 = _mm512_fmadd_ps(av, x0, c40);
+        c41 = _mm512_fmadd_ps(av, x1, c41);
+        av = _mm512_set1_ps(a[5]);
+        c50 = _mm512_fmadd_ps(av, x0, c50);
+        c51 = _mm512_fmadd_ps(av, x1, c51);
+    }
+    __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                         {c30, c31}, {c40, c41}, {c50, c51}};
+    const __m512 zero = _mm512_setzero_ps();
+    for (int r = 0; r < MR; r++) {
+        float *c = t->c + r * t->rs;
+        __m512 base0, base1;
+        if (t->from_c) {
+            base0 = _mm512_loadu_ps(c);
+            base1 = _mm512_loadu_ps(c + NR);
+        } else {
+            base0 = base1 = t->bias ? _mm512_set1_ps(t->bias[r]) : zero;
+        }
+        __m512 v0 = _mm512_add_ps(acc[r][0], base0), v1 = _mm512_add_ps(acc[r][1], base1);
+        if (t->relu) {
+            v0 = _mm512_max_ps(v0, zero);
+            v1 = _mm512_max_ps(v1, zero);
+        }
+        _mm512_storeu_ps(c, v0);
+        _mm512_storeu_ps(c + NR, v1);
+    }
+}
+
 __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const float *restrict a,
                                                            const float *restrict b,
                                                            float acc[restrict MR][NR])
@@ -151,6 +209,35 @@ static micro_fn pick_micro(void)
     return best;
 }
 
+/* The tile contract on any micro-kernel: two MR x NR products, then C. */
+void sieve_gemm_tile_ref(const sieve_gemm_tile *t, sieve_gemm_micro_fn micro)
+{
+    float acc[2][MR][NR];
+    micro(t->kc, t->a, t->b, acc[0]);
+    micro(t->kc, t->a, t->b + t->kc * NR, acc[1]);
+    for (size_t r = 0; r < MR; r++)
+        for (size_t j = 0; j < 2 * NR; j++) {
+            float *c = t->c + (ptrdiff_t)r * t->rs + (ptrdiff_t)j;
+            float base = t->from_c ? *c : (t->bias ? t->bias[r] : 0.0f);
+            float v = acc[j / NR][r][j % NR] + base;
+            *c = t->relu ? (v > 0.0f ? v : 0.0f) : v;
+        }
+}
+
+sieve_gemm_tile_fn sieve_gemm_tile_kernel(const char **name)
+{
+#ifdef SIEVE_GEMM_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        if (name)
+            *name = "avx512";
+        return tile_avx512;
+    }
+#endif
+    if (name)
+        *name = NULL;
+    return NULL;
+}
+
 /* Adds one k block's tile into C: the first block starts from the bias (or
  * C's initial values), the last applies ReLU. */
 static void write_tile(const sieve_gemm_job *job, float acc[MR][NR], size_t i, size_t j,
@@ -179,8 +266,8 @@ static void write_tile(const sieve_gemm_job *job, float acc[MR][NR], size_t i, s
 
 size_t sieve_gemm_scratch_floats(void)
 {
-    /* packed A panel, packed B block, one decode row */
-    return sieve_op_slice_floats(MR * KC) + sieve_op_slice_floats(KC * NC) +
+    /* packed A block, packed B block, one decode row */
+    return sieve_op_slice_floats(MC * KC) + sieve_op_slice_floats(KC * NC) +
            sieve_op_slice_floats(SIEVE_MAX(KC, NC));
 }
 
@@ -188,24 +275,49 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                       float *scratch)
 {
     float *apack = scratch;
-    float *bpack = apack + sieve_op_slice_floats(MR * KC);
+    float *bpack = apack + sieve_op_slice_floats(MC * KC);
     float *tmp = bpack + sieve_op_slice_floats(KC * NC);
     float acc[MR][NR];
     micro_fn micro = pick_micro();
+    /* whole 6 x 32 tiles go to the tile kernel when C is row-major */
+    sieve_gemm_tile_fn tile = job->cs == 1 && job->alpha == 1.0f ? sieve_gemm_tile_kernel(NULL)
+                                                                  : NULL;
 
-    for (size_t jb = n0; jb < n1; jb += NC) {
-        size_t nc = SIEVE_MIN((size_t)NC, n1 - jb);
+    for (size_t ib = m0; ib < m1; ib += MC) {
+        size_t ie = SIEVE_MIN(m1, ib + MC);
         for (size_t k0 = 0; k0 < job->k; k0 += KC) {
             size_t kc = SIEVE_MIN((size_t)KC, job->k - k0);
             bool first = k0 == 0, last = k0 + kc == job->k;
-            job->pack_b(job->b, jb, nc, k0, kc, bpack, tmp);
-            for (size_t i = m0; i < m1; i += MR) {
-                size_t mr = SIEVE_MIN((size_t)MR, m1 - i);
-                job->pack_a(job->a, i, mr, k0, kc, apack, tmp);
-                for (size_t j = 0; j < nc; j += NR) {
-                    size_t nr = SIEVE_MIN((size_t)NR, nc - j);
-                    micro(kc, apack, bpack + (j / NR) * kc * NR, acc);
-                    write_tile(job, acc, i, jb + j, mr, nr, first, last);
+            for (size_t i = ib; i < ie; i += MR)
+                job->pack_a(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
+                            apack + (i - ib) * kc, tmp);
+            for (size_t jb = n0; jb < n1; jb += NC) {
+                size_t nc = SIEVE_MIN((size_t)NC, n1 - jb);
+                job->pack_b(job->b, jb, nc, k0, kc, bpack, tmp);
+                for (size_t i = ib; i < ie; i += MR) {
+                    size_t mr = SIEVE_MIN((size_t)MR, ie - i);
+                    const float *ap = apack + (i - ib) * kc;
+                    size_t j = 0;
+                    if (tile && mr == MR) {
+                        sieve_gemm_tile t = {
+                            .kc = kc,
+                            .a = ap,
+                            .rs = job->rs,
+                            .bias = job->row_bias ? job->row_bias + i : NULL,
+                            .from_c = !first || job->accumulate,
+                            .relu = last && job->relu,
+                        };
+                        for (; j + 2 * NR <= nc; j += 2 * NR) {
+                            t.b = bpack + (j / NR) * kc * NR;
+                            t.c = job->c + (ptrdiff_t)i * job->rs + (ptrdiff_t)(jb + j);
+                            tile(&t);
+                        }
+                    }
+                    for (; j < nc; j += NR) {
+                        size_t nr = SIEVE_MIN((size_t)NR, nc - j);
+                        micro(kc, ap, bpack + (j / NR) * kc * NR, acc);
+                        write_tile(job, acc, i, jb + j, mr, nr, first, last);
+                    }
                 }
             }
         }
