@@ -1899,9 +1899,10 @@ static sieve_status import_batchnorm(onnx_importer *imp)
     }
     /* Inference form: y = x * scale + shift, computed in double. */
     size_t pbytes = (size_t)channels * 2 * sizeof(double);
-    double *scale = sieve_alloc(imp->ctx, pbytes ? pbytes : 1), *shift = scale + channels;
+    double *scale = sieve_alloc(imp->ctx, pbytes ? pbytes : 1);
     if (!scale)
         return SIEVE_ERR_NOMEM;
+    double *shift = scale + channels;
     sieve_status st = SIEVE_OK;
     for (int64_t c = 0; c < channels && st == SIEVE_OK; c++) {
         double gamma = const_f64(VAL(imp->in[1]), (size_t)c);
