@@ -129,14 +129,16 @@ typedef void (*sieve_gemm_micro_fn)(size_t kc, const float *restrict a, const fl
  * used); fills up to cap entries and returns how many there are. */
 int sieve_gemm_micro_kernels(const char **names, sieve_gemm_micro_fn *fns, int cap);
 
-/* One MR x 2*NR tile of C from an A panel and two consecutive B panels
- * (b, then b + kc * NR), written into C (row stride rs, unit column
- * stride): C = acc + (from_c ? C : bias[r] or 0), then max(0, .) if relu. */
+/* Rows r < mr and columns j < nr (mr <= MR, nr <= 2 * NR) of a tile of C
+ * from an A panel and the B panels at b (and, when nr > NR, b + kc * NR),
+ * written into C (row stride rs, unit column stride):
+ * C = acc + (from_c ? C : bias[r] or 0), then max(0, .) if relu. */
 typedef struct sieve_gemm_tile {
     size_t kc;
     const float *a, *b;
     float *c;
     ptrdiff_t rs;
+    size_t mr, nr;
     const float *bias; /* bias[r] for row r of the tile, or NULL */
     bool from_c, relu;
 } sieve_gemm_tile;

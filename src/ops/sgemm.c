@@ -108,42 +108,40 @@ __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const flo
 /* A 6 x 32 tile (two B panels: 12 accumulators cover the FMA latency of
  * two pipes, where 6 leave a quarter of the cycles idle) written straight
  * into C: the first k block starts from the bias (or C), the last applies
- * ReLU. */
-__attribute__((target("avx512f"))) static void tile_avx512(const sieve_gemm_tile *t)
+ * ReLU. Edge tiles store through masks; a tile of at most 16 columns reads
+ * one panel only (the next one may not exist). */
+#define TILE_ROW(r)                                                                            \
+    av = _mm512_set1_ps(a[r]);                                                                 \
+    c##r##0 = _mm512_fmadd_ps(av, x0, c##r##0);                                                \
+    if (two)                                                                                   \
+        c##r##1 = _mm512_fmadd_ps(av, x1, c##r##1);
+
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile_avx512_body(const sieve_gemm_tile *t, const bool two)
 {
     const float *restrict a = t->a, *restrict b0 = t->b, *restrict b1 = t->b + t->kc * NR;
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (size_t k = 0; k < t->kc; k++, a += MR, b0 += NR, b1 += NR) {
-        __m512 x0 = _mm512_loadu_ps(b0), x1 = _mm512_loadu_ps(b1), av;
-        av = _mm512_set1_ps(a[0]);
-        c00 = _mm512_fmadd_ps(av, x0, c00);
-        c01 = _mm512_fmadd_ps(av, x1, c01);
-        av = _mm512_set1_ps(a[1]);
-        c10 = _mm512_fmadd_ps(av, x0, c10);
-        c11 = _mm512_fmadd_ps(av, x1, c11);
-        av = _mm512_set1_ps(a[2]);
-        c20 = _mm512_fmadd_ps(av, x0, c20);
-        c21 = _mm512_fmadd_ps(av, x1, c21);
-        av = _mm512_set1_ps(a[3]);
-        c30 = _mm512_fmadd_ps(av, x0, c30);
-        c31 = _mm512_fmadd_ps(av, x1, c31);
-        av = _mm512_set1_ps(a[4]);
-        c40 = _mm512_fmadd_ps(av, x0, c40);
-        c41 = _mm512_fmadd_ps(av, x1, c41);
-        av = _mm512_set1_ps(a[5]);
-        c50 = _mm512_fmadd_ps(av, x0, c50);
-        c51 = _mm512_fmadd_ps(av, x1, c51);
+        __m512 x0 = _mm512_loadu_ps(b0), x1 = two ? _mm512_loadu_ps(b1) : x0, av;
+        TILE_ROW(0)
+        TILE_ROW(1)
+        TILE_ROW(2)
+        TILE_ROW(3)
+        TILE_ROW(4)
+        TILE_ROW(5)
     }
     __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
                          {c30, c31}, {c40, c41}, {c50, c51}};
     const __m512 zero = _mm512_setzero_ps();
-    for (int r = 0; r < MR; r++) {
-        float *c = t->c + r * t->rs;
+    size_t n0 = SIEVE_MIN(t->nr, (size_t)NR), n1 = t->nr - n0;
+    __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
+    for (size_t r = 0; r < t->mr; r++) {
+        float *c = t->c + (ptrdiff_t)r * t->rs;
         __m512 base0, base1;
         if (t->from_c) {
-            base0 = _mm512_loadu_ps(c);
-            base1 = _mm512_loadu_ps(c + NR);
+            base0 = _mm512_maskz_loadu_ps(m0, c);
+            base1 = _mm512_maskz_loadu_ps(m1, c + NR);
         } else {
             base0 = base1 = t->bias ? _mm512_set1_ps(t->bias[r]) : zero;
         }
@@ -152,9 +150,19 @@ __attribute__((target("avx512f"))) static void tile_avx512(const sieve_gemm_tile
             v0 = _mm512_max_ps(v0, zero);
             v1 = _mm512_max_ps(v1, zero);
         }
-        _mm512_storeu_ps(c, v0);
-        _mm512_storeu_ps(c + NR, v1);
+        _mm512_mask_storeu_ps(c, m0, v0);
+        if (two)
+            _mm512_mask_storeu_ps(c + NR, m1, v1);
     }
+}
+#undef TILE_ROW
+
+__attribute__((target("avx512f"))) static void tile_avx512(const sieve_gemm_tile *t)
+{
+    if (t->nr > NR)
+        tile_avx512_body(t, true);
+    else
+        tile_avx512_body(t, false);
 }
 
 __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const float *restrict a,
@@ -209,14 +217,16 @@ static micro_fn pick_micro(void)
     return best;
 }
 
-/* The tile contract on any micro-kernel: two MR x NR products, then C. */
+/* The tile contract on any micro-kernel: one or two MR x NR products,
+ * then C. */
 void sieve_gemm_tile_ref(const sieve_gemm_tile *t, sieve_gemm_micro_fn micro)
 {
     float acc[2][MR][NR];
     micro(t->kc, t->a, t->b, acc[0]);
-    micro(t->kc, t->a, t->b + t->kc * NR, acc[1]);
-    for (size_t r = 0; r < MR; r++)
-        for (size_t j = 0; j < 2 * NR; j++) {
+    if (t->nr > NR)
+        micro(t->kc, t->a, t->b + t->kc * NR, acc[1]);
+    for (size_t r = 0; r < t->mr; r++)
+        for (size_t j = 0; j < t->nr; j++) {
             float *c = t->c + (ptrdiff_t)r * t->rs + (ptrdiff_t)j;
             float base = t->from_c ? *c : (t->bias ? t->bias[r] : 0.0f);
             float v = acc[j / NR][r][j % NR] + base;
@@ -279,7 +289,7 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
     float *tmp = bpack + sieve_op_slice_floats(KC * NC);
     float acc[MR][NR];
     micro_fn micro = pick_micro();
-    /* whole 6 x 32 tiles go to the tile kernel when C is row-major */
+    /* every tile goes to the tile kernel when there is one and C is row-major */
     sieve_gemm_tile_fn tile = job->cs == 1 && job->alpha == 1.0f ? sieve_gemm_tile_kernel(NULL)
                                                                   : NULL;
 
@@ -298,18 +308,20 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                     size_t mr = SIEVE_MIN((size_t)MR, ie - i);
                     const float *ap = apack + (i - ib) * kc;
                     size_t j = 0;
-                    if (tile && mr == MR) {
+                    if (tile) {
                         sieve_gemm_tile t = {
                             .kc = kc,
                             .a = ap,
                             .rs = job->rs,
+                            .mr = mr,
                             .bias = job->row_bias ? job->row_bias + i : NULL,
                             .from_c = !first || job->accumulate,
                             .relu = last && job->relu,
                         };
-                        for (; j + 2 * NR <= nc; j += 2 * NR) {
+                        for (; j < nc; j += 2 * NR) {
                             t.b = bpack + (j / NR) * kc * NR;
                             t.c = job->c + (ptrdiff_t)i * job->rs + (ptrdiff_t)(jb + j);
+                            t.nr = SIEVE_MIN((size_t)2 * NR, nc - j);
                             tile(&t);
                         }
                     }
