@@ -366,7 +366,10 @@ sieve_status sieve_dataset_get(sieve_dataset *ds, size_t i, const sieve_preproce
     }
     size_t k = ds->first + i;
     int h = pre->height, w = pre->width, c = pre->channels;
-    if (c < 1 || h < 1 || w < 1 || n != (size_t)c * h * w)
+    for (int ch = 0; ch < c && ch < 4; ch++)
+        if (!(pre->std[ch] != 0.0f))
+            return sieve_fail(ctx, SIEVE_ERR_ARG, "dataset: std of channel %d is zero", ch);
+    if (c < 1 || c > 4 || h < 1 || w < 1 || h > 16384 || w > 16384 || n != (size_t)c * h * w)
         return sieve_fail(ctx, SIEVE_ERR_SHAPE, "dataset: output of %zu values for %dx%dx%d", n, c,
                           h, w);
     const uint8_t *px = ds->images + 16 + k * (size_t)ds->rows * ds->cols;

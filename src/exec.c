@@ -14,7 +14,12 @@
 #include "ops/ops.h"
 #include "threads.h"
 
+/* Everything run needs about a tensor is copied here at create time: the
+ * model must not be modified or freed while an executor of it exists, and
+ * a stale plan must never be able to overflow a buffer. */
 typedef struct tensor_plan {
+    sieve_format format;    /* storage format at create time */
+    const uint8_t *data;    /* constants: stored bytes at create time */
     sieve_shape shape;
     size_t numel;
     size_t bytes;       /* storage bytes in the arena (activations, inputs) */
@@ -68,9 +73,12 @@ static sieve_status infer_shapes(sieve_exec *e, const sieve_exec_options *option
 {
     sieve_model *m = e->model;
     sieve_context *ctx = e->ctx;
-    for (int t = 0; t < m->n_tensors; t++)
+    for (int t = 0; t < m->n_tensors; t++) {
+        e->plans[t].format = m->tensors[t].format;
+        e->plans[t].data = m->tensors[t].data;
         if (m->tensors[t].role != SIEVE_TENSOR_ACTIVATION)
             e->plans[t].shape = m->tensors[t].shape;
+    }
     if (options && options->input_shapes) {
         for (int i = 0; i < m->n_inputs; i++) {
             const sieve_shape *s = &options->input_shapes[i];
@@ -106,10 +114,18 @@ static sieve_status infer_shapes(sieve_exec *e, const sieve_exec_options *option
         e->layer_macs[li] = k->macs ? k->macs(l, in, l->n_inputs, &out) : 0;
         e->macs += e->layer_macs[li];
     }
+    /* Bounding every element count keeps all later size arithmetic (fp32
+     * scratch of 4 bytes per element, summed over a layer's inputs) far
+     * from overflow. */
+    const int64_t max_numel = (int64_t)(SIZE_MAX / 64 / SIEVE_MAX_LAYER_INPUTS);
     for (int t = 0; t < m->n_tensors; t++) {
         int64_t n = sieve_shape_numel(&e->plans[t].shape);
-        if (n < 0)
-            return sieve_fail(ctx, SIEVE_ERR_SHAPE, "tensor '%s': bad shape", m->tensors[t].name);
+        bool empty = false;
+        for (int d = 0; d < e->plans[t].shape.rank; d++)
+            empty |= e->plans[t].shape.dims[d] == 0;
+        if (n < 0 || n > max_numel || (n == 0 && !empty))
+            return sieve_fail(ctx, SIEVE_ERR_SHAPE, "tensor '%s': shape too large",
+                              m->tensors[t].name);
         e->plans[t].numel = (size_t)n;
     }
     return SIEVE_OK;
@@ -155,15 +171,19 @@ static sieve_status plan_arena(sieve_exec *e)
         tensor_plan *p = &e->plans[t];
         if (!p->in_arena)
             continue;
-        p->bytes = sieve_format_bytes(&m->tensors[t].format, p->numel);
-        if (p->bytes == 0) {
+        p->bytes = sieve_format_bytes(&p->format, p->numel);
+        if (p->bytes == 0 || p->bytes > SIZE_MAX / 2) {
             sieve_free(ctx, order, ((size_t)n + 1) * sizeof(int));
             sieve_free(ctx, placed, ((size_t)n + 1) * sizeof(int));
-            return sieve_fail(ctx, SIEVE_ERR_NOMEM, "tensor '%s': size overflows",
+            return sieve_fail(ctx, SIEVE_ERR_SHAPE, "tensor '%s': empty or too large",
                               m->tensors[t].name);
         }
         p->bytes = (p->bytes + 63) & ~(size_t)63;
-        e->activation_bytes_total += p->bytes;
+        if (!sieve_add_size(e->activation_bytes_total, p->bytes, &e->activation_bytes_total)) {
+            sieve_free(ctx, order, ((size_t)n + 1) * sizeof(int));
+            sieve_free(ctx, placed, ((size_t)n + 1) * sizeof(int));
+            return sieve_fail(ctx, SIEVE_ERR_NOMEM, "activations of the model overflow memory");
+        }
         order[n_order++] = t;
     }
     /* insertion sort by size, largest first (stable: ties keep graph order) */
@@ -219,7 +239,7 @@ static sieve_status plan_constants(sieve_exec *e)
             if (t < 0 || m->tensors[t].role != SIEVE_TENSOR_CONSTANT)
                 continue;
             tensor_plan *p = &e->plans[t];
-            if (m->tensors[t].format.kind == SIEVE_FORMAT_FP32)
+            if (p->format.kind == SIEVE_FORMAT_FP32)
                 continue;
             if (kernel_takes_packed(l, k))
                 p->passed_packed = true;
@@ -242,10 +262,10 @@ static sieve_status plan_constants(sieve_exec *e)
         const sieve_tensor *tt = &m->tensors[t];
         if (tt->role != SIEVE_TENSOR_CONSTANT)
             continue;
-        if (tt->format.kind == SIEVE_FORMAT_FP32) {
-            p->const_f32 = (const float *)tt->data;
+        if (p->format.kind == SIEVE_FORMAT_FP32) {
+            p->const_f32 = (const float *)p->data;
         } else if (p->needs_decode) {
-            sieve_format_load(&tt->format, tt->data, 0, p->numel, e->decoded_consts + at);
+            sieve_format_load(&p->format, p->data, 0, p->numel, e->decoded_consts + at);
             p->const_f32 = e->decoded_consts + at;
             at += p->numel;
         }
@@ -269,12 +289,12 @@ static sieve_status plan_scratch(sieve_exec *e)
                 continue;
             }
             in[k] = e->plans[t].shape;
-            if (e->plans[t].in_arena && m->tensors[t].format.kind != SIEVE_FORMAT_FP32)
+            if (e->plans[t].in_arena && e->plans[t].format.kind != SIEVE_FORMAT_FP32)
                 decode += (e->plans[t].numel + 15) & ~(size_t)15;
         }
         e->decode_floats = SIEVE_MAX(e->decode_floats, decode);
         int o = l->outputs[0];
-        if (m->tensors[o].format.kind != SIEVE_FORMAT_FP32)
+        if (e->plans[o].format.kind != SIEVE_FORMAT_FP32)
             e->out_floats = SIEVE_MAX(e->out_floats, e->plans[o].numel);
         const sieve_op_kernel *k = &sieve_op_kernels[l->op];
         if (k->scratch_floats)
@@ -375,7 +395,7 @@ sieve_status sieve_exec_set_input(sieve_exec *e, int i, const float *data, size_
             return sieve_fail(e->ctx, SIEVE_ERR_RANGE, "input '%s': value %zu is not finite",
                               m->tensors[t].name, j);
     size_t bad = 0;
-    sieve_status st = sieve_format_store(&m->tensors[t].format, data, n, e->arena + p->offset, 0,
+    sieve_status st = sieve_format_store(&p->format, data, n, e->arena + p->offset, 0,
                                          &bad);
     if (st != SIEVE_OK)
         return sieve_fail(e->ctx, st, "input '%s': value %zu (%g) does not fit its format",
@@ -422,24 +442,24 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
             const tensor_plan *p = &e->plans[t];
             const sieve_tensor *tt = &m->tensors[t];
             in[k].shape = p->shape;
-            in[k].format = tt->format;
+            in[k].format = p->format;
             if (tt->role == SIEVE_TENSOR_CONSTANT) {
                 if (p->passed_packed)
-                    in[k].packed = tt->data;
+                    in[k].packed = p->data;
                 else
                     in[k].f32 = p->const_f32;
-            } else if (tt->format.kind == SIEVE_FORMAT_FP32) {
+            } else if (p->format.kind == SIEVE_FORMAT_FP32) {
                 in[k].f32 = (const float *)(e->arena + p->offset);
             } else {
                 float *dst = e->decode_scratch + decode_at;
-                sieve_cfloat_unpack(&tt->format, e->arena + p->offset, 0, p->numel, dst);
+                sieve_cfloat_unpack(&p->format, e->arena + p->offset, 0, p->numel, dst);
                 in[k].f32 = dst;
                 decode_at += (p->numel + 15) & ~(size_t)15;
             }
         }
         int o = l->outputs[0];
         const tensor_plan *po = &e->plans[o];
-        const sieve_format *of = &m->tensors[o].format;
+        const sieve_format *of = &po->format;
         bool direct = of->kind == SIEVE_FORMAT_FP32;
         float *dst = direct ? (float *)(e->arena + po->offset) : e->out_scratch;
         env.pool = e->layer_macs[li] < SIEVE_EXEC_POOL_MIN_MACS ? NULL : e->pool;
@@ -468,9 +488,8 @@ sieve_status sieve_exec_get_output(sieve_exec *e, int i, float *dst, size_t n)
     if (n < p->numel)
         return sieve_fail(e->ctx, SIEVE_ERR_SHAPE, "output '%s' has %zu values, buffer holds %zu",
                           m->tensors[t].name, p->numel, n);
-    const void *src = p->in_arena ? (const void *)(e->arena + p->offset)
-                                  : (const void *)m->tensors[t].data;
-    sieve_format_load(&m->tensors[t].format, src, 0, p->numel, dst);
+    const void *src = p->in_arena ? (const void *)(e->arena + p->offset) : (const void *)p->data;
+    sieve_format_load(&p->format, src, 0, p->numel, dst);
     return SIEVE_OK;
 }
 
@@ -496,7 +515,7 @@ sieve_status sieve_exec_get_tensor(sieve_exec *e, int tensor, float *dst, size_t
         return SIEVE_ERR_ARG;
     sieve_status st = check_tensor_access(e, tensor, n, "get tensor");
     if (st == SIEVE_OK)
-        sieve_format_load(&e->model->tensors[tensor].format, e->arena + e->plans[tensor].offset, 0,
+        sieve_format_load(&e->plans[tensor].format, e->arena + e->plans[tensor].offset, 0,
                           n, dst);
     return st;
 }
@@ -510,7 +529,8 @@ sieve_status sieve_exec_set_tensor(sieve_exec *e, int tensor, const float *src, 
         return st;
     const sieve_tensor *t = &e->model->tensors[tensor];
     size_t bad = 0;
-    st = sieve_format_store(&t->format, src, n, e->arena + e->plans[tensor].offset, 0, &bad);
+    st = sieve_format_store(&e->plans[tensor].format, src, n, e->arena + e->plans[tensor].offset, 0,
+                            &bad);
     if (st != SIEVE_OK)
         return sieve_fail(e->ctx, st, "set tensor '%s': value %zu (%g) does not fit its format",
                           t->name, bad, (double)src[bad]);

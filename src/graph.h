@@ -136,7 +136,7 @@ struct sieve_model {
     } *meta;
     int n_meta, cap_meta;
     sieve_variant *variants;
-    int n_variants;
+    int n_variants, cap_variants;
     const uint8_t *file_data; /* borrowed or owned file image */
     uint8_t *file_owned;
     size_t file_size;

@@ -31,7 +31,7 @@ static void free_tensor(sieve_context *ctx, sieve_tensor *t)
 {
     sieve_free_str(ctx, t->name);
     if (t->owned)
-        sieve_free_aligned(ctx, t->owned, t->bytes);
+        sieve_free_aligned(ctx, t->owned, t->bytes ? t->bytes : 1);
 }
 
 static void free_labels(sieve_model *m)
@@ -178,6 +178,9 @@ sieve_status sieve_model_set_constant(sieve_model *m, int tensor, const float *v
 
 sieve_status sieve_model_constant_values(const sieve_model *m, int tensor, float *dst, size_t n)
 {
+    if (!m || (!dst && n))
+        return m ? sieve_fail(m->ctx, SIEVE_ERR_ARG, "constant values: no output buffer")
+                 : SIEVE_ERR_ARG;
     if (tensor < 0 || tensor >= m->n_tensors)
         return sieve_fail(m->ctx, SIEVE_ERR_ARG, "tensor index %d out of range", tensor);
     const sieve_tensor *t = &m->tensors[tensor];
@@ -375,8 +378,10 @@ sieve_status sieve_model_tensor(const sieve_model *m, int index, sieve_tensor_in
     out->format = t->format;
     if (t->role == SIEVE_TENSOR_CONSTANT)
         out->bytes = t->bytes;
-    else
+    else if (t->role == SIEVE_TENSOR_INPUT)
         out->bytes = sieve_format_bytes(&t->format, (size_t)sieve_shape_numel(&t->shape));
+    else
+        out->bytes = 0;
     return SIEVE_OK;
 }
 
@@ -522,6 +527,12 @@ sieve_status sieve_model_set_tensor_format(sieve_model *m, int tensor, const sie
     sieve_tensor *t = &m->tensors[tensor];
     if (sieve_format_validate(fmt, why, sizeof(why)) != SIEVE_OK)
         return sieve_fail(m->ctx, SIEVE_ERR_FORMAT, "tensor '%s': %s", t->name, why);
+    /* variants may share a constant's bytes with the base: keep them valid */
+    if (m->n_variants > 0 && t->role == SIEVE_TENSOR_CONSTANT)
+        return sieve_fail(m->ctx, SIEVE_ERR_STATE,
+                          "tensor '%s': cannot re-encode a constant of a package with variants "
+                          "(extract or clone a model first)",
+                          t->name);
     if (t->role != SIEVE_TENSOR_CONSTANT) {
         t->format = *fmt;
         return SIEVE_OK;
@@ -560,9 +571,10 @@ void sieve_model_free_variants(sieve_model *m)
 {
     for (int i = 0; i < m->n_variants; i++)
         free_variant(m->ctx, &m->variants[i], m->n_tensors);
-    sieve_free(m->ctx, m->variants, (size_t)m->n_variants * sizeof(*m->variants) + 1);
+    sieve_free(m->ctx, m->variants, (size_t)m->cap_variants * sizeof(*m->variants) + 1);
     m->variants = NULL;
     m->n_variants = 0;
+    m->cap_variants = 0;
 }
 
 int sieve_model_variant_count(const sieve_model *m) { return m ? m->n_variants : 0; }
@@ -593,12 +605,16 @@ sieve_variant *sieve_model_push_variant(sieve_model *m, const char *name, const 
                    name ? name : "");
         return NULL;
     }
-    sieve_variant *grown =
-        sieve_realloc(ctx, m->variants, (size_t)m->n_variants * sizeof(*grown) + 1,
-                      (size_t)(m->n_variants + 1) * sizeof(*grown) + 1);
-    if (!grown)
-        return NULL;
-    m->variants = grown;
+    if (m->n_variants == m->cap_variants) {
+        int cap = m->cap_variants ? 2 * m->cap_variants : 4;
+        sieve_variant *grown =
+            sieve_realloc(ctx, m->variants, (size_t)m->cap_variants * sizeof(*grown) + 1,
+                          (size_t)cap * sizeof(*grown) + 1);
+        if (!grown)
+            return NULL;
+        m->variants = grown;
+        m->cap_variants = cap;
+    }
     sieve_variant *v = &m->variants[m->n_variants];
     memset(v, 0, sizeof(*v));
     size_t n = (size_t)m->n_tensors;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -233,7 +234,7 @@ sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *m, con
     blob_plan plan = {NULL, NULL, 0};
     sieve_status st = SIEVE_OK;
     cJSON *root = NULL;
-    char *text = NULL;
+    char *text = NULL, *tmp_path = NULL;
     FILE *f = NULL;
     plan.base = sieve_calloc(ctx, n + 1, sizeof(size_t));
     plan.variant = sieve_calloc(ctx, nv + 1, sizeof(size_t *));
@@ -264,9 +265,26 @@ sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *m, con
         st = sieve_fail(ctx, SIEVE_ERR_NOMEM, "save %s: cannot build header", path);
         goto done;
     }
-    f = fopen(path, "wb");
+    /* write next to the target, then rename: a failed save never destroys
+     * the file it was meant to replace */
+    size_t plen = strlen(path) + 16;
+    tmp_path = sieve_alloc(ctx, plen);
+    if (!tmp_path) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+    snprintf(tmp_path, plen, "%s.tmp", path);
+    struct stat target;
+    if (stat(path, &target) == 0 && !S_ISREG(target.st_mode)) {
+        /* a device or pipe (e.g. /dev/null) is written in place, never
+         * replaced by a regular file */
+        sieve_free(ctx, tmp_path, plen);
+        tmp_path = NULL;
+    }
+    f = fopen(tmp_path ? tmp_path : path, "wb");
     if (!f) {
-        st = sieve_fail(ctx, SIEVE_ERR_IO, "save %s: %s", path, strerror(errno));
+        st = sieve_fail(ctx, SIEVE_ERR_IO, "save %s: %s", tmp_path ? tmp_path : path,
+                        strerror(errno));
         goto done;
     }
     size_t hlen = strlen(text);
@@ -304,10 +322,16 @@ sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *m, con
         ok = false;
     if (!ok) {
         st = sieve_fail(ctx, SIEVE_ERR_IO, "save %s: write failed: %s", path, strerror(errno));
-        remove(path);
+        if (tmp_path)
+            remove(tmp_path);
+    } else if (tmp_path && rename(tmp_path, path) != 0) {
+        st = sieve_fail(ctx, SIEVE_ERR_IO, "save %s: %s", path, strerror(errno));
+        remove(tmp_path);
     }
 done:
     cJSON_free(text);
+    if (tmp_path)
+        sieve_free(ctx, tmp_path, strlen(path) + 16);
     sieve_free(ctx, plan.base, (n + 1) * sizeof(size_t));
     for (size_t v = 0; plan.variant && v < nv; v++)
         sieve_free(ctx, plan.variant[v], (n + 1) * sizeof(size_t));
@@ -357,11 +381,19 @@ static sieve_status check_overlaps(loader *L)
     if (L->n_spans < 2)
         return SIEVE_OK;
     qsort(L->spans, (size_t)L->n_spans, sizeof(*L->spans), span_cmp);
-    for (int i = 1; i < L->n_spans; i++)
-        if (L->spans[i].begin < L->spans[i - 1].end && L->spans[i].begin != L->spans[i].end)
+    /* compare with the furthest-reaching blob so far, not just the previous
+     * one: an empty blob between two others must not hide their overlap */
+    int reach = -1;
+    for (int i = 0; i < L->n_spans; i++) {
+        if (L->spans[i].begin == L->spans[i].end)
+            continue;
+        if (reach >= 0 && L->spans[i].begin < L->spans[reach].end)
             return sieve_fail(L->ctx, SIEVE_ERR_FORMAT, "tensors '%s' and '%s': blobs overlap",
-                              L->m->tensors[L->spans[i - 1].tensor].name,
+                              L->m->tensors[L->spans[reach].tensor].name,
                               L->m->tensors[L->spans[i].tensor].name);
+        if (reach < 0 || L->spans[i].end > L->spans[reach].end)
+            reach = i;
+    }
     return SIEVE_OK;
 }
 
@@ -825,6 +857,9 @@ static sieve_status load_image(sieve_context *ctx, const uint8_t *file, size_t s
     if (version != SIEVE_FILE_VERSION)
         return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "model file version %u, this library reads %u",
                           version, SIEVE_FILE_VERSION);
+    if (get_u32(file + 12) != 0)
+        return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "model file uses flags 0x%x this library does not know",
+                          get_u32(file + 12));
     uint64_t hlen = get_u64(file + 16);
     if (hlen > size - SIEVE_FILE_PREAMBLE)
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header length %llu runs past end of file",

@@ -274,6 +274,9 @@ static void test_malformed_files_are_rejected_with_reason(void **state)
     bad[8] = 99;
     expect_load_error(ctx, bad, size, "version");
     memcpy(bad, image, size);
+    bad[12] = 1;
+    expect_load_error(ctx, bad, size, "flags");
+    memcpy(bad, image, size);
     bad[23] = 0x7f;
     expect_load_error(ctx, bad, size, "header length");
     free(bad);
@@ -284,6 +287,9 @@ static void test_malformed_files_are_rejected_with_reason(void **state)
         {"\"offset\":0", "\"offset\":32", "aligned"},
         {"\"offset\":0", "\"offset\":1e15", "past end"},
         {"\"offset\":64", "\"offset\":0", "overlap"},
+        /* conv.w [0,16) and fc.w moved to [8,40): the empty-looking order
+         * trick must not hide an overlap behind another blob */
+        {"\"offset\":128", "\"offset\":0", "overlap"},
         {"\"bytes\":16", "\"bytes\":12", "need"},
         {"\"op\":\"conv\"", "\"op\":\"resize\"", "unknown op"},
         {"\"inputs\":[\"y\"]", "\"inputs\":[\"z\"]", "before it is defined"},
@@ -419,6 +425,29 @@ static void test_suffix_run_from_cached_activation_equals_full_run(void **state)
     sieve_context_destroy(ctx);
 }
 
+static void test_executor_keeps_the_formats_it_was_created_with(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *m = tiny_model(ctx, NULL);
+    sieve_exec *e = NULL;
+    float before[2], after[2];
+    assert_int_equal(sieve_exec_create(m, NULL, &e), SIEVE_OK);
+    assert_int_equal(sieve_exec_set_input(e, 0, tiny_x, 9), SIEVE_OK);
+    assert_int_equal(sieve_exec_run(e), SIEVE_OK);
+    assert_int_equal(sieve_exec_get_output(e, 0, before, 2), SIEVE_OK);
+    /* a later format change must not reach (or overflow) this executor */
+    sieve_format a6 = sieve_format_cfloat(3, 3, 0, 0);
+    assert_int_equal(sieve_model_set_tensor_format(m, sieve_model_find_tensor(m, "y"), &a6),
+                     SIEVE_OK);
+    assert_int_equal(sieve_exec_run(e), SIEVE_OK);
+    assert_int_equal(sieve_exec_get_output(e, 0, after, 2), SIEVE_OK);
+    assert_memory_equal(before, after, sizeof(before));
+    sieve_exec_free(e);
+    sieve_model_free(m);
+    sieve_context_destroy(ctx);
+}
+
 static void test_package_with_variants_round_trips(void **state)
 {
     (void)state;
@@ -434,6 +463,9 @@ static void test_package_with_variants_round_trips(void **state)
     assert_int_equal(sieve_model_add_variant(base, "accurate", var, "{\"threshold\":0.5}"),
                      SIEVE_OK);
     assert_int_equal(sieve_model_variant_count(base), 1);
+    /* constants of a package are frozen: its variants may share their bytes */
+    assert_int_equal(sieve_model_set_tensor_format(base, sieve_model_find_tensor(base, "fc.w"), &w8),
+                     SIEVE_ERR_STATE);
     float z_var[2], z_base[2], z_loaded[2];
     run_tiny(var, z_var);
     run_tiny(base, z_base);
@@ -543,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_arena_reuses_memory_by_lifetime),
         cmocka_unit_test(test_packed_activations_equal_quantized_fp32),
         cmocka_unit_test(test_suffix_run_from_cached_activation_equals_full_run),
+        cmocka_unit_test(test_executor_keeps_the_formats_it_was_created_with),
         cmocka_unit_test(test_package_with_variants_round_trips),
         cmocka_unit_test(test_every_allocation_failure_is_an_error),
     };

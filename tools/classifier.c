@@ -49,11 +49,12 @@ int classifier_open(classifier *c, const char *cmd, const char *path, int thread
     sieve_shape out;
     sieve_exec_tensor_shape(c->exec, sieve_model_output(c->model, 0), &out);
     c->classes = (size_t)sieve_shape_numel(&out);
-    int last = sieve_model_layer_count(c->model) - 1;
+    /* does the layer producing output 0 already give probabilities? */
     sieve_layer_info li;
-    c->has_softmax = last >= 0 && sieve_model_layer(c->model, last, &li) == SIEVE_OK &&
-                     strcmp(li.op, "softmax") == 0 &&
-                     li.outputs[0] == sieve_model_output(c->model, 0);
+    for (int l = 0; l < sieve_model_layer_count(c->model); l++)
+        if (sieve_model_layer(c->model, l, &li) == SIEVE_OK &&
+            li.outputs[0] == sieve_model_output(c->model, 0))
+            c->has_softmax = strcmp(li.op, "softmax") == 0;
     c->input = malloc(c->input_n * sizeof(float));
     c->probs = malloc((c->classes ? c->classes : 1) * sizeof(float));
     if (!c->input || !c->probs || c->classes < 1) {

@@ -125,12 +125,13 @@ int cmd_classify(int argc, char **argv)
         double t0 = cli_now_ms();
         sieve_status st =
             sieve_image_preprocess_file(c.ctx, image, &c.pre, c.input, c.input_n);
-        if (st == SIEVE_OK)
+        bool decoded = st == SIEVE_OK;
+        if (decoded)
             st = classifier_run(&c);
         double elapsed = cli_now_ms() - t0;
         if (st != SIEVE_OK) {
-            /* the message already names the file */
-            cli_error(cmd, NULL, "%s", sieve_context_error(c.ctx));
+            /* image errors already name the file; model errors do not */
+            cli_error(cmd, decoded ? image : NULL, "%s", sieve_context_error(c.ctx));
             if (json) {
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "image", image);

@@ -92,6 +92,35 @@ int cmd_eval(int argc, char **argv)
     size_t n = sieve_dataset_count(ds);
     if (limit > 0 && (size_t)limit < n)
         n = (size_t)limit;
+    if (n == 0) {
+        cli_error(cmd, spec, "no labelled items to evaluate");
+        sieve_dataset_free(ds);
+        classifier_close(&c);
+        return CLI_EXIT_FAILURE;
+    }
+    /* An image folder's labels are its sorted class folder names: map them
+     * to the model's classes by name when every folder names one. */
+    int n_classes = sieve_dataset_class_count(ds);
+    int *label_map = calloc((size_t)n_classes + 1, sizeof(int));
+    bool by_name = label_map && sieve_dataset_class_name(ds, 0) != NULL;
+    for (int k = 0; label_map && k < n_classes; k++) {
+        label_map[k] = k;
+        const char *folder = sieve_dataset_class_name(ds, k);
+        int found = -1;
+        for (int j = 0; folder && j < sieve_model_label_count(c.model); j++)
+            if (strcmp(folder, sieve_model_label(c.model, j)) == 0)
+                found = j;
+        if (found < 0)
+            by_name = false;
+        else if (by_name)
+            label_map[k] = found;
+    }
+    if (label_map && sieve_dataset_class_name(ds, 0) && !by_name) {
+        for (int k = 0; k < n_classes; k++)
+            label_map[k] = k;
+        fprintf(stderr, "sieve eval: %s: class folders do not all name model labels; "
+                        "folder i (sorted by name) is taken as class i\n", spec);
+    }
     size_t correct = 0, done = 0;
     bool progress = isatty(STDERR_FILENO);
     double t0 = cli_now_ms(), compute_ms = 0;
@@ -107,6 +136,8 @@ int cmd_eval(int argc, char **argv)
             rc = CLI_EXIT_FAILURE;
             break;
         }
+        if (label_map && label >= 0 && label < n_classes)
+            label = label_map[label];
         correct += classifier_rank(&c, 0) == label;
         done++;
         if (progress && (done % 500 == 0 || done == n))
@@ -138,6 +169,7 @@ int cmd_eval(int argc, char **argv)
                    model_path, spec, accuracy, correct, done, ips, threads, threads > 1 ? "s" : "");
         }
     }
+    free(label_map);
     sieve_dataset_free(ds);
     classifier_close(&c);
     return rc;

@@ -342,7 +342,6 @@ int cmd_import(int argc, char **argv)
 
     label_list labels = {NULL, NULL, 0};
     sieve_model *model = NULL;
-    char *tmp_path = NULL;
     sieve_context *ctx = sieve_context_create(NULL);
     if (!ctx) {
         cli_error(cmd, NULL, "out of memory");
@@ -368,24 +367,10 @@ int cmd_import(int argc, char **argv)
     if (set_preprocess(cmd, ctx, model, &a) != 0 || set_metadata(cmd, ctx, model, &a) != 0)
         goto done;
 
-    size_t n = strlen(a.out_path);
-    tmp_path = malloc(n + 5);
-    if (!tmp_path) {
-        cli_error(cmd, NULL, "out of memory");
-        goto done;
-    }
-    snprintf(tmp_path, n + 5, "%s.tmp", a.out_path);
-    st = sieve_model_save_file(ctx, model, tmp_path);
+    /* the library writes OUT.tmp and renames it: a failure leaves nothing */
+    st = sieve_model_save_file(ctx, model, a.out_path);
     if (st != SIEVE_OK) {
-        remove(tmp_path);
         cli_error_status(cmd, a.out_path, ctx, st);
-        goto done;
-    }
-    if (rename(tmp_path, a.out_path) != 0) {
-        char why[256];
-        snprintf(why, sizeof(why), "%s", strerror(errno)); /* before remove() touches errno */
-        remove(tmp_path);
-        cli_error(cmd, a.out_path, "cannot rename %s into place: %s", tmp_path, why);
         goto done;
     }
 
@@ -410,7 +395,6 @@ int cmd_import(int argc, char **argv)
     rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 
 done:
-    free(tmp_path);
     free_labels(&labels);
     sieve_model_free(model);
     sieve_context_destroy(ctx);

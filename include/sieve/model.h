@@ -45,9 +45,9 @@ typedef struct sieve_tensor_info {
     const char *name;
     sieve_tensor_role role;
     int is_output;
-    sieve_shape shape; /* for activations: inferred by prepare (rank 0 before) */
+    sieve_shape shape; /* declared shape; activations: see sieve_exec_tensor_shape */
     sieve_format format;
-    size_t bytes; /* stored bytes for constants, planned bytes otherwise */
+    size_t bytes; /* stored bytes of constants and declared inputs; 0 for activations */
 } sieve_tensor_info;
 
 typedef struct sieve_layer_info {
@@ -96,7 +96,9 @@ sieve_status sieve_model_constant_values(const sieve_model *model, int tensor, f
                                          size_t n);
 
 /* Changes the storage format of a tensor. Constants are re-encoded (with
- * round to nearest); activations are encoded when written at run time. */
+ * round to nearest; SIEVE_ERR_STATE for a package with variants, whose
+ * variants may share the constant's bytes); activations are encoded when
+ * written at run time by executors created afterwards. */
 sieve_status sieve_model_set_tensor_format(sieve_model *model, int tensor, const sieve_format *fmt);
 
 /* ---- variants (edge packages) -------------------------------------------
@@ -109,7 +111,8 @@ int sieve_model_variant_count(const sieve_model *model);
 const char *sieve_model_variant_name(const sieve_model *model, int i);
 int sieve_model_find_variant(const sieve_model *model, const char *name); /* -1 if absent */
 const char *sieve_model_variant_calibration(const sieve_model *model, int i); /* "" if none */
-/* Adds (or replaces) variant `name` taken from `variant`, which must have
+/* Adds variant `name` (replacing one of that name, which then moves to the
+ * end of the list) taken from `variant`, which must have
  * the same tensors (names, roles, shapes) and layers as `model`: its
  * formats are recorded and the data of its constants copied. */
 sieve_status sieve_model_add_variant(sieve_model *model, const char *name,
@@ -160,7 +163,9 @@ typedef struct sieve_exec_options {
 } sieve_exec_options;
 
 /* create + prepare: infers shapes, plans activation buffers by lifetime,
- * sizes scratch. Run allocates nothing. `options` may be NULL. */
+ * sizes scratch. Run allocates nothing. `options` may be NULL. The model
+ * must not be modified or freed while an executor of it exists (formats and
+ * constant data are captured here); create a new executor after changes. */
 sieve_status sieve_exec_create(sieve_model *model, const sieve_exec_options *options,
                                sieve_exec **out);
 void sieve_exec_free(sieve_exec *exec);
