@@ -37,7 +37,7 @@ DEFAULTS = {
     "cifar10_quick": dict(epochs=8,  lr=2e-3, opt="adam", channels_last=True),
     "resnet18":      dict(epochs=7,  lr=2e-3, opt="adam", channels_last=True),
     "squeezenet":    dict(epochs=5,  lr=2e-3, opt="adam", channels_last=True),
-    "nin":           dict(epochs=5,  lr=2e-3, opt="adam", channels_last=True),
+    "nin":           dict(epochs=4,  lr=2e-3, opt="adam", channels_last=True),
     "alexnet":       dict(epochs=5,  lr=1e-3, opt="adam", channels_last=True),
     "googlenet":     dict(epochs=3,  lr=2e-3, opt="adam", channels_last=False),
     "vgg16":         dict(epochs=6,  lr=1e-3, opt="adam", channels_last=True),
