@@ -194,6 +194,12 @@ def main():
       "PyTorch), then import into the engine's format. `models/onnx/` is "
       "git-ignored.")
     w("")
+    w("The import step for all trained models at once, with the engine's own "
+      "validation and test accuracy recorded in `models/cards.json` (which "
+      "`tests/test_models.c` checks): `/usr/bin/python3 tools/train/package.py "
+      "--sieve build/sieve`. Then `/usr/bin/python3 tools/train/make_card.py "
+      "--sieve build/sieve` rewrites this page.")
+    w("")
     w("```sh")
     for name in models.ORDER:
         if name in cards:
