@@ -1,6 +1,6 @@
 """Fashion-MNIST idx(.gz) loader and the splits shared by the whole project.
 
-Splits (see /work/shared/DESIGN.md, "Datasets"):
+Splits (see the design notes, "Datasets"):
   train      = train[0:50000]
   validation = train[50000:60000]   (the only data that format search and
                                      calibration see)
