@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 
 #include <stb_image.h>
-#include <stb_image_resize.h>
 
 #include "common.h"
+#include "pixels.h"
 #include "sieve/dataset.h"
 #include "sieve/image.h"
 
@@ -31,7 +31,7 @@ struct sieve_dataset {
     size_t n_paths;
     char **classes;
     int n_classes;
-    float *scratch; /* rows*cols floats for resizing idx images */
+    float *scratch; /* rows*cols floats: one idx image as pixels */
 };
 
 static sieve_status read_file(sieve_context *ctx, const char *path, uint8_t **out, size_t *size)
@@ -376,23 +376,9 @@ sieve_status sieve_dataset_get(sieve_dataset *ds, size_t i, const sieve_preproce
     size_t hw = (size_t)ds->rows * ds->cols;
     for (size_t p = 0; p < hw; p++)
         ds->scratch[p] = px[p];
-    const float *plane = ds->scratch;
-    float *resized = NULL;
-    if (h != ds->rows || w != ds->cols) {
-        resized = malloc((size_t)h * w * sizeof(float));
-        if (!resized || !stbir_resize_float(ds->scratch, ds->cols, ds->rows, 0, resized, w, h, 0, 1)) {
-            free(resized);
-            return sieve_fail(ctx, SIEVE_ERR_NOMEM, "dataset: resize failed");
-        }
-        plane = resized;
-    }
-    /* grayscale replicated into every channel the model wants */
-    for (int ch = 0; ch < c; ch++) {
-        float scale = pre->scale / pre->std[ch], shift = pre->mean[ch] / pre->std[ch];
-        for (size_t p = 0; p < (size_t)h * w; p++)
-            dst[(size_t)ch * h * w + p] = plane[p] * scale - shift;
-    }
-    free(resized);
+    sieve_status st = sieve_pixels_to_input(ctx, ds->scratch, ds->cols, ds->rows, 1, pre, dst);
+    if (st != SIEVE_OK)
+        return st;
     if (label)
         *label = ds->labels[8 + k];
     return SIEVE_OK;

@@ -7,6 +7,7 @@
 #include <stb_image_resize.h>
 
 #include "common.h"
+#include "pixels.h"
 #include "sieve/image.h"
 
 /* stb_image pads a binary PGM/PPM whose pixel data is cut short with
@@ -40,6 +41,36 @@ static bool pnm_complete(const uint8_t *data, size_t size)
     at++; /* the single whitespace after maxval */
     uint64_t need = fields[0] * fields[1] * (data[1] == '6' ? 3u : 1u) * (fields[2] > 255 ? 2u : 1u);
     return at <= size && size - at >= need;
+}
+
+sieve_status sieve_pixels_to_input(sieve_context *ctx, const float *hwc, int w, int h,
+                                   int src_channels, const sieve_preprocess *pre, float *dst)
+{
+    int channels = pre->channels, height = pre->height, width = pre->width;
+    size_t out_pixels = (size_t)height * width;
+    float *resized = NULL;
+    if (w != width || h != height) {
+        size_t bytes = out_pixels * (size_t)src_channels * sizeof(float);
+        resized = sieve_alloc(ctx, bytes);
+        if (!resized)
+            return SIEVE_ERR_NOMEM;
+        if (!stbir_resize_float(hwc, w, h, 0, resized, width, height, 0, src_channels)) {
+            sieve_free(ctx, resized, bytes);
+            return sieve_fail(ctx, SIEVE_ERR_NOMEM, "image: resize from %dx%d to %dx%d failed", w,
+                              h, width, height);
+        }
+        hwc = resized;
+    }
+    for (int c = 0; c < channels; c++) {
+        int from = src_channels == 1 ? 0 : c;
+        float scale = pre->scale / pre->std[c], shift = pre->mean[c] / pre->std[c];
+        float *plane = dst + (size_t)c * out_pixels;
+        for (size_t p = 0; p < out_pixels; p++)
+            plane[p] = hwc[p * (size_t)src_channels + (size_t)from] * scale - shift;
+    }
+    if (resized)
+        sieve_free(ctx, resized, out_pixels * (size_t)src_channels * sizeof(float));
+    return SIEVE_OK;
 }
 
 sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t size,
@@ -76,7 +107,6 @@ sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "cannot decode image (%s)", stbi_failure_reason());
     size_t src_n = (size_t)w * (size_t)h * (size_t)channels;
     float *src = sieve_alloc(ctx, src_n * sizeof(float));
-    float *resized = NULL;
     sieve_status st = SIEVE_OK;
     if (!src) {
         st = SIEVE_ERR_NOMEM;
@@ -84,32 +114,10 @@ sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t
     }
     for (size_t i = 0; i < src_n; i++)
         src[i] = (float)pixels[i];
-    const float *hwc = src;
-    if (w != width || h != height) {
-        resized = sieve_alloc(ctx, need * sizeof(float));
-        if (!resized) {
-            st = SIEVE_ERR_NOMEM;
-            goto done;
-        }
-        if (!stbir_resize_float(src, w, h, 0, resized, width, height, 0, channels)) {
-            st = sieve_fail(ctx, SIEVE_ERR_NOMEM, "image: resize from %dx%d to %dx%d failed", w, h,
-                            width, height);
-            goto done;
-        }
-        hwc = resized;
-    }
-    /* HWC bytes -> normalized CHW */
-    for (int c = 0; c < channels; c++) {
-        float scale = pre->scale / pre->std[c], shift = pre->mean[c] / pre->std[c];
-        float *plane = dst + (size_t)c * height * width;
-        for (size_t p = 0; p < (size_t)height * width; p++)
-            plane[p] = hwc[p * channels + c] * scale - shift;
-    }
+    st = sieve_pixels_to_input(ctx, src, w, h, channels, pre, dst);
 done:
     if (src)
         sieve_free(ctx, src, src_n * sizeof(float));
-    if (resized)
-        sieve_free(ctx, resized, need * sizeof(float));
     stbi_image_free(pixels);
     return st;
 }
