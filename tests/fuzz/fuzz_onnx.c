@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_run.h"
 #include "sieve/sieve.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,32 +40,6 @@ static void capped_free(void *user, void *p, size_t size)
     free(p);
 }
 
-static void run_small(sieve_model *m)
-{
-    sieve_exec *e = NULL;
-    /* keep runs cheap: only small graphs are executed */
-    if (sieve_exec_create(m, NULL, &e) == SIEVE_OK && sieve_exec_macs(e) < 1000000) {
-        int ok = 1;
-        for (int i = 0; i < sieve_model_input_count(m) && ok; i++) {
-            sieve_shape s;
-            sieve_exec_tensor_shape(e, sieve_model_input(m, i), &s);
-            size_t n = (size_t)sieve_shape_numel(&s);
-            if (n > (1u << 20)) {
-                ok = 0;
-                break;
-            }
-            float *x = calloc(n ? n : 1, sizeof(float));
-            for (size_t k = 0; x && k < n; k++)
-                x[k] = (float)((int)(k % 7) - 3);
-            ok = x && sieve_exec_set_input(e, i, x, n) == SIEVE_OK;
-            free(x);
-        }
-        if (ok)
-            (void)sieve_exec_run(e);
-    }
-    sieve_exec_free(e);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     capped_heap heap = {0};
@@ -76,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     sieve_model *m = NULL;
     if (sieve_onnx_import_memory(ctx, data, size, NULL, &m) == SIEVE_OK) {
-        run_small(m);
+        fuzz_run_small(m);
         sieve_model_free(m);
     }
 
