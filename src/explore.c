@@ -840,10 +840,10 @@ static void choose_formats(const sieve_explore_options *o, sieve_explore_tensor 
         }
         const sieve_explore_candidate *b = &xt->candidates[exact];
         unsigned wc = sieve_format_width(&c->format), wb = sieve_format_width(&b->format);
-        if (c->accuracy > b->accuracy + eps ||
-            (fabs(c->accuracy - b->accuracy) <= eps &&
-             (c->agreement > b->agreement + eps ||
-              (fabs(c->agreement - b->agreement) <= eps && wc > wb))))
+        if (c->agreement > b->agreement + eps ||
+            (fabs(c->agreement - b->agreement) <= eps &&
+             (c->accuracy > b->accuracy + eps ||
+              (fabs(c->accuracy - b->accuracy) <= eps && wc > wb))))
             exact = i;
     }
     sieve_format fp32 = sieve_format_fp32();
@@ -978,6 +978,150 @@ static sieve_status eval_model(explorer *x, sieve_model *model, bool subset, lon
                   .allowed_misses = allowed, .logits = logits, .correct = correct, .pred = pred};
     st = run_job(x, &j, n_correct, complete);
     x->evaluations++;
+    return st;
+}
+
+/* ---- combination: formats priced against the answers they change -----------
+ *
+ * Losses of separate tensors add up roughly linearly, so a variant's formats
+ * are chosen together by minimizing, over all explored tensors,
+ *
+ *     sum_t share_t * width(f_t)  +  price * sum_t loss_t(f_t)
+ *
+ * where share_t is the tensor's fraction of the elements of its kind (the
+ * average bits per weight and per activation weigh the same) and loss_t the
+ * fraction of subset answers of the original that f_t alone changes. The sum
+ * splits per tensor, so each price gives one combination directly. Price 0
+ * gives every tensor its narrowest format that passed the sweep; a large
+ * enough price the narrowest that changes no answer (else fp32). The least
+ * price whose combination meets the variant's threshold on the whole
+ * validation split is found by bisection on log(price): bits go where they
+ * buy the most agreement, instead of widening one tensor at a time. */
+#define PRICE_LO 1e-2
+#define PRICE_HI 1e9
+#define PRICE_STEPS 14
+
+sieve_format sieve_explore_priced_format(const sieve_explore_tensor *xt, double share, double price)
+{
+    const double eps = 1e-12;
+    sieve_format best = sieve_format_fp32();
+    double best_cost = share * 32, best_loss = 0;
+    for (int i = 0; i < xt->n_candidates; i++) {
+        const sieve_explore_candidate *c = &xt->candidates[i];
+        if (!c->complete)
+            continue;
+        unsigned w = sieve_format_width(&c->format);
+        double loss = 1 - c->agreement, cost = share * w + price * loss;
+        if (cost < best_cost - eps ||
+            (fabs(cost - best_cost) <= eps &&
+             (loss < best_loss - eps ||
+              (fabs(loss - best_loss) <= eps && w < sieve_format_width(&best))))) {
+            best = c->format;
+            best_cost = cost;
+            best_loss = loss;
+        }
+    }
+    return best;
+}
+
+/* Every tensor's format at `price` (const_total: elements of weights, of activations). */
+static void apply_price(const sieve_explore_result *r, double price, const double *const_total,
+                        sieve_format *into)
+{
+    for (int i = 0; i < r->n_tensors; i++) {
+        const sieve_explore_tensor *xt = &r->tensors[i];
+        double total = const_total[xt->role == SIEVE_TENSOR_CONSTANT ? 0 : 1];
+        double share = total > 0 ? (double)xt->numel / total : 0;
+        into[i] = sieve_explore_priced_format(xt, share, price);
+    }
+}
+
+static bool same_formats(const sieve_format *a, const sieve_format *b, int n)
+{
+    return memcmp(a, b, (size_t)n * sizeof(*a)) == 0;
+}
+
+/* Whether the formats `f` of variant v meet `allowed` misses on the whole
+ * validation split (stops as soon as they cannot). */
+static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve_explore_result *r,
+                                 int v, const sieve_format *f, long allowed, bool *pass)
+{
+    for (int i = 0; i < r->n_tensors; i++)
+        r->tensors[i].choice[v] = f[i];
+    sieve_model *model = NULL;
+    sieve_status st = build_variant(x, original, r, v, &model);
+    if (st != SIEVE_OK)
+        return st;
+    size_t n_correct = 0;
+    bool complete = false;
+    st = eval_model(x, model, false, allowed, NULL, NULL, NULL, &n_correct, &complete);
+    sieve_model_free(model);
+    *pass = st == SIEVE_OK && complete && (long)(x->n_items - n_correct) <= allowed;
+    return st;
+}
+
+/* Leaves in r->tensors[].choice[v] the combination of the least price that
+ * meets the threshold (or that of the highest price when none does: the
+ * back-off loop of make_variant takes over from there). */
+static sieve_status price_variant(explorer *x, const sieve_model *original,
+                                  sieve_explore_result *r, int v, long allowed)
+{
+    int n = r->n_tensors;
+    double total[2] = {0, 0};
+    for (int i = 0; i < n; i++)
+        total[r->tensors[i].role == SIEVE_TENSOR_CONSTANT ? 0 : 1] += (double)r->tensors[i].numel;
+    size_t bytes = (size_t)(n ? n : 1) * sizeof(sieve_format);
+    sieve_format *lo = sieve_calloc(x->ctx, 1, bytes), *hi = sieve_calloc(x->ctx, 1, bytes),
+                 *mid = sieve_calloc(x->ctx, 1, bytes);
+    sieve_status st = SIEVE_OK;
+    if (!lo || !hi || !mid) {
+        st = SIEVE_ERR_NOMEM;
+        goto done;
+    }
+    bool pass = false;
+    double plo = PRICE_LO, phi = PRICE_HI;
+    apply_price(r, 0, total, lo);
+    r->variants[v].price = 0;
+    if ((st = formats_pass(x, original, r, v, lo, allowed, &pass)) != SIEVE_OK || pass)
+        goto done;
+    apply_price(r, phi, total, hi);
+    r->variants[v].price = phi;
+    if ((st = formats_pass(x, original, r, v, hi, allowed, &pass)) != SIEVE_OK || !pass)
+        goto done;
+    int tried = 2;
+    for (int step = 0; step < PRICE_STEPS; step++) {
+        double p = sqrt(plo * phi);
+        apply_price(r, p, total, mid);
+        if (same_formats(mid, hi, n)) {
+            phi = p;
+            continue;
+        }
+        if (same_formats(mid, lo, n)) {
+            plo = p;
+            continue;
+        }
+        if ((st = formats_pass(x, original, r, v, mid, allowed, &pass)) != SIEVE_OK)
+            goto done;
+        tried++;
+        report(x, 0.75 + 0.2 * v / 3.0, "%s: answer-change price %.3g %s", variant_names[v], p,
+               pass ? "meets the threshold" : "does not");
+        if (pass) {
+            phi = p;
+            memcpy(hi, mid, bytes);
+        } else {
+            plo = p;
+            memcpy(lo, mid, bytes);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        r->tensors[i].choice[v] = hi[i];
+    r->variants[v].price = phi;
+    report(x, 0.75 + 0.2 * v / 3.0, "%s: least passing price %.3g (%d combinations tried)",
+           variant_names[v], phi, tried);
+done:
+    sieve_free(x->ctx, lo, bytes);
+    sieve_free(x->ctx, hi, bytes);
+    sieve_free(x->ctx, mid, bytes);
     return st;
 }
 
@@ -1177,32 +1321,40 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
     var->kind = (sieve_variant_kind)v;
     double min = SIEVE_MIN(x->opt->variant_min[v], 1.0);
     long allowed = allowed_misses(x->n_items, x->orig_correct_count, min);
-    long allowed_sub = allowed_misses(x->n_sub, x->orig_sub_correct, min);
-    bool check_subset = x->n_sub < x->n_items;
     sieve_status st;
+    if (v != SIEVE_VARIANT_EXACT) {
+        sieve_format *first = sieve_calloc(x->ctx, (size_t)r->n_tensors + 1, sizeof(*first));
+        if (!first)
+            return SIEVE_ERR_NOMEM;
+        for (int i = 0; i < r->n_tensors; i++)
+            first[i] = r->tensors[i].choice[v];
+        st = price_variant(x, original, r, v, allowed);
+        for (int i = 0; i < r->n_tensors; i++) {
+            sieve_explore_tensor *xt = &r->tensors[i];
+            xt->backed_off[v] =
+                sieve_format_width(&xt->choice[v]) > sieve_format_width(&first[i]);
+            var->n_backoffs += xt->backed_off[v];
+        }
+        sieve_free(x->ctx, first, ((size_t)r->n_tensors + 1) * sizeof(*first));
+        if (st != SIEVE_OK)
+            return st;
+    }
+    /* only the whole validation split decides: at a threshold of 100 % a
+     * subset check rejects combinations on a handful of items */
     for (;;) {
         sieve_model *model = NULL;
         if ((st = build_variant(x, original, r, v, &model)) != SIEVE_OK)
             return st;
         size_t n_correct = 0;
-        bool complete = false, whole = true;
+        bool complete = false;
         double norm = 0;
-        /* the subset first: most failing combinations are caught there */
-        if (check_subset) {
-            st = eval_model(x, model, true, allowed_sub, NULL, NULL, NULL, &n_correct, &complete);
-            norm = x->orig_sub_correct ? (double)n_correct / (double)x->orig_sub_correct : 1;
-            whole = complete && norm + 1e-12 >= min;
-        }
-        if (st == SIEVE_OK && whole) {
-            st = eval_model(x, model, false, allowed, logits, correct, NULL, &n_correct,
-                            &complete);
-            norm = x->orig_correct_count ? (double)n_correct / (double)x->orig_correct_count : 1;
-        }
+        st = eval_model(x, model, false, allowed, logits, correct, NULL, &n_correct, &complete);
+        norm = x->orig_correct_count ? (double)n_correct / (double)x->orig_correct_count : 1;
         if (st != SIEVE_OK) {
             sieve_model_free(model);
             return st;
         }
-        if (whole && complete && norm + 1e-12 >= min) {
+        if (complete && norm + 1e-12 >= min) {
             var->model = model;
             var->val_accuracy = x->n_items ? (double)n_correct / (double)x->n_items : 0;
             break;
@@ -1236,13 +1388,16 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
             snprintf(acc_text, sizeof(acc_text), "%.4f", norm);
         else
             snprintf(acc_text, sizeof(acc_text), "below %.4f (stopped early)", min);
-        if (!whole)
-            strncat(acc_text, " on the subset", sizeof(acc_text) - strlen(acc_text) - 1);
         report(x, 0.75 + 0.2 * v / 3.0,
                "%s: %s of the original's accuracy: back off '%s' (changes %.2f%% of answers "
                "alone) %s -> %s",
                variant_names[v], acc_text, xt->name, 100 * pick_loss, was,
                sieve_format_str(&xt->choice[v], now, sizeof(now)));
+    }
+    for (int i = 0; i < r->n_tensors; i++) {
+        sieve_explore_tensor *xt = &r->tensors[i];
+        const sieve_explore_candidate *c = find_candidate(xt, &xt->choice[v]);
+        xt->choice_accuracy[v] = c && xt->choice[v].kind != SIEVE_FORMAT_FP32 ? c->accuracy : 1.0;
     }
     variant_sizes(x, r, var, v);
     report(x, 0.75 + 0.2 * (v + 1) / 3.0,

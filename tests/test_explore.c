@@ -17,6 +17,11 @@
 #include "sieve/explore.h"
 #include "sieve/sieve.h"
 
+static void assert_format_width(sieve_format f, unsigned bits)
+{
+    assert_int_equal(sieve_format_width(&f), bits);
+}
+
 static void test_hist_counts(void **state)
 {
     (void)state;
@@ -112,6 +117,32 @@ static void test_bias_stays_valid(void **state)
             sieve_format g = sieve_format_cfloat(e, m, sieve_exp_hist_best_bias(&h, e, m, NULL), 0);
             assert_int_equal(sieve_format_validate(&g, NULL, 0), SIEVE_OK);
         }
+}
+
+/* Pricing, worked by hand with share 0.5: widths 9 / 6 / 4 bits changing
+ * 0 / 0.1 / 1 % of the answers cost 4.5, 3 + 0.001 p and 2 + 0.01 p; the
+ * 3-bit candidate stopped early and is never taken. */
+static void test_priced_format(void **state)
+{
+    (void)state;
+    sieve_explore_candidate c[4] = {
+        {.format = sieve_format_cfloat(2, 6, 2, 1), .accuracy = 1, .agreement = 1, .complete = 1},
+        {.format = sieve_format_cfloat(2, 3, 2, 1), .accuracy = 1, .agreement = 0.999,
+         .complete = 1},
+        {.format = sieve_format_cfloat(2, 1, 2, 1), .accuracy = 0.999, .agreement = 0.99,
+         .complete = 1},
+        {.format = sieve_format_cfloat(2, 0, 2, 1), .accuracy = 0.5, .agreement = 1,
+         .complete = 0},
+    };
+    sieve_explore_tensor t = {.name = "t", .candidates = c, .n_candidates = 4};
+    assert_format_width(sieve_explore_priced_format(&t, 0.5, 0), 4);
+    assert_format_width(sieve_explore_priced_format(&t, 0.5, 100), 4);   /* 3 < 3.1 */
+    assert_format_width(sieve_explore_priced_format(&t, 0.5, 200), 6);   /* 3.2 < 4, 4.5 */
+    assert_format_width(sieve_explore_priced_format(&t, 0.5, 2000), 9);  /* 4.5 < 5 */
+    assert_format_width(sieve_explore_priced_format(&t, 0.5, 1e9), 9);
+    /* fp32 only when nothing is cheaper: a tensor without candidates */
+    t.n_candidates = 0;
+    assert_int_equal(sieve_explore_priced_format(&t, 0.5, 0).kind, SIEVE_FORMAT_FP32);
 }
 
 /* ---- a whole search on a tiny model ------------------------------------------
@@ -331,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_hist_counts),       cmocka_unit_test(test_cover_hand_example),
         cmocka_unit_test(test_best_bias_window),  cmocka_unit_test(test_bias_stays_valid),
         cmocka_unit_test(test_search_tiny_model), cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_priced_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,7 @@ static cJSON *result_json(const char *model, const char *data, const char *test,
         cJSON_AddNumberToObject(j, "activation_bytes", (double)var->activation_bytes);
         cJSON_AddNumberToObject(j, "activation_bytes_fp32", (double)var->activation_bytes_fp32);
         cJSON_AddNumberToObject(j, "backoffs", var->n_backoffs);
+        cJSON_AddNumberToObject(j, "price", var->price);
         cJSON_AddNumberToObject(j, "val_accuracy", var->val_accuracy);
         cJSON_AddStringToObject(j, "score", sieve_score_kind_name(var->score));
         cJSON_AddNumberToObject(j, "temperature", var->temperature);
@@ -192,7 +193,7 @@ static void print_markdown(FILE *f, const char *model, const char *data, const c
         fprintf(f, ", test %.4f", r->original_test_accuracy);
     fprintf(f, "\n\n## Variants\n\n");
     fprintf(f, "| variant | bits/weight | bits/activation | weights vs fp32 | activations vs "
-               "fp32 | back-offs | val acc | val acc + replay | val replay | score (AUC) | T | "
+               "fp32 | widened | val acc | val acc + replay | val replay | score (AUC) | T | "
                "threshold |%s\n",
             r->original_test_accuracy >= 0 ? " test acc | test acc + replay | test replay |" : "");
     fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|%s\n",
@@ -228,7 +229,8 @@ static void print_markdown(FILE *f, const char *model, const char *data, const c
     }
     fprintf(f, "\n## Per-tensor formats\n\n");
     fprintf(f, "Accuracy of the tensor alone in its format (others fp32), normalized to the "
-               "original's on the sweep subset; `*` marks a back-off after combination.\n\n");
+               "original's on the sweep subset; `*` marks a tensor the combination widened past its "
+               "own first choice.\n\n");
     fprintf(f, "| tensor | kind | elements | exponents | e_max/bias | explored | exact | accurate | "
                "approximate |\n|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < r->n_tensors; i++) {

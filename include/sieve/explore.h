@@ -10,16 +10,23 @@
  *   - for each e_bits, m_bits from m_bits_max down to 0 while the
  *     validation accuracy normalized to the original's stays >= sweep_min.
  * The per-tensor results are combined into three variants:
- *   exact        the most accurate explored format of every tensor
- *   accurate     the narrowest format with normalized accuracy >= 1.0
- *   approximate  the narrowest format with normalized accuracy >= 0.999
- * (a tensor with no qualifying format takes its exact one). Losses add up
- * across tensors, so each variant is checked on the whole validation split
- * and backed off tensor by tensor until it meets its threshold: the tensor
- * whose format alone changes most top-1 answers of the original (accuracy
- * differences of a few items are noise; disagreement is the finer measure
- * of loss) moves to its next more precise explored format with the same
- * exponent, then to its exact format, then to fp32. Then the misspeculation detector of each variant is calibrated
+ *   exact        per tensor, the explored format that changes fewest answers
+ *                of the original (then the most accurate, then the widest)
+ *   accurate     combination with normalized accuracy >= 1.0
+ *   approximate  combination with normalized accuracy >= 0.999
+ * Each tensor's first choice for accurate/approximate is the narrowest
+ * format whose accuracy alone meets the variant's threshold (the paper's
+ * combination). Losses add up across tensors, so the combination is then
+ * chosen jointly: each price p of a changed answer gives the formats that
+ * minimize sum_t share_t * bits(f_t) + p * sum_t changed_t(f_t) (share_t:
+ * the tensor's fraction of the weight or activation elements; changed_t: the
+ * fraction of subset answers of the original that f_t alone changes), and
+ * the least p whose combination meets the threshold on the whole validation
+ * split is found by bisection. Should even the largest price fail, and for
+ * the exact variant, tensors are backed off one by one (the one whose format
+ * alone changes most answers moves to the narrowest explored format that
+ * changes fewer, then to fp32) until the variant meets its threshold. Then
+ * the misspeculation detector of each variant is calibrated
  * (see detector.h) and an edge package can be built: the graph once, the
  * original's tensors and every variant's formats, packed weights and
  * calibration.
@@ -138,9 +145,9 @@ typedef struct sieve_explore_tensor {
     int n_candidates;
     sieve_explore_candidate *candidates;
     int candidate_slots; /* allocated (bookkeeping) */
-    /* per variant: final format (after back-off) and the normalized subset
-     * accuracy of the tensor alone in its first choice; backed_off counts
-     * the back-off steps of the tensor (0: kept its first choice) */
+    /* per variant: final format, the normalized subset accuracy of the
+     * tensor alone in it (1 for fp32), and whether it ended wider than the
+     * tensor's first choice (back-off steps, for the exact variant) */
     sieve_format choice[SIEVE_VARIANT_KIND_COUNT];
     double choice_accuracy[SIEVE_VARIANT_KIND_COUNT];
     int backed_off[SIEVE_VARIANT_KIND_COUNT];
@@ -153,7 +160,8 @@ typedef struct sieve_explore_variant {
     double activation_bits; /* bits per activation element (inputs included) */
     uint64_t weight_bytes, weight_bytes_fp32;         /* stored, without slack */
     uint64_t activation_bytes, activation_bytes_fp32; /* one input's, all tensors */
-    int n_backoffs;
+    int n_backoffs;        /* tensors wider than their own first choice */
+    double price;          /* accurate/approximate: least passing answer-change price */
     /* validation split */
     double val_accuracy;
     /* detector */
@@ -183,6 +191,13 @@ typedef struct sieve_explore_result {
     double wall_ms;       /* sieve_explore's wall time */
     int threads;
 } sieve_explore_result;
+
+/* The format of `xt` at a price of changed answers: of its complete
+ * candidates and fp32, the one minimizing share * bits + price * (1 -
+ * agreement) (ties: fewer changed answers, then fewer bits). `share` is the
+ * tensor's fraction of the elements of its kind. */
+sieve_format sieve_explore_priced_format(const sieve_explore_tensor *xt, double share,
+                                         double price);
 
 /* Runs the whole search and calibration of `original` (which it does not
  * modify) on the labelled validation data `validation`. The model must take
