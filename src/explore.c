@@ -160,6 +160,7 @@ void sieve_explore_options_default(sieve_explore_options *o)
     o->variant_min[SIEVE_VARIANT_APPROXIMATE] = 0.999;
     o->target = 1.0;
     o->target_z = 1.645; /* one-sided 95%: the target should hold on unseen inputs too */
+    o->select_z = 1.0;
     o->explore_weights = 1;
     o->explore_activations = 1;
     o->fit_temperature = 1;
@@ -189,6 +190,10 @@ typedef struct explorer {
     uint8_t *orig_correct;
     int *orig_pred; /* the original's top-1 class of every item */
     size_t orig_correct_count;
+    /* validation halves (items reordered at load): [0, n_sel) chooses the
+     * formats, [n_sel, n_items) calibrates the detector */
+    size_t n_sel;
+    size_t orig_sel_correct;
     /* sweep subset and its frontier cache */
     size_t n_sub;
     size_t *sub;
@@ -261,7 +266,8 @@ typedef struct eval_job {
     int quant_tensor;     /* activation rounded to quant_fmt when written (-1: none) */
     sieve_format quant_fmt;
     size_t n;             /* items to run */
-    const size_t *items;  /* item k is items[k] (NULL: k); from_cache: x->sub */
+    const size_t *items;  /* item k is items[k] (NULL: first + k); from_cache: x->sub */
+    size_t first;
     long allowed_misses;  /* stop once misses exceed this */
     int *pred;            /* optional: n top-1 classes */
     float *logits;        /* optional: n x classes */
@@ -269,6 +275,8 @@ typedef struct eval_job {
     atomic_size_t next;
     atomic_long misses;
     atomic_size_t flips; /* items whose top-1 differs from the original's */
+    bool count_discordant;
+    atomic_size_t discordant; /* items right here and wrong in the original, or the reverse */
     atomic_size_t done;
     atomic_int status;
 } eval_job;
@@ -277,7 +285,7 @@ static sieve_status eval_item(eval_job *j, sieve_exec *e, float *scratch, size_t
 {
     explorer *x = j->x;
     sieve_status st = SIEVE_OK;
-    size_t item = j->items ? j->items[k] : k;
+    size_t item = j->items ? j->items[k] : j->first + k;
     if (j->from_cache) {
         const float *c = x->cache + k * x->frontier_floats;
         for (int f = 0; f < x->n_frontier && st == SIEVE_OK; f++) {
@@ -306,6 +314,8 @@ static sieve_status eval_item(eval_job *j, sieve_exec *e, float *scratch, size_t
         atomic_fetch_add(&j->misses, 1);
     if (x->orig_pred && top != x->orig_pred[item])
         atomic_fetch_add(&j->flips, 1);
+    if (j->count_discordant && ok != (bool)x->orig_correct[item])
+        atomic_fetch_add(&j->discordant, 1);
     if (j->pred)
         j->pred[k] = top;
     if (j->correct)
@@ -343,6 +353,7 @@ static sieve_status run_job(explorer *x, eval_job *j, size_t *correct_out, bool 
     atomic_init(&j->next, 0);
     atomic_init(&j->misses, 0);
     atomic_init(&j->flips, 0);
+    atomic_init(&j->discordant, 0);
     atomic_init(&j->done, 0);
     atomic_init(&j->status, SIEVE_OK);
     sieve_parallel_for(x->pool, (size_t)x->threads, eval_worker, j);
@@ -369,7 +380,10 @@ static long allowed_misses(size_t n, size_t orig_correct, double min_normalized)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-static sieve_status load_items(explorer *x, sieve_dataset *ds, size_t n, const sieve_preprocess *pre)
+/* Loads n items; with `split`, even-numbered items first, then odd ones
+ * (the selection and calibration halves, interleaved over the source). */
+static sieve_status load_items(explorer *x, sieve_dataset *ds, size_t n, const sieve_preprocess *pre,
+                               bool split)
 {
     x->n_items = n;
     x->inputs = sieve_calloc(x->ctx, n ? n * x->input_n : 1, sizeof(float));
@@ -378,9 +392,11 @@ static sieve_status load_items(explorer *x, sieve_dataset *ds, size_t n, const s
     x->orig_pred = sieve_calloc(x->ctx, n ? n : 1, sizeof(int));
     if (!x->inputs || !x->labels || !x->orig_correct || !x->orig_pred)
         return SIEVE_ERR_NOMEM;
+    x->n_sel = split ? (n + 1) / 2 : n;
     for (size_t i = 0; i < n; i++) {
-        sieve_status st = sieve_dataset_get(ds, i, pre, x->inputs + i * x->input_n, x->input_n,
-                                            &x->labels[i]);
+        size_t at = split ? (i % 2 ? x->n_sel + i / 2 : i / 2) : i;
+        sieve_status st = sieve_dataset_get(ds, i, pre, x->inputs + at * x->input_n, x->input_n,
+                                            &x->labels[at]);
         if (st != SIEVE_OK)
             return st;
     }
@@ -963,20 +979,23 @@ static void variant_sizes(explorer *x, const sieve_explore_result *r, sieve_expl
     var->activation_bits = an > 0 ? abits / an : 32;
 }
 
-/* Runs `model` on all items (x->inputs), or the sweep subset when `subset`,
- * recording logits and correctness (when not NULL). Stops early once more
- * than `allowed` items are wrong (LONG_MAX: never). */
-static sieve_status eval_model(explorer *x, sieve_model *model, bool subset, long allowed,
-                               float *logits, uint8_t *correct, int *pred, size_t *n_correct,
-                               bool *complete)
+/* Runs `model` on items [first, first + count) of x->inputs, recording
+ * logits and correctness of item first + k at k (when not NULL). Stops early
+ * once more than `allowed` items are wrong (LONG_MAX: never). `discordant`
+ * (may be NULL): items where exactly one of model and original is right. */
+static sieve_status eval_model(explorer *x, sieve_model *model, size_t first, size_t count,
+                               long allowed, float *logits, uint8_t *correct, int *pred,
+                               size_t *n_correct, bool *complete, size_t *discordant)
 {
     sieve_status st = make_execs(x, model);
     if (st != SIEVE_OK)
         return st;
     eval_job j = {.x = x, .first_layer = 0, .from_cache = false, .quant_tensor = -1,
-                  .n = subset ? x->n_sub : x->n_items, .items = subset ? x->sub : NULL,
-                  .allowed_misses = allowed, .logits = logits, .correct = correct, .pred = pred};
+                  .n = count, .first = first, .allowed_misses = allowed, .logits = logits,
+                  .correct = correct, .pred = pred, .count_discordant = discordant != NULL};
     st = run_job(x, &j, n_correct, complete);
+    if (discordant)
+        *discordant = atomic_load(&j.discordant);
     x->evaluations++;
     return st;
 }
@@ -1041,10 +1060,22 @@ static bool same_formats(const sieve_format *a, const sieve_format *b, int n)
     return memcmp(a, b, (size_t)n * sizeof(*a)) == 0;
 }
 
-/* Whether the formats `f` of variant v meet `allowed` misses on the whole
- * validation split (stops as soon as they cannot). */
+/* Whether `n_correct` right answers on the selection half meet `min` of the
+ * original's with select_z standard errors of the paired difference to
+ * spare (`discordant`: items where exactly one of the two is right). The
+ * cheapest combination meeting a threshold at face value is likely one
+ * whose luck on these items hides a loss. */
+static bool meets(const explorer *x, size_t n_correct, size_t discordant, double min)
+{
+    double need = min * (double)x->orig_sel_correct;
+    return (double)n_correct - x->opt->select_z * sqrt((double)discordant) >= need - 1e-9;
+}
+
+/* Whether the formats `f` of variant v meet the threshold on the selection
+ * half of the validation split (stops once `allowed` misses are exceeded). */
 static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve_explore_result *r,
-                                 int v, const sieve_format *f, long allowed, bool *pass)
+                                 int v, const sieve_format *f, long allowed, double min,
+                                 bool *pass)
 {
     for (int i = 0; i < r->n_tensors; i++)
         r->tensors[i].choice[v] = f[i];
@@ -1052,11 +1083,12 @@ static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve
     sieve_status st = build_variant(x, original, r, v, &model);
     if (st != SIEVE_OK)
         return st;
-    size_t n_correct = 0;
+    size_t n_correct = 0, discordant = 0;
     bool complete = false;
-    st = eval_model(x, model, false, allowed, NULL, NULL, NULL, &n_correct, &complete);
+    st = eval_model(x, model, 0, x->n_sel, allowed, NULL, NULL, NULL, &n_correct, &complete,
+                    &discordant);
     sieve_model_free(model);
-    *pass = st == SIEVE_OK && complete && (long)(x->n_items - n_correct) <= allowed;
+    *pass = st == SIEVE_OK && complete && meets(x, n_correct, discordant, min);
     return st;
 }
 
@@ -1064,7 +1096,7 @@ static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve
  * meets the threshold (or that of the highest price when none does: the
  * back-off loop of make_variant takes over from there). */
 static sieve_status price_variant(explorer *x, const sieve_model *original,
-                                  sieve_explore_result *r, int v, long allowed)
+                                  sieve_explore_result *r, int v, long allowed, double min)
 {
     int n = r->n_tensors;
     double total[2] = {0, 0};
@@ -1082,11 +1114,11 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
     double plo = PRICE_LO, phi = PRICE_HI;
     apply_price(r, 0, total, lo);
     r->variants[v].price = 0;
-    if ((st = formats_pass(x, original, r, v, lo, allowed, &pass)) != SIEVE_OK || pass)
+    if ((st = formats_pass(x, original, r, v, lo, allowed, min, &pass)) != SIEVE_OK || pass)
         goto done;
     apply_price(r, phi, total, hi);
     r->variants[v].price = phi;
-    if ((st = formats_pass(x, original, r, v, hi, allowed, &pass)) != SIEVE_OK || !pass)
+    if ((st = formats_pass(x, original, r, v, hi, allowed, min, &pass)) != SIEVE_OK || !pass)
         goto done;
     int tried = 2;
     for (int step = 0; step < PRICE_STEPS; step++) {
@@ -1100,7 +1132,7 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
             plo = p;
             continue;
         }
-        if ((st = formats_pass(x, original, r, v, mid, allowed, &pass)) != SIEVE_OK)
+        if ((st = formats_pass(x, original, r, v, mid, allowed, min, &pass)) != SIEVE_OK)
             goto done;
         tried++;
         report(x, 0.75 + 0.2 * v / 3.0, "%s: answer-change price %.3g %s", variant_names[v], p,
@@ -1126,63 +1158,75 @@ done:
 }
 
 /* Logits -> per-item scores of one kind at temperature T. */
-static void compute_scores(explorer *x, const float *logits, sieve_score_kind kind, float temp,
-                           float *scores)
+static void compute_scores(explorer *x, const float *logits, size_t n, sieve_score_kind kind,
+                           float temp, float *scores)
 {
     float *probs = x->scratch[0];
-    for (size_t i = 0; i < x->n_items; i++) {
+    for (size_t i = 0; i < n; i++) {
         sieve_softmax(logits + i * x->classes, x->classes, temp, probs);
         scores[i] = sieve_confidence(kind, probs, x->classes);
     }
 }
 
 /* Mean negative log-likelihood of the labels at temperature T. */
-static double nll(explorer *x, const float *logits, double temp)
+static double nll(explorer *x, const float *logits, const int *labels, size_t n, double temp)
 {
     double sum = 0;
-    for (size_t i = 0; i < x->n_items; i++) {
+    for (size_t i = 0; i < n; i++) {
         const float *z = logits + i * x->classes;
         float top = z[argmax(z, x->classes)];
         double s = 0;
         for (size_t c = 0; c < x->classes; c++)
             s += exp(((double)z[c] - top) / temp);
-        int y = x->labels[i];
+        int y = labels[i];
         if (y >= 0 && (size_t)y < x->classes)
             sum += log(s) - ((double)z[y] - top) / temp;
     }
-    return x->n_items ? sum / (double)x->n_items : 0;
+    return n ? sum / (double)n : 0;
 }
 
 /* Temperature minimizing the NLL: golden-section search on log T in [-3, 3]. */
-static float fit_temperature(explorer *x, const float *logits)
+static float fit_temperature(explorer *x, const float *logits, const int *labels, size_t n)
 {
     const double g = 0.6180339887498949;
     double a = -3, b = 3;
     double c = b - g * (b - a), d = a + g * (b - a);
-    double fc = nll(x, logits, exp(c)), fd = nll(x, logits, exp(d));
+    double fc = nll(x, logits, labels, n, exp(c)), fd = nll(x, logits, labels, n, exp(d));
     for (int it = 0; it < 40; it++) {
         if (fc < fd) {
             b = d;
             d = c;
             fd = fc;
             c = b - g * (b - a);
-            fc = nll(x, logits, exp(c));
+            fc = nll(x, logits, labels, n, exp(c));
         } else {
             a = c;
             c = d;
             fc = fd;
             d = a + g * (b - a);
-            fd = nll(x, logits, exp(d));
+            fd = nll(x, logits, labels, n, exp(d));
         }
     }
     return (float)exp((a + b) / 2);
 }
 
+/* Calibrates on the items [x->n_sel, x->n_items) (`logits` and `correct`
+ * cover all items). */
 static sieve_status calibrate(explorer *x, sieve_explore_result *r, sieve_explore_variant *var,
                               const char *data_name, float *logits, const uint8_t *correct)
 {
     sieve_context *ctx = x->ctx;
-    size_t n = x->n_items;
+    size_t n = x->n_items - x->n_sel;
+    logits += x->n_sel * x->classes;
+    correct += x->n_sel;
+    const uint8_t *orig_correct = x->orig_correct + x->n_sel;
+    const int *labels = x->labels + x->n_sel;
+    size_t orig_cal_correct = 0;
+    for (size_t i = 0; i < n; i++)
+        orig_cal_correct += orig_correct[i];
+    double orig_cal_accuracy = n ? (double)orig_cal_correct / (double)n : 0;
+    r->n_calibration = n;
+    r->original_calibration_accuracy = orig_cal_accuracy;
     sieve_status st = SIEVE_OK;
     if (x->output_is_softmax) /* probabilities: log turns them back into logits */
         for (size_t i = 0; i < n * x->classes; i++)
@@ -1201,20 +1245,20 @@ static sieve_status calibrate(explorer *x, sieve_explore_result *r, sieve_explor
     }
     memset(var->outcome, 0, sizeof(var->outcome));
     for (size_t i = 0; i < n; i++) {
-        int o = correct[i] ? (x->orig_correct[i] ? 0 : 3) : (x->orig_correct[i] ? 1 : 2);
+        int o = correct[i] ? (orig_correct[i] ? 0 : 3) : (orig_correct[i] ? 1 : 2);
         var->outcome[o]++;
     }
-    float temps[2] = {1.0f, x->opt->fit_temperature ? fit_temperature(x, logits) : 1.0f};
+    float temps[2] = {1.0f, x->opt->fit_temperature ? fit_temperature(x, logits, labels, n) : 1.0f};
     int n_temps = temps[1] != temps[0] ? 2 : 1;
     double best_auc = -1;
     for (int ti = 0; ti < n_temps; ti++)
         for (int k = 0; k < SIEVE_SCORE_KIND_COUNT; k++) {
-            compute_scores(x, logits, (sieve_score_kind)k, temps[ti], scores);
+            compute_scores(x, logits, n, (sieve_score_kind)k, temps[ti], scores);
             size_t nh = 0, nl = 0;
             for (size_t i = 0; i < n; i++) {
                 if (correct[i])
                     high[nh++] = scores[i];
-                else if (x->orig_correct[i])
+                else if (orig_correct[i])
                     low[nl++] = scores[i];
             }
             double auc = sieve_detector_auc(high, nh, low, nl, sort_scratch);
@@ -1226,22 +1270,22 @@ static sieve_status calibrate(explorer *x, sieve_explore_result *r, sieve_explor
             }
         }
     for (int k = 0; k < SIEVE_SCORE_KIND_COUNT; k++) {
-        compute_scores(x, logits, (sieve_score_kind)k, var->temperature, scores);
+        compute_scores(x, logits, n, (sieve_score_kind)k, var->temperature, scores);
         size_t nh = 0, nl = 0;
         for (size_t i = 0; i < n; i++) {
             if (correct[i])
                 high[nh++] = scores[i];
-            else if (x->orig_correct[i])
+            else if (orig_correct[i])
                 low[nl++] = scores[i];
         }
         var->auc[k] = sieve_detector_auc(high, nh, low, nl, sort_scratch);
     }
     size_t n_points = 0;
-    st = sieve_detector_curve(ctx, best_scores, correct, x->orig_correct, n, order, points,
+    st = sieve_detector_curve(ctx, best_scores, correct, orig_correct, n, order, points,
                               &n_points);
     if (st != SIEVE_OK)
         goto done;
-    double target_acc = x->opt->target * r->original_val_accuracy;
+    double target_acc = x->opt->target * orig_cal_accuracy;
     long chosen = sieve_detector_choose(points, n_points, target_acc, x->opt->target_z);
     if (chosen < 0)
         chosen = (long)n_points - 1;
@@ -1266,7 +1310,7 @@ static sieve_status calibrate(explorer *x, sieve_explore_result *r, sieve_explor
     cJSON_AddNumberToObject(root, "replay_fraction", var->replay_fraction);
     cJSON_AddNumberToObject(root, "accuracy", var->val_accuracy);
     cJSON_AddNumberToObject(root, "accuracy_with_replay", var->accuracy_with_replay);
-    cJSON_AddNumberToObject(root, "original_accuracy", r->original_val_accuracy);
+    cJSON_AddNumberToObject(root, "original_accuracy", orig_cal_accuracy);
     cJSON_AddNumberToObject(root, "items", (double)n);
     if (data_name)
         cJSON_AddStringToObject(root, "data", data_name);
@@ -1313,14 +1357,17 @@ done:
     return st;
 }
 
-/* Combines, verifies on the whole validation set, backs off, calibrates. */
+/* Combines and verifies on the selection half, backs off, calibrates on the
+ * other half: calibrated on the items that chose it, a variant carries the
+ * luck of the choice (the cheapest combination passing 100 % is likely one
+ * that happened to gain a few items) into its threshold. */
 static sieve_status make_variant(explorer *x, const sieve_model *original, sieve_explore_result *r,
                                  int v, const char *data_name, float *logits, uint8_t *correct)
 {
     sieve_explore_variant *var = &r->variants[v];
     var->kind = (sieve_variant_kind)v;
     double min = SIEVE_MIN(x->opt->variant_min[v], 1.0);
-    long allowed = allowed_misses(x->n_items, x->orig_correct_count, min);
+    long allowed = allowed_misses(x->n_sel, x->orig_sel_correct, min);
     sieve_status st;
     if (v != SIEVE_VARIANT_EXACT) {
         sieve_format *first = sieve_calloc(x->ctx, (size_t)r->n_tensors + 1, sizeof(*first));
@@ -1328,7 +1375,7 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
             return SIEVE_ERR_NOMEM;
         for (int i = 0; i < r->n_tensors; i++)
             first[i] = r->tensors[i].choice[v];
-        st = price_variant(x, original, r, v, allowed);
+        st = price_variant(x, original, r, v, allowed, min);
         for (int i = 0; i < r->n_tensors; i++) {
             sieve_explore_tensor *xt = &r->tensors[i];
             xt->backed_off[v] =
@@ -1339,24 +1386,32 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
         if (st != SIEVE_OK)
             return st;
     }
-    /* only the whole validation split decides: at a threshold of 100 % a
+    /* only the whole selection half decides: at a threshold of 100 % a
      * subset check rejects combinations on a handful of items */
     for (;;) {
         sieve_model *model = NULL;
         if ((st = build_variant(x, original, r, v, &model)) != SIEVE_OK)
             return st;
-        size_t n_correct = 0;
+        size_t n_correct = 0, discordant = 0;
         bool complete = false;
         double norm = 0;
-        st = eval_model(x, model, false, allowed, logits, correct, NULL, &n_correct, &complete);
-        norm = x->orig_correct_count ? (double)n_correct / (double)x->orig_correct_count : 1;
+        st = eval_model(x, model, 0, x->n_sel, allowed, logits, correct, NULL, &n_correct,
+                        &complete, &discordant);
+        norm = x->orig_sel_correct ? (double)n_correct / (double)x->orig_sel_correct : 1;
         if (st != SIEVE_OK) {
             sieve_model_free(model);
             return st;
         }
-        if (complete && norm + 1e-12 >= min) {
+        if (complete && meets(x, n_correct, discordant, min)) {
             var->model = model;
-            var->val_accuracy = x->n_items ? (double)n_correct / (double)x->n_items : 0;
+            size_t cal_correct = 0;
+            st = eval_model(x, model, x->n_sel, x->n_items - x->n_sel, LONG_MAX,
+                            logits + x->n_sel * x->classes, correct + x->n_sel, NULL,
+                            &cal_correct, &complete, NULL);
+            if (st != SIEVE_OK)
+                return st;
+            var->val_accuracy =
+                x->n_items ? (double)(n_correct + cal_correct) / (double)x->n_items : 0;
             break;
         }
         sieve_model_free(model);
@@ -1474,7 +1529,7 @@ sieve_status sieve_explore(sieve_context *ctx, const sieve_model *original,
         goto done;
     }
     report(&x, 0, "loading %zu validation items", n);
-    if ((st = load_items(&x, validation, n, &pre)) != SIEVE_OK)
+    if ((st = load_items(&x, validation, n, &pre, true)) != SIEVE_OK)
         goto done;
     r = sieve_calloc(ctx, 1, sizeof(*r));
     if (!r) {
@@ -1558,14 +1613,16 @@ sieve_status sieve_explore(sieve_context *ctx, const sieve_model *original,
     }
 
     /* 3. the sweep subset: evenly spaced items */
-    x.n_sub = o->subset && o->subset < n ? o->subset : n;
+    for (size_t i = 0; i < x.n_sel; i++)
+        x.orig_sel_correct += x.orig_correct[i];
+    x.n_sub = o->subset && o->subset < x.n_sel ? o->subset : x.n_sel;
     x.sub = sieve_calloc(ctx, x.n_sub, sizeof(size_t));
     if (!x.sub) {
         st = SIEVE_ERR_NOMEM;
         goto done;
     }
     for (size_t k = 0; k < x.n_sub; k++) {
-        x.sub[k] = (size_t)((double)k * (double)n / (double)x.n_sub);
+        x.sub[k] = (size_t)((double)k * (double)x.n_sel / (double)x.n_sub);
         x.orig_sub_correct += x.orig_correct[x.sub[k]];
     }
     r->n_subset = x.n_sub;
@@ -1682,7 +1739,7 @@ sieve_status sieve_explore_test(sieve_context *ctx, const sieve_model *original,
         st = sieve_fail(ctx, SIEVE_ERR_ARG, "explore test: the test data is empty");
     if (st == SIEVE_OK) {
         report(&x, 0, "test: loading %zu items", n);
-        st = load_items(&x, test, n, &pre);
+        st = load_items(&x, test, n, &pre, false);
     }
     if (st == SIEVE_OK) {
         logits = sieve_calloc(ctx, n * x.classes, sizeof(float));
@@ -1693,8 +1750,8 @@ sieve_status sieve_explore_test(sieve_context *ctx, const sieve_model *original,
     size_t n_correct = 0;
     bool complete;
     if (st == SIEVE_OK)
-        st = eval_model(&x, x.work, false, LONG_MAX, NULL, x.orig_correct, x.orig_pred,
-                        &n_correct, &complete);
+        st = eval_model(&x, x.work, 0, n, LONG_MAX, NULL, x.orig_correct, x.orig_pred,
+                        &n_correct, &complete, NULL);
     if (st == SIEVE_OK) {
         r->n_test = n;
         r->original_test_accuracy = (double)n_correct / (double)n;
@@ -1704,8 +1761,8 @@ sieve_status sieve_explore_test(sieve_context *ctx, const sieve_model *original,
         sieve_explore_variant *var = &r->variants[v];
         if (!var->model)
             continue;
-        st = eval_model(&x, var->model, false, LONG_MAX, logits, correct, NULL, &n_correct,
-                        &complete);
+        st = eval_model(&x, var->model, 0, n, LONG_MAX, logits, correct, NULL, &n_correct,
+                        &complete, NULL);
         if (st != SIEVE_OK)
             break;
         sieve_detector det = {var->score, var->temperature, var->threshold};

@@ -16,18 +16,21 @@
 static const char usage[] =
     "usage: sieve explore ORIGINAL.sieve -o PACKAGE.sieve [--data SPEC] [--target F]\n"
     "                     [--test SPEC] [--report FILE.md|FILE.json] [--threads N]\n"
-    "                     [--subset N] [--margin Z] [--strip] [--json] [--quiet]\n"
+    "                     [--subset N] [--margin Z] [--select-margin Z] [--strip]\n"
+    "                     [--json] [--quiet]\n"
     "\n"
     "Searches a custom float format for every weight and activation tensor of\n"
     "the model (SIEVE paper, section IV-A), combines them into three variants\n"
-    "  exact        the most accurate format found for every tensor\n"
-    "  accurate     the narrowest formats keeping 100% of the original's accuracy\n"
-    "  approximate  the narrowest formats keeping 99.9% of it\n"
-    "checks each on the whole validation data (backing off the tensors that\n"
-    "lose most until it meets its threshold), calibrates the misspeculation\n"
-    "detector of each (confidence score, threshold -> replay fraction and\n"
-    "accuracy with replay) and writes an edge package holding the graph once,\n"
-    "the original's tensors and the three variants with their calibration.\n"
+    "  exact        per tensor, the format changing fewest of the original's answers\n"
+    "  accurate     formats keeping 100% of the original's accuracy\n"
+    "  approximate  formats keeping 99.9% of it\n"
+    "The validation data is halved (even- and odd-numbered items). On the first\n"
+    "half, accurate and approximate take the fewest bits that meet their\n"
+    "threshold, chosen jointly by pricing the answers each format changes; on\n"
+    "the second, the misspeculation detector of each variant is calibrated\n"
+    "(confidence score, threshold -> replay fraction and accuracy with replay).\n"
+    "The edge package holds the graph once, the original's tensors and the\n"
+    "three variants with their calibration.\n"
     "Only the validation data is used for any decision; --test data is\n"
     "measured and reported, never used to choose.\n"
     "\n"
@@ -36,14 +39,19 @@ static const char usage[] =
     "  --data SPEC         validation data (default " DEFAULT_DATA ")\n"
     "  --target F          accuracy with replay the detector's threshold must\n"
     "                      reach, as a fraction of the original's (default 1.0)\n"
-    "  --margin Z          ... with Z standard errors to spare on the validation\n"
-    "                      data, so that it holds on unseen inputs too (default\n"
+    "  --margin Z          ... with Z standard errors to spare on the calibration\n"
+    "                      half, so that it holds on unseen inputs too (default\n"
     "                      1.645, one-sided 95%; 0: at face value)\n"
+    "  --select-margin Z   a combination meets its threshold on the first half\n"
+    "                      with Z standard errors of its difference to the\n"
+    "                      original to spare (default 1; 0: at face value, which\n"
+    "                      favours combinations whose luck hides a loss)\n"
     "  --test SPEC         also measure accuracy, alone and with replay, on SPEC\n"
     "  --report FILE       write a report: Markdown (.md) or JSON (.json)\n"
     "  --threads N         worker threads (default: all online CPUs)\n"
-    "  --subset N          validation items of the per-tensor sweeps (default 2000;\n"
-    "                      0: all); variants are always checked on all of them\n"
+    "  --subset N          items of the per-tensor sweeps (default 2000, drawn\n"
+    "                      from the first half; 0: all of it); variants are\n"
+    "                      always checked on the whole first half\n"
     "  --strip             make the package's own tensors the accurate variant's\n"
     "                      (no fp32 original inside: for shipping to devices)\n"
     "  --json              print the results as one JSON object on stdout\n"
@@ -61,6 +69,7 @@ enum {
     OPT_THREADS,
     OPT_SUBSET,
     OPT_MARGIN,
+    OPT_SELECT_MARGIN,
     OPT_STRIP,
     OPT_JSON,
     OPT_QUIET,
@@ -72,7 +81,7 @@ static const cli_option options[] = {
     {OPT_TARGET, "target", 0, true},   {OPT_TEST, "test", 0, true},
     {OPT_REPORT, "report", 0, true},   {OPT_THREADS, "threads", 0, true},
     {OPT_SUBSET, "subset", 0, true},   {OPT_MARGIN, "margin", 0, true},
-    {OPT_STRIP, "strip", 0, false},
+    {OPT_SELECT_MARGIN, "select-margin", 0, true}, {OPT_STRIP, "strip", 0, false},
     {OPT_JSON, "json", 0, false},      {OPT_QUIET, "quiet", 0, false},
     {OPT_HELP, "help", 'h', false},
 };
@@ -106,6 +115,9 @@ static cJSON *result_json(const char *model, const char *data, const char *test,
     cJSON_AddNumberToObject(o, "validation_items", (double)r->n_validation);
     cJSON_AddNumberToObject(o, "subset_items", (double)r->n_subset);
     cJSON_AddNumberToObject(o, "original_val_accuracy", r->original_val_accuracy);
+    cJSON_AddNumberToObject(o, "calibration_items", (double)r->n_calibration);
+    cJSON_AddNumberToObject(o, "original_calibration_accuracy",
+                            r->original_calibration_accuracy);
     if (r->original_test_accuracy >= 0)
         cJSON_AddNumberToObject(o, "original_test_accuracy", r->original_test_accuracy);
     cJSON_AddNumberToObject(o, "search_seconds", r->wall_ms / 1000);
@@ -181,19 +193,24 @@ static void print_markdown(FILE *f, const char *model, const char *data, const c
 {
     char a[32], b[32], c[32];
     fprintf(f, "# sieve explore: %s\n\n", cli_basename(model));
-    fprintf(f, "- validation: `%s` (%zu items; per-tensor sweeps on %zu of them)\n", data,
-            r->n_validation, r->n_subset);
+    fprintf(f,
+            "- validation: `%s` (%zu items, halved: the %zu even-numbered ones choose the "
+            "formats, per-tensor sweeps on %zu of them; the %zu odd-numbered ones calibrate the "
+            "detectors)\n",
+            data, r->n_validation, r->n_validation - r->n_calibration, r->n_subset,
+            r->n_calibration);
     if (test)
         fprintf(f, "- test: `%s` (%zu items)\n", test, r->n_test);
     fprintf(f, "- package: `%s`\n", package);
     fprintf(f, "- search wall time: %.1f s on %d thread%s, %zu evaluations\n", r->wall_ms / 1000,
             r->threads, r->threads == 1 ? "" : "s", r->evaluations);
-    fprintf(f, "- original accuracy: validation %.4f", r->original_val_accuracy);
+    fprintf(f, "- original accuracy: validation %.4f (calibration half %.4f)",
+            r->original_val_accuracy, r->original_calibration_accuracy);
     if (r->original_test_accuracy >= 0)
         fprintf(f, ", test %.4f", r->original_test_accuracy);
     fprintf(f, "\n\n## Variants\n\n");
     fprintf(f, "| variant | bits/weight | bits/activation | weights vs fp32 | activations vs "
-               "fp32 | widened | val acc | val acc + replay | val replay | score (AUC) | T | "
+               "fp32 | widened | val acc | cal acc + replay | cal replay | score (AUC) | T | "
                "threshold |%s\n",
             r->original_test_accuracy >= 0 ? " test acc | test acc + replay | test replay |" : "");
     fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|%s\n",
@@ -292,7 +309,7 @@ int cmd_explore(int argc, char **argv)
     const char *model_path = NULL, *output = NULL, *data = DEFAULT_DATA, *test = NULL,
                *report = NULL, *value;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), subset = 2000;
-    float target = 1.0f, margin = 1.645f;
+    float target = 1.0f, margin = 1.645f, select_margin = 1.0f;
     bool strip = false, json = false, quiet = false;
     int opt;
     while ((opt = cli_next(&p, &value)) != CLI_ARG_END) {
@@ -319,6 +336,12 @@ int cmd_explore(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             if (!(margin >= 0 && margin <= 10))
                 return cli_usage_error(cmd, "--margin must be in [0, 10]");
+            break;
+        case OPT_SELECT_MARGIN:
+            if (!cli_option_float(cmd, "select-margin", value, &select_margin))
+                return CLI_EXIT_USAGE;
+            if (!(select_margin >= 0 && select_margin <= 10))
+                return cli_usage_error(cmd, "--select-margin must be in [0, 10]");
             break;
         case OPT_TEST:
             test = value;
@@ -374,6 +397,7 @@ int cmd_explore(int argc, char **argv)
     eo.subset = (size_t)subset;
     eo.target = target;
     eo.target_z = margin;
+    eo.select_z = select_margin;
     eo.data_name = data;
     if (!quiet) {
         eo.progress = print_progress;

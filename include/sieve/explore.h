@@ -113,6 +113,9 @@ typedef struct sieve_explore_options {
     double variant_min[SIEVE_VARIANT_KIND_COUNT];
     double target;                /* detector: accuracy with replay / original's (1.0) */
     double target_z;              /* detector: margin in standard errors (1.645) */
+    /* variants: margin in standard errors of the paired difference to the
+     * original by which a combination must meet its threshold (1.0) */
+    double select_z;
     int explore_weights;          /* nonzero: search constant tensors (1) */
     int explore_activations;      /* nonzero: search inputs and activations (1) */
     int fit_temperature;          /* nonzero: fit a softmax temperature (1) */
@@ -170,16 +173,21 @@ typedef struct sieve_explore_variant {
     double auc[SIEVE_SCORE_KIND_COUNT]; /* correct vs correctable, each score */
     size_t outcome[4]; /* correct, correctable, uncorrectable, compensating */
     float threshold;
-    double replay_fraction;      /* at the threshold, validation */
-    double accuracy_with_replay; /* at the threshold, validation */
+    double replay_fraction;      /* at the threshold, calibration half */
+    double accuracy_with_replay; /* at the threshold, calibration half */
     char *calibration;           /* JSON stored in the package */
     /* test split (sieve_explore_test), negative when not measured */
     double test_accuracy, test_accuracy_with_replay, test_replay_fraction;
 } sieve_explore_variant;
 
 typedef struct sieve_explore_result {
-    size_t n_validation, n_subset;
+    /* The validation split is halved, interleaved: the even-numbered items
+     * choose the formats (the sweep subset is drawn from them), the odd
+     * ones calibrate the detectors (replay fraction and accuracy with
+     * replay of a variant are on these, against the original's there). */
+    size_t n_validation, n_subset, n_calibration;
     double original_val_accuracy;
+    double original_calibration_accuracy;
     double original_subset_accuracy;
     double original_test_accuracy; /* negative when not measured */
     size_t n_test;
