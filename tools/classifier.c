@@ -8,7 +8,50 @@
 
 #include "cli.h"
 
-int classifier_open(classifier *c, const char *cmd, const char *path, int threads)
+/* Opens the speculative variant of a package (see classifier_open). */
+static int open_variant(classifier *c, const char *cmd, const char *path, int threads,
+                        const char *name)
+{
+    int n = sieve_model_variant_count(c->model);
+    const char *base = sieve_model_metadata(c->model, "sieve.package.base");
+    if (name && strcmp(name, "none") == 0)
+        return CLI_EXIT_OK;
+    if (n == 0 || !base || strcmp(base, "original") != 0) {
+        if (!name)
+            return CLI_EXIT_OK; /* a plain model, or a stripped package: run it as is */
+        cli_error(cmd, path, "has no original to replay on (%s), cannot speculate with '%s'",
+                  n == 0 ? "not an edge package" : "stripped package", name);
+        return CLI_EXIT_FAILURE;
+    }
+    int v = sieve_model_find_variant(c->model, name ? name : "accurate");
+    if (v < 0) {
+        cli_error(cmd, path, "has no variant '%s'", name ? name : "accurate");
+        return CLI_EXIT_FAILURE;
+    }
+    sieve_status st = sieve_detector_from_calibration(
+        c->ctx, sieve_model_variant_calibration(c->model, v), &c->detector);
+    if (st == SIEVE_OK)
+        st = sieve_model_extract_variant(c->model, v, &c->variant);
+    sieve_exec_options eo = {.threads = threads};
+    if (st == SIEVE_OK)
+        st = sieve_exec_create(c->variant, &eo, &c->variant_exec);
+    if (st != SIEVE_OK) {
+        cli_error(cmd, path, "variant '%s': %s", sieve_model_variant_name(c->model, v),
+                  sieve_context_error(c->ctx));
+        return CLI_EXIT_FAILURE;
+    }
+    c->variant_name = sieve_model_variant_name(c->model, v);
+    c->logits = malloc(c->classes * sizeof(float));
+    c->scratch = malloc(c->classes * sizeof(float));
+    if (!c->logits || !c->scratch) {
+        cli_error(cmd, path, "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+int classifier_open(classifier *c, const char *cmd, const char *path, int threads,
+                    const char *variant)
 {
     memset(c, 0, sizeof(*c));
     sieve_context_options o = {NULL, threads};
@@ -61,11 +104,15 @@ int classifier_open(classifier *c, const char *cmd, const char *path, int thread
         cli_error(cmd, path, c->classes < 1 ? "model has an empty output" : "out of memory");
         return CLI_EXIT_FAILURE;
     }
-    return CLI_EXIT_OK;
+    return open_variant(c, cmd, path, threads, variant);
 }
 
 void classifier_close(classifier *c)
 {
+    sieve_exec_free(c->variant_exec);
+    sieve_model_free(c->variant);
+    free(c->logits);
+    free(c->scratch);
     sieve_exec_free(c->exec);
     sieve_model_free(c->model);
     sieve_context_destroy(c->ctx);
@@ -74,25 +121,66 @@ void classifier_close(classifier *c)
     memset(c, 0, sizeof(*c));
 }
 
-sieve_status classifier_run(classifier *c)
+/* Output 0 of `e` for c->input into `out`; SIEVE_OK or the run's status. */
+static sieve_status run_exec(classifier *c, sieve_exec *e, float *out)
 {
-    sieve_status st = sieve_exec_set_input(c->exec, 0, c->input, c->input_n);
+    sieve_status st = sieve_exec_set_input(e, 0, c->input, c->input_n);
     if (st == SIEVE_OK)
-        st = sieve_exec_run(c->exec);
+        st = sieve_exec_run(e);
     if (st == SIEVE_OK)
-        st = sieve_exec_get_output(c->exec, 0, c->probs, c->classes);
-    if (st != SIEVE_OK || c->has_softmax)
-        return st;
-    /* logits -> probabilities, numerically stable */
-    float top = c->probs[0];
+        st = sieve_exec_get_output(e, 0, out, c->classes);
+    return st;
+}
+
+/* Class scores -> probabilities in c->probs: a softmax of logits
+ * (numerically stable), or a copy when the scores are probabilities. */
+static void to_probs(classifier *c, const float *scores, bool are_probs)
+{
+    if (are_probs) {
+        if (scores != c->probs)
+            memcpy(c->probs, scores, c->classes * sizeof(float));
+        return;
+    }
+    float top = scores[0];
     for (size_t i = 1; i < c->classes; i++)
-        top = fmaxf(top, c->probs[i]);
+        top = fmaxf(top, scores[i]);
     double sum = 0;
     for (size_t i = 0; i < c->classes; i++)
-        sum += c->probs[i] = expf(c->probs[i] - top);
+        sum += c->probs[i] = expf(scores[i] - top);
     for (size_t i = 0; i < c->classes; i++)
         c->probs[i] = (float)(c->probs[i] / sum);
+}
+
+sieve_status classifier_run(classifier *c)
+{
+    sieve_status st;
+    if (c->variant_exec) {
+        if ((st = run_exec(c, c->variant_exec, c->logits)) != SIEVE_OK)
+            return st;
+        if (c->has_softmax) /* the detector reads logits: log p is one up to a constant */
+            for (size_t i = 0; i < c->classes; i++)
+                c->logits[i] = logf(fmaxf(c->logits[i], 1e-30f));
+        c->score = sieve_detector_score(&c->detector, c->logits, c->classes, c->scratch);
+        if (c->score >= c->detector.threshold) {
+            c->where = CLASSIFIER_SPECULATED;
+            to_probs(c, c->logits, false);
+            return SIEVE_OK;
+        }
+        c->where = CLASSIFIER_REPLAYED;
+    } else {
+        c->where = CLASSIFIER_MODEL;
+    }
+    if ((st = run_exec(c, c->exec, c->probs)) != SIEVE_OK)
+        return st;
+    to_probs(c, c->probs, c->has_softmax);
     return SIEVE_OK;
+}
+
+const char *classifier_where_name(classifier_where where)
+{
+    /* DESIGN.md's classify contract: device | cloud | device+replay (the
+     * package's original stands in for the cloud here) */
+    return where == CLASSIFIER_REPLAYED ? "device+replay" : "device";
 }
 
 int classifier_rank(const classifier *c, int k)

@@ -10,10 +10,14 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: sieve eval MODEL.sieve --data SPEC [--limit N] [--json] [--threads N]\n"
+    "usage: sieve eval MODEL.sieve --data SPEC [--variant NAME|none] [--limit N] [--json]\n"
+    "                  [--threads N]\n"
     "\n"
     "Runs the model on every item of a labelled dataset and prints its top-1\n"
-    "accuracy and images per second.\n"
+    "accuracy and images per second. An edge package (sieve explore) speculates\n"
+    "with its accurate variant and replays on its original every input the\n"
+    "variant's detector does not trust, as sieve classify does; the replay\n"
+    "fraction is printed too.\n"
     "\n"
     "SPEC names labelled data as everywhere in sieve:\n"
     "  idx:PREFIX              PREFIX-images-idx3-ubyte[.gz] + PREFIX-labels-idx1-ubyte[.gz]\n"
@@ -24,14 +28,17 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --data SPEC   the labelled data (required)\n"
+    "  --variant V   the package variant that speculates (default accurate);\n"
+    "                none: the package's original alone\n"
     "  --limit N     only the first N items\n"
     "  --json        print one JSON object with the results\n"
     "  --threads N   worker threads (default 1)\n";
 
-enum { OPT_DATA, OPT_LIMIT, OPT_JSON, OPT_THREADS, OPT_HELP };
+enum { OPT_DATA, OPT_VARIANT, OPT_LIMIT, OPT_JSON, OPT_THREADS, OPT_HELP };
 
 static const cli_option options[] = {
-    {OPT_DATA, "data", 0, true},   {OPT_LIMIT, "limit", 0, true},
+    {OPT_DATA, "data", 0, true},   {OPT_VARIANT, "variant", 0, true},
+    {OPT_LIMIT, "limit", 0, true},
     {OPT_JSON, "json", 0, false},  {OPT_THREADS, "threads", 0, true},
     {OPT_HELP, "help", 'h', false},
 };
@@ -41,7 +48,7 @@ int cmd_eval(int argc, char **argv)
     const char *cmd = "eval";
     cli_parser p;
     cli_parser_init(&p, cmd, argc, argv, options, (int)(sizeof(options) / sizeof(options[0])));
-    const char *model_path = NULL, *spec = NULL, *value;
+    const char *model_path = NULL, *spec = NULL, *variant = NULL, *value;
     long limit = -1, threads = 1;
     bool json = false;
     int opt;
@@ -54,6 +61,9 @@ int cmd_eval(int argc, char **argv)
             break;
         case OPT_DATA:
             spec = value;
+            break;
+        case OPT_VARIANT:
+            variant = value;
             break;
         case OPT_LIMIT:
             if (!cli_option_long(cmd, "limit", value, 1, 1L << 30, &limit))
@@ -76,7 +86,7 @@ int cmd_eval(int argc, char **argv)
     if (!model_path || !spec)
         return cli_usage_error(cmd, "expected MODEL.sieve and --data SPEC");
     classifier c;
-    int rc = classifier_open(&c, cmd, model_path, (int)threads);
+    int rc = classifier_open(&c, cmd, model_path, (int)threads, variant);
     sieve_dataset *ds = NULL;
     if (rc == CLI_EXIT_OK) {
         sieve_status st = sieve_dataset_open(c.ctx, spec, &ds);
@@ -121,7 +131,7 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "sieve eval: %s: class folders do not all name model labels; "
                         "folder i (sorted by name) is taken as class i\n", spec);
     }
-    size_t correct = 0, done = 0;
+    size_t correct = 0, done = 0, replayed = 0;
     bool progress = isatty(STDERR_FILENO);
     double t0 = cli_now_ms(), compute_ms = 0;
     for (size_t i = 0; i < n; i++) {
@@ -139,6 +149,7 @@ int cmd_eval(int argc, char **argv)
         if (label_map && label >= 0 && label < n_classes)
             label = label_map[label];
         correct += classifier_rank(&c, 0) == label;
+        replayed += c.where == CLASSIFIER_REPLAYED;
         done++;
         if (progress && (done % 500 == 0 || done == n))
             fprintf(stderr, "\r%zu/%zu  accuracy %.4f", done, n, (double)correct / (double)done);
@@ -148,6 +159,7 @@ int cmd_eval(int argc, char **argv)
     double wall_ms = cli_now_ms() - t0;
     if (rc == CLI_EXIT_OK) {
         double accuracy = done ? (double)correct / (double)done : 0;
+        double replay = done ? (double)replayed / (double)done : 0;
         double ips = compute_ms > 0 ? 1000.0 * (double)done / compute_ms : 0;
         if (json) {
             cJSON *o = cJSON_CreateObject();
@@ -156,6 +168,10 @@ int cmd_eval(int argc, char **argv)
             cJSON_AddNumberToObject(o, "images", (double)done);
             cJSON_AddNumberToObject(o, "correct", (double)correct);
             cJSON_AddNumberToObject(o, "accuracy", accuracy);
+            if (c.variant_name) {
+                cJSON_AddStringToObject(o, "variant", c.variant_name);
+                cJSON_AddNumberToObject(o, "replay_fraction", replay);
+            }
             cJSON_AddNumberToObject(o, "images_per_s", ips);
             cJSON_AddNumberToObject(o, "wall_ms", wall_ms);
             cJSON_AddNumberToObject(o, "threads", (double)threads);
@@ -167,6 +183,9 @@ int cmd_eval(int argc, char **argv)
             printf("%s on %s: top-1 accuracy %.4f (%zu/%zu), %.1f images/s (model only, %ld "
                    "thread%s)\n",
                    model_path, spec, accuracy, correct, done, ips, threads, threads > 1 ? "s" : "");
+            if (c.variant_name)
+                printf("  speculation with '%s', replayed on the original: %.2f%% (%zu)\n",
+                       c.variant_name, 100 * replay, replayed);
         }
     }
     free(label_map);

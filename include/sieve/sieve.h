@@ -5,6 +5,8 @@
 
 #include "cfloat.h"
 #include "dataset.h"
+#include "detector.h"
+#include "explore.h"
 #include "image.h"
 #include "model.h"
 #include "status.h"

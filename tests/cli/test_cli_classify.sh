@@ -28,7 +28,8 @@ checks=$((checks + 1))
 run classify "$model" "$images/t10k_00000_ankle_boot.png" --json --top 3
 expect_status 0
 expect_json
-for key in '"label":"Ankle boot"' '"class_index":9' '"confidence":' '"elapsed_ms":' '"top":[' '"where":"device"'; do
+for key in '"label":"Ankle boot"' '"class_index":9' '"confidence":' '"elapsed_ms":' '"top":[' '"where":"device"' \
+    '"variant":"original"'; do
     expect_out "$key"
 done
 
@@ -58,12 +59,60 @@ run classify "$tmp/add_two.sieve" "$images/t10k_00000_ankle_boot.png"
 expect_status 1
 expect_one_error_line "sieve classify"
 
+# Speculation with the bundled edge package: the accurate variant answers,
+# its detector (score >= threshold) decides, and a replayed image gets the
+# original's answer, which sieve classify on the original gives on its own.
+pkg="$src/models/lenet5.pkg.sieve"
+run classify "$pkg" "$images"/t10k_*.png --json
+expect_status 0
+expect_out '"variant":"accurate"'
+replayed=0
+kept=0
+while read -r line; do
+    image=$(echo "$line" | sed 's/.*"image":"\([^"]*\)".*/\1/')
+    where=$(echo "$line" | sed 's/.*"where":"\([^"]*\)".*/\1/')
+    score=$(echo "$line" | sed 's/.*"score":\([-0-9.e]*\).*/\1/')
+    threshold=$(echo "$line" | sed 's/.*"threshold":\([-0-9.e]*\).*/\1/')
+    label=$(echo "$line" | sed 's/.*"label":"\([^"]*\)".*/\1/')
+    checks=$((checks + 1))
+    below=$(awk -v s="$score" -v t="$threshold" 'BEGIN { print (s < t) ? 1 : 0 }')
+    case "$where:$below" in
+    device:0) kept=$((kept + 1)) ;;
+    device+replay:1)
+        replayed=$((replayed + 1))
+        original=$("$sieve" classify "$model" "$image" --json | sed 's/.*"label":"\([^"]*\)".*/\1/')
+        [ "$label" = "$original" ] || fail "$image replayed as '$label', the original says '$original'"
+        ;;
+    *) fail "$image: where $where with score $score against threshold $threshold" ;;
+    esac
+done <"$tmp/out"
+checks=$((checks + 1))
+[ $((kept + replayed)) -eq 30 ] || fail "classify on the package answered $((kept + replayed)) of 30"
+# --variant none: the package's original alone, as the original model file
+run classify "$pkg" "$images/t10k_00004_shirt.png" --variant none --json
+expect_status 0
+expect_out '"where":"device"'
+expect_out '"variant":"original"'
+run classify "$pkg" "$images/t10k_00004_shirt.png" --variant nonexistent
+expect_status 1
+expect_one_error_line "sieve classify"
+expect_err "no variant 'nonexistent'"
+run classify "$model" "$images/t10k_00004_shirt.png" --variant accurate
+expect_status 1
+expect_one_error_line "sieve classify"
+expect_err "not an edge package"
+
 # eval: JSON result on a slice of the test split
 if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
     run eval "$model" --data "idx:/usr/share/datasets/fashion-mnist/t10k[0:200]" --json
     expect_status 0
     expect_json
     expect_out '"images":200'
+    # on the package: speculation, with the replay fraction
+    run eval "$pkg" --data "idx:/usr/share/datasets/fashion-mnist/t10k[0:200]" --json
+    expect_status 0
+    expect_out '"variant":"accurate"'
+    expect_out '"replay_fraction":'
     run eval "$model" --data "idx:/nonexistent/prefix"
     expect_status 1
     expect_one_error_line "sieve eval"
