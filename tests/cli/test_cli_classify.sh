@@ -9,7 +9,7 @@ model="$src/models/lenet5.sieve"
 images="$src/tests/data"
 
 # Every bundled test image names its true class: t10k_<index>_<label>.png.
-# LeNet-5 (91.6% test accuracy) must get at least 27 of the 30 right.
+# LeNet-5 (91.6% test accuracy) must get at least 30 of the 33 right.
 run classify "$model" "$images"/t10k_*.png
 expect_status 0
 right=0
@@ -22,8 +22,9 @@ while read -r line; do
     case "$got" in "$want"*) right=$((right + 1)) ;; esac
 done <"$tmp/out"
 checks=$((checks + 1))
-[ "$total" -ge 30 ] || fail "classify printed $total results for the 30 bundled images"
-[ "$right" -ge 27 ] || fail "classify got $right of $total bundled images right"
+n_images=$(ls "$images"/t10k_*.png | wc -l)
+[ "$total" -eq "$n_images" ] || fail "classify printed $total results for $n_images bundled images"
+[ "$right" -ge $((n_images - 3)) ] || fail "classify got $right of $total bundled images right"
 
 run classify "$model" "$images/t10k_00000_ankle_boot.png" --json --top 3
 expect_status 0
@@ -87,7 +88,11 @@ while read -r line; do
     esac
 done <"$tmp/out"
 checks=$((checks + 1))
-[ $((kept + replayed)) -eq 30 ] || fail "classify on the package answered $((kept + replayed)) of 30"
+[ $((kept + replayed)) -eq "$n_images" ] ||
+    fail "classify on the package answered $((kept + replayed)) of $n_images"
+# t10k 113, 255 and 285 were bundled because LeNet-5 is unsure of them
+checks=$((checks + 1))
+[ "$replayed" -ge 1 ] || fail "no bundled image was replayed (kept $kept)"
 # --variant none: the package's original alone, as the original model file
 run classify "$pkg" "$images/t10k_00004_shirt.png" --variant none --json
 expect_status 0

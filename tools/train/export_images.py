@@ -2,9 +2,11 @@
 """Export real Fashion-MNIST TEST images as PNG fixtures for the C tests.
 
     /usr/bin/python3 tools/train/export_images.py [--per-class 3] [--out tests/data]
+        [--extra 113,255,285]
 
 Takes, for each class, the first PER_CLASS images of that class in t10k
-order, writes each as an 8-bit grayscale 28x28 PNG named
+order, and the EXTRA indices (the bundled set adds 113, 255 and 285: images
+the bundled LeNet-5 is unsure of, so that speculation tests see replays), writes each as an 8-bit grayscale 28x28 PNG named
 `t10k_<index>_<label>.png` (index = position in t10k, 5 digits; label = the
 true class, lower case, non-alphanumerics as '_'), and writes
 OUT/README.md listing them. Pixels are the raw uint8 values of the idx file
@@ -54,6 +56,8 @@ def main():
     p = argparse.ArgumentParser(description="export t10k images as PNG")
     p.add_argument("--per-class", type=int, default=3)
     p.add_argument("--out", default=os.path.join(REPO, "tests", "data"))
+    p.add_argument("--extra", default="",
+                   help="comma-separated t10k indices to export as well")
     args = p.parse_args()
 
     images, labels = fmnist.load_split("test")
@@ -62,7 +66,8 @@ def main():
     for c in range(len(fmnist.LABELS)):
         idx = [i for i in range(len(labels)) if labels[i] == c][:args.per_class]
         chosen += idx
-    chosen.sort()
+    extra = [int(i) for i in args.extra.split(",") if i.strip()]
+    chosen = sorted(set(chosen + extra))
     rows = []
     for i in chosen:
         c = int(labels[i])
@@ -76,7 +81,9 @@ def main():
 
 %d real images from the Fashion-MNIST **test** set (`t10k`, Debian's
 `dataset-fashion-mnist`, `/usr/share/datasets/fashion-mnist/`): for each of
-the 10 classes, the first %d images of that class in t10k order.
+the 10 classes, the first %d images of that class in t10k order, plus
+%s (images the bundled LeNet-5 is unsure of: the speculation tests need
+inputs whose answer is replayed).
 
 - Format: 28x28, 8-bit grayscale PNG, the raw pixel values of the idx file
   (white object on black background, no normalization). The bundled models
@@ -84,12 +91,13 @@ the 10 classes, the first %d images of that class in t10k order.
   --std` records in the model file.
 - Name: `t10k_<index>_<label>.png`; `index` is the image's position in
   `t10k-images-idx3-ubyte.gz` (0-based), `label` its true class.
-- Made by `/usr/bin/python3 tools/train/export_images.py` (deterministic;
-  rerun it to regenerate).
+- Made by `/usr/bin/python3 tools/train/export_images.py --extra %s`
+  (deterministic; rerun it to regenerate).
 
 | file | t10k index | class index | label |
 |---|---:|---:|---|
-""" % (len(rows), args.per_class, fmnist.MEAN, fmnist.STD))
+""" % (len(rows), args.per_class, ", ".join(str(i) for i in extra) or "none",
+       fmnist.MEAN, fmnist.STD, args.extra or "''"))
         for name, i, c, lab in rows:
             f.write("| `%s` | %d | %d | %s |\n" % (name, i, c, lab))
         f.write("\nClass index order (also `models/labels.txt`): %s.\n"
