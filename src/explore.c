@@ -1015,7 +1015,16 @@ static sieve_status eval_model(explorer *x, sieve_model *model, size_t first, si
  * enough price the narrowest that changes no answer (else fp32). The least
  * price whose combination meets the variant's threshold on the whole
  * validation split is found by bisection on log(price): bits go where they
- * buy the most agreement, instead of widening one tensor at a time. */
+ * buy the most agreement, instead of widening one tensor at a time.
+ *
+ * The cheapest of several combinations meeting a threshold at face value is
+ * likely one whose luck on these items hides a loss, so the combinations
+ * the bisection tries must meet it with select_z standard errors of their
+ * paired difference to the original to spare. The most conservative one
+ * (the highest price: every tensor in a format that alone changes no
+ * answer) is held to face value, as is the back-off that follows should it
+ * fail: asking a near-identical variant to beat the original by a margin
+ * would only send its tensors to fp32. */
 #define PRICE_LO 1e-2
 #define PRICE_HI 1e9
 #define PRICE_STEPS 14
@@ -1061,20 +1070,18 @@ static bool same_formats(const sieve_format *a, const sieve_format *b, int n)
 }
 
 /* Whether `n_correct` right answers on the selection half meet `min` of the
- * original's with select_z standard errors of the paired difference to
- * spare (`discordant`: items where exactly one of the two is right). The
- * cheapest combination meeting a threshold at face value is likely one
- * whose luck on these items hides a loss. */
-static bool meets(const explorer *x, size_t n_correct, size_t discordant, double min)
+ * original's with z standard errors of the paired difference to spare
+ * (`discordant`: items where exactly one of the two is right). */
+static bool meets(const explorer *x, size_t n_correct, size_t discordant, double min, double z)
 {
     double need = min * (double)x->orig_sel_correct;
-    return (double)n_correct - x->opt->select_z * sqrt((double)discordant) >= need - 1e-9;
+    return (double)n_correct - z * sqrt((double)discordant) >= need - 1e-9;
 }
 
 /* Whether the formats `f` of variant v meet the threshold on the selection
  * half of the validation split (stops once `allowed` misses are exceeded). */
 static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve_explore_result *r,
-                                 int v, const sieve_format *f, long allowed, double min,
+                                 int v, const sieve_format *f, long allowed, double min, double z,
                                  bool *pass)
 {
     for (int i = 0; i < r->n_tensors; i++)
@@ -1088,7 +1095,7 @@ static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve
     st = eval_model(x, model, 0, x->n_sel, allowed, NULL, NULL, NULL, &n_correct, &complete,
                     &discordant);
     sieve_model_free(model);
-    *pass = st == SIEVE_OK && complete && meets(x, n_correct, discordant, min);
+    *pass = st == SIEVE_OK && complete && meets(x, n_correct, discordant, min, z);
     return st;
 }
 
@@ -1114,11 +1121,12 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
     double plo = PRICE_LO, phi = PRICE_HI;
     apply_price(r, 0, total, lo);
     r->variants[v].price = 0;
-    if ((st = formats_pass(x, original, r, v, lo, allowed, min, &pass)) != SIEVE_OK || pass)
+    double z = x->opt->select_z;
+    if ((st = formats_pass(x, original, r, v, lo, allowed, min, z, &pass)) != SIEVE_OK || pass)
         goto done;
     apply_price(r, phi, total, hi);
     r->variants[v].price = phi;
-    if ((st = formats_pass(x, original, r, v, hi, allowed, min, &pass)) != SIEVE_OK || !pass)
+    if ((st = formats_pass(x, original, r, v, hi, allowed, min, 0, &pass)) != SIEVE_OK || !pass)
         goto done;
     int tried = 2;
     for (int step = 0; step < PRICE_STEPS; step++) {
@@ -1132,7 +1140,7 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
             plo = p;
             continue;
         }
-        if ((st = formats_pass(x, original, r, v, mid, allowed, min, &pass)) != SIEVE_OK)
+        if ((st = formats_pass(x, original, r, v, mid, allowed, min, z, &pass)) != SIEVE_OK)
             goto done;
         tried++;
         report(x, 0.75 + 0.2 * v / 3.0, "%s: answer-change price %.3g %s", variant_names[v], p,
@@ -1402,7 +1410,7 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
             sieve_model_free(model);
             return st;
         }
-        if (complete && meets(x, n_correct, discordant, min)) {
+        if (complete && meets(x, n_correct, discordant, min, 0)) {
             var->model = model;
             size_t cal_correct = 0;
             st = eval_model(x, model, x->n_sel, x->n_items - x->n_sel, LONG_MAX,
