@@ -180,6 +180,17 @@ def main():
         w("Not trained yet: %s (rebuild commands below)." %
           ", ".join("`%s`" % n for n in missing))
     w("")
+    w("## Edge packages")
+    w("")
+    w("Next to each original, `models/NAME.pkg.sieve` is its edge package "
+      "from `sieve explore`: the graph once, the original's fp32 tensors and "
+      "the exact, accurate and approximate variants with their packed "
+      "weights, activation formats and detector calibration. `sieve classify "
+      "models/NAME.pkg.sieve IMAGE` speculates with the accurate variant and "
+      "replays on the original what its detector does not trust. Method, "
+      "per-model bits, accuracy and replay: `models/EXPLORE.md`; rebuild: "
+      "`tools/train/explore_all.sh`.")
+    w("")
     w("## Exported ONNX operators")
     w("")
     w("| model | ops (count) |")
