@@ -22,6 +22,11 @@ static const char info_usage[] =
     "           without reuse)\n"
     "  and the class labels, image preprocessing, metadata and variants (named\n"
     "  sets of storage formats, e.g. exact / accurate / approximate) it carries.\n"
+    "An edge package (sieve explore) also shows each variant's format of every\n"
+    "tensor (one column per variant), its average bits per weight and per\n"
+    "activation element, weight bytes vs fp32, and its detector calibration:\n"
+    "score, temperature, threshold, replay fraction and accuracy with replay\n"
+    "on the calibration data against the original's.\n"
     "\n"
     "Shapes, MACs and memory come from preparing the model with the input\n"
     "shapes it declares; if that fails the reason is shown instead.\n"
@@ -62,6 +67,8 @@ typedef struct model_summary {
     uint64_t params, weight_bytes; /* over constant tensors */
     int n_variants;
     int64_t *variant_weight_bytes; /* per variant; -1 if it cannot be extracted */
+    sieve_model **variants;        /* extracted (NULL if that failed) */
+    double *variant_bits;          /* per variant: bits per weight, per activation */
 } model_summary;
 
 /* Shape after prepare when available, else the declared one; rank -1 for
@@ -120,15 +127,33 @@ static int summarize(model_summary *s)
     }
     /* A variant's weight size is that of the standalone model it extracts to. */
     s->n_variants = sieve_model_variant_count(s->model);
-    s->variant_weight_bytes = calloc((size_t)s->n_variants + 1, sizeof(int64_t));
-    if (!s->variant_weight_bytes)
+    size_t nv = (size_t)s->n_variants + 1;
+    s->variant_weight_bytes = calloc(nv, sizeof(int64_t));
+    s->variants = calloc(nv, sizeof(sieve_model *));
+    s->variant_bits = calloc(2 * nv, sizeof(double));
+    if (!s->variant_weight_bytes || !s->variants || !s->variant_bits)
         return -1;
     for (int v = 0; v < s->n_variants; v++) {
-        sieve_model *variant = NULL;
         s->variant_weight_bytes[v] = -1;
-        if (sieve_model_extract_variant(s->model, v, &variant) == SIEVE_OK)
-            s->variant_weight_bytes[v] = (int64_t)constant_bytes(variant);
-        sieve_model_free(variant);
+        if (sieve_model_extract_variant(s->model, v, &s->variants[v]) != SIEVE_OK)
+            continue;
+        s->variant_weight_bytes[v] = (int64_t)constant_bytes(s->variants[v]);
+        /* element-weighted average widths; activation sizes from the plan */
+        double bits[2] = {0, 0}, elems[2] = {0, 0};
+        for (int t = 0; t < sieve_model_tensor_count(s->variants[v]); t++) {
+            sieve_tensor_info ti;
+            if (sieve_model_tensor(s->variants[v], t, &ti) != SIEVE_OK)
+                continue;
+            sieve_shape shape = tensor_shape(s, t, &ti);
+            int64_t n = shape.rank >= 0 ? sieve_shape_numel(&shape) : -1;
+            if (n <= 0)
+                continue;
+            int k = ti.role == SIEVE_TENSOR_CONSTANT ? 0 : 1;
+            bits[k] += (double)n * sieve_format_width(&ti.format);
+            elems[k] += (double)n;
+        }
+        for (int k = 0; k < 2; k++)
+            s->variant_bits[2 * v + k] = elems[k] > 0 ? bits[k] / elems[k] : -1;
     }
     return 0;
 }
@@ -229,6 +254,15 @@ static cJSON *build_json(const model_summary *s)
         cJSON_AddBoolToObject(o, "is_output", ti.is_output);
         cJSON_AddItemToObject(o, "shape", json_shape(&shape));
         cJSON_AddStringToObject(o, "format", sieve_format_str(&ti.format, fmt, sizeof(fmt)));
+        if (s->n_variants > 0) {
+            cJSON *vf = cJSON_AddObjectToObject(o, "variant_formats");
+            for (int v = 0; v < s->n_variants; v++) {
+                sieve_tensor_info vi;
+                if (s->variants[v] && sieve_model_tensor(s->variants[v], t, &vi) == SIEVE_OK)
+                    cJSON_AddStringToObject(vf, sieve_model_variant_name(m, v),
+                                            sieve_format_str(&vi.format, fmt, sizeof(fmt)));
+            }
+        }
         int64_t bytes = tensor_bytes(s, t, &ti);
         if (bytes >= 0)
             cJSON_AddNumberToObject(o, "bytes", (double)bytes);
@@ -301,8 +335,22 @@ static cJSON *build_json(const model_summary *s)
             cJSON_AddNullToObject(o, "weight_bytes");
             cJSON_AddNullToObject(o, "weight_ratio_vs_fp32");
         }
+        for (int k = 0; k < 2; k++) {
+            const char *key = k ? "activation_bits" : "weight_bits";
+            if (s->variant_bits[2 * v + k] >= 0)
+                cJSON_AddNumberToObject(o, key, s->variant_bits[2 * v + k]);
+            else
+                cJSON_AddNullToObject(o, key);
+        }
         cJSON_AddNumberToObject(o, "calibration_bytes",
                                 calibration ? (double)strlen(calibration) : 0.0);
+        cJSON *cal = calibration && *calibration ? cJSON_Parse(calibration) : NULL;
+        if (cal) {
+            cJSON_DeleteItemFromObject(cal, "curve"); /* the summary, not the whole curve */
+            cJSON_AddItemToObject(o, "calibration", cal);
+        } else {
+            cJSON_AddNullToObject(o, "calibration");
+        }
         cJSON_AddItemToArray(variants, o);
     }
     return root;
@@ -310,7 +358,7 @@ static cJSON *build_json(const model_summary *s)
 
 /* ---- tables -------------------------------------------------------------------- */
 
-#define MAX_COLS 6
+#define MAX_COLS 10 /* 6 + up to 4 variant format columns */
 #define CELL 96
 
 typedef void (*row_fn)(const model_summary *s, int row, char cells[MAX_COLS][CELL]);
@@ -386,6 +434,13 @@ static void tensor_row(const model_summary *s, int t, char cells[MAX_COLS][CELL]
         snprintf(cells[5], CELL, "%lld", (long long)bytes);
     else
         snprintf(cells[5], CELL, "?");
+    for (int v = 0; v < s->n_variants && 6 + v < MAX_COLS; v++) {
+        sieve_tensor_info vi;
+        if (s->variants[v] && sieve_model_tensor(s->variants[v], t, &vi) == SIEVE_OK)
+            sieve_format_str(&vi.format, cells[6 + v], CELL);
+        else
+            snprintf(cells[6 + v], CELL, "?");
+    }
 }
 
 static void variant_row(const model_summary *s, int v, char cells[MAX_COLS][CELL])
@@ -402,7 +457,27 @@ static void variant_row(const model_summary *s, int v, char cells[MAX_COLS][CELL
         snprintf(cells[2], CELL, "?");
         snprintf(cells[3], CELL, "?");
     }
-    snprintf(cells[4], CELL, "%zu bytes", calibration ? strlen(calibration) : 0);
+    for (int k = 0; k < 2; k++) {
+        double b = s->variant_bits[2 * v + k];
+        snprintf(cells[4 + k], CELL, b >= 0 ? "%.2f" : "?", b);
+    }
+    /* the calibration summary: score (T) >= threshold -> replay, accuracy */
+    cJSON *cal = calibration && *calibration ? cJSON_Parse(calibration) : NULL;
+    const cJSON *score = cJSON_GetObjectItem(cal, "score");
+    const cJSON *temp = cJSON_GetObjectItem(cal, "temperature");
+    const cJSON *thr = cJSON_GetObjectItem(cal, "threshold");
+    const cJSON *replay = cJSON_GetObjectItem(cal, "replay_fraction");
+    const cJSON *acc = cJSON_GetObjectItem(cal, "accuracy_with_replay");
+    const cJSON *orig = cJSON_GetObjectItem(cal, "original_accuracy");
+    if (cJSON_IsString(score) && cJSON_IsNumber(thr) && cJSON_IsNumber(replay) &&
+        cJSON_IsNumber(acc) && cJSON_IsNumber(orig))
+        snprintf(cells[6], CELL, "%s (T %.2f) < %.4g: replay %.2f%%, accuracy %.4f (original %.4f)",
+                 score->valuestring, cJSON_IsNumber(temp) ? temp->valuedouble : 1.0,
+                 thr->valuedouble, 100 * replay->valuedouble, acc->valuedouble,
+                 orig->valuedouble);
+    else
+        snprintf(cells[6], CELL, "%s", calibration && *calibration ? "(unreadable)" : "none");
+    cJSON_Delete(cal);
 }
 
 static void print_io(const model_summary *s, bool outputs)
@@ -440,8 +515,14 @@ static void print_human(const model_summary *s)
 
     int n_tensors = sieve_model_tensor_count(m);
     printf("\ntensors (%d):\n", n_tensors);
-    static const char *const tensor_header[] = {"#", "name", "role", "shape", "format", "bytes"};
-    print_table(s, tensor_header, 6, 1u << 0 | 1u << 5, n_tensors, tensor_row);
+    const char *tensor_header[MAX_COLS] = {"#", "name", "role", "shape", "format", "bytes"};
+    int tensor_cols = 6;
+    for (int v = 0; v < s->n_variants && tensor_cols < MAX_COLS; v++)
+        tensor_header[tensor_cols++] = sieve_model_variant_name(m, v);
+    if (s->n_variants > MAX_COLS - 6)
+        printf("(formats of the first %d of %d variants shown; --json has all)\n", MAX_COLS - 6,
+               s->n_variants);
+    print_table(s, tensor_header, tensor_cols, 1u << 0 | 1u << 5, n_tensors, tensor_row);
 
     printf("\ntotals:\n");
     printf("  parameters          %s\n", cli_amount_str(s->params, false, a, sizeof(a)));
@@ -494,10 +575,11 @@ static void print_human(const model_summary *s)
         return;
     }
     printf("\nvariants (%d):\n", s->n_variants);
-    static const char *const variant_header[] = {"#", "name", "weights", "vs fp32",
-                                                 "calibration"};
-    print_table(s, variant_header, 5, 1u << 0 | 1u << 2 | 1u << 3 | 1u << 4, s->n_variants,
-                variant_row);
+    static const char *const variant_header[] = {"#",         "name",     "weights",
+                                                 "vs fp32",   "bits/w",   "bits/act",
+                                                 "detector calibration"};
+    print_table(s, variant_header, 7, 1u << 0 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5,
+                s->n_variants, variant_row);
 }
 
 int cmd_info(int argc, char **argv)
@@ -576,6 +658,10 @@ int cmd_info(int argc, char **argv)
         cli_error(cmd, NULL, "cannot write output");
         rc = CLI_EXIT_FAILURE;
     }
+    for (int v = 0; v < s.n_variants && s.variants; v++)
+        sieve_model_free(s.variants[v]);
+    free(s.variants);
+    free(s.variant_bits);
     free(s.variant_weight_bytes);
     sieve_exec_free(exec);
     sieve_model_free(model);
