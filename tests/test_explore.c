@@ -151,7 +151,8 @@ static void test_priced_format(void **state)
  * top, class 1 at the bottom. W's exponents are -1..0: e_max = 2,
  * bias = 1 - (-1) = 2, and every W value is exact with m = 0, so every m
  * keeps the accuracy: accurate = approximate = cf(e2,m0,b2) (3 bits), and
- * exact, all tied, takes the widest: cf(e2,m6,b2). */
+ * exact, all tied, takes the widest: cf(e2,m6,b2). The 40 items are halved:
+ * 20 choose the formats (the sweeps use 16 of them), 20 calibrate. */
 
 static char tmp_dir[] = "/tmp/sieve_test_explore_XXXXXX";
 static int n_items = 40;
@@ -253,7 +254,9 @@ static void test_search_tiny_model(void **state)
     assert_int_equal(sieve_explore(ctx, m, ds, &o, &r), SIEVE_OK);
     assert_non_null(r);
     assert_float_equal(r->original_val_accuracy, 1, 0);
-    assert_int_equal(r->n_subset, 16);
+    assert_int_equal(r->n_subset, 16); /* of the 20 even-numbered items that choose */
+    assert_int_equal(r->n_calibration, 20); /* the odd-numbered ones calibrate */
+    assert_float_equal(r->original_calibration_accuracy, 1, 0);
     assert_int_equal(r->n_tensors, 4); /* x, f, fc.w, z */
 
     const sieve_explore_tensor *w = find_explored(r, "fc.w");
