@@ -20,7 +20,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
 set(ENV{PKG_CONFIG_PATH} "")
 
+# The programs run on Debian's arm64 loader and libc (libc6:arm64, which the
+# arm64 -dev packages pull in), found at their usual paths: "-L /" keeps any
+# QEMU_LD_PREFIX out. Not /usr/aarch64-linux-gnu (libc6-arm64-cross): its
+# ld.so is an older build than libc6:arm64's libc.so.6, and the two share
+# private structures (_rtld_global) whose layout changed between them, so a
+# program that reaches libc6:arm64's libc through that loader can hang in
+# pthread_create.
 find_program(SIEVE_QEMU_AARCH64 qemu-aarch64)
 if(SIEVE_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${SIEVE_QEMU_AARCH64})
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${SIEVE_QEMU_AARCH64} -L /)
 endif()
