@@ -3,6 +3,8 @@
 # gcc-aarch64-linux-gnu against the arm64 multiarch -dev packages and runs
 # the unit tests under qemu-user. protoc-c runs on the host. A few minutes.
 #   .ci/arm.sh [BUILD_DIR]     (default build-arm)
+# One test by hand: qemu-aarch64 -L / build-arm/tests/test_ops
+# (-L /: Debian's arm64 loader and libc; see cmake/aarch64.cmake).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -20,7 +22,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y --no-install-recommends \
     cmake make pkg-config gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
     protobuf-c-compiler libonnx-dev \
-    libcmocka-dev:arm64 libcjson-dev:arm64 libprotobuf-c-dev:arm64 libstb-dev:arm64
+    libc6:arm64 libcmocka-dev:arm64 libcjson-dev:arm64 libprotobuf-c-dev:arm64 libstb-dev:arm64
 
 # -Werror is enforced by the host gcc and clang builds of .ci/run; the cross
 # compiler warns on other files in its own way and must not stop this check.
@@ -32,9 +34,6 @@ cmake --build "$build" -j"$(nproc)" --target $tests
 file "$build/tests/test_ops" | grep -q aarch64
 
 step "unit tests under qemu-aarch64"
-export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
-# the arm64 multiarch libraries (cmocka, cjson, ...) live outside the prefix
-export QEMU_SET_ENV=LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu
 regex="^($(echo $tests | tr ' ' '|'))\$"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -R "$regex" --timeout 900
 
