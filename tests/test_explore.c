@@ -119,20 +119,21 @@ static void test_bias_stays_valid(void **state)
         }
 }
 
-/* Pricing, worked by hand with share 0.5: widths 9 / 6 / 4 bits changing
- * 0 / 0.1 / 1 % of the answers cost 4.5, 3 + 0.001 p and 2 + 0.01 p; the
- * 3-bit candidate stopped early and is never taken. */
+/* Pricing, worked by hand with share 0.5: widths 9 / 6 / 4 bits moving the
+ * original's outputs by KL 0 / 0.001 / 0.01 cost 4.5, 3 + 0.001 p and
+ * 2 + 0.01 p; the 3-bit candidate stopped early and is never taken. */
 static void test_priced_format(void **state)
 {
     (void)state;
     sieve_explore_candidate c[4] = {
-        {.format = sieve_format_cfloat(2, 6, 2, 1), .accuracy = 1, .agreement = 1, .complete = 1},
+        {.format = sieve_format_cfloat(2, 6, 2, 1), .accuracy = 1, .agreement = 1,
+         .divergence = 0, .complete = 1},
         {.format = sieve_format_cfloat(2, 3, 2, 1), .accuracy = 1, .agreement = 0.999,
-         .complete = 1},
+         .divergence = 0.001, .complete = 1},
         {.format = sieve_format_cfloat(2, 1, 2, 1), .accuracy = 0.999, .agreement = 0.99,
-         .complete = 1},
+         .divergence = 0.01, .complete = 1},
         {.format = sieve_format_cfloat(2, 0, 2, 1), .accuracy = 0.5, .agreement = 1,
-         .complete = 0},
+         .divergence = 0, .complete = 0},
     };
     sieve_explore_tensor t = {.name = "t", .candidates = c, .n_candidates = 4};
     assert_format_width(sieve_explore_priced_format(&t, 0.5, 0), 4);

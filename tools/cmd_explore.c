@@ -21,12 +21,13 @@ static const char usage[] =
     "\n"
     "Searches a custom float format for every weight and activation tensor of\n"
     "the model (SIEVE paper, section IV-A), combines them into three variants\n"
-    "  exact        per tensor, the format changing fewest of the original's answers\n"
+    "  exact        per tensor, the format moving the original's outputs least\n"
     "  accurate     formats keeping 100% of the original's accuracy\n"
     "  approximate  formats keeping 99.9% of it\n"
     "The validation data is halved (even- and odd-numbered items). On the first\n"
     "half, accurate and approximate take the fewest bits that meet their\n"
-    "threshold, chosen jointly by pricing the answers each format changes; on\n"
+    "threshold, chosen jointly by pricing how far each format moves the\n"
+    "original's output distribution; on\n"
     "the second, the misspeculation detector of each variant is calibrated\n"
     "(confidence score, threshold -> replay fraction and accuracy with replay).\n"
     "The edge package holds the graph once, the original's tensors and the\n"
@@ -44,9 +45,8 @@ static const char usage[] =
     "                      1.645, one-sided 95%; 0: at face value)\n"
     "  --select-margin Z   a combination meets its threshold on the first half\n"
     "                      with Z standard errors of its difference to the\n"
-    "                      original to spare (default 1; 0: at face value, which\n"
-    "                      favours combinations whose luck hides a loss); the\n"
-    "                      most conservative one is held to face value\n"
+    "                      original to spare (default 0: at face value); the\n"
+    "                      most conservative one is always held to face value\n"
     "  --test SPEC         also measure accuracy, alone and with replay, on SPEC\n"
     "  --report FILE       write a report: Markdown (.md) or JSON (.json)\n"
     "  --threads N         worker threads (default: all online CPUs)\n"
@@ -310,7 +310,7 @@ int cmd_explore(int argc, char **argv)
     const char *model_path = NULL, *output = NULL, *data = DEFAULT_DATA, *test = NULL,
                *report = NULL, *value;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), subset = 2000;
-    float target = 1.0f, margin = 1.645f, select_margin = 1.0f;
+    float target = 1.0f, margin = 1.645f, select_margin = 0.0f;
     bool strip = false, json = false, quiet = false;
     int opt;
     while ((opt = cli_next(&p, &value)) != CLI_ARG_END) {

@@ -10,19 +10,20 @@
  *   - for each e_bits, m_bits from m_bits_max down to 0 while the
  *     validation accuracy normalized to the original's stays >= sweep_min.
  * The per-tensor results are combined into three variants:
- *   exact        per tensor, the explored format that changes fewest answers
- *                of the original (then the most accurate, then the widest)
+ *   exact        per tensor, the explored format moving the original's
+ *                softmax output least (KL; then the most accurate, widest)
  *   accurate     combination with normalized accuracy >= 1.0
  *   approximate  combination with normalized accuracy >= 0.999
  * Each tensor's first choice for accurate/approximate is the narrowest
  * format whose accuracy alone meets the variant's threshold (the paper's
  * combination). Losses add up across tensors, so the combination is then
- * chosen jointly: each price p of a changed answer gives the formats that
- * minimize sum_t share_t * bits(f_t) + p * sum_t changed_t(f_t) (share_t:
- * the tensor's fraction of the weight or activation elements; changed_t: the
- * fraction of subset answers of the original that f_t alone changes), and
- * the least p whose combination meets the threshold on the whole validation
- * split is found by bisection. Should even the largest price fail, and for
+ * chosen jointly: each price p gives the formats that minimize
+ * sum_t share_t * bits(f_t) + p * sum_t kl_t(f_t) (share_t: the tensor's
+ * fraction of the weight or activation elements; kl_t: the mean KL
+ * divergence from the original's softmax output to the one with f_t alone,
+ * over the sweep subset), and the least p whose combination meets the
+ * threshold on the selection half of the validation split (with select_z
+ * standard errors to spare) is found by bisection. Should even the largest price fail, and for
  * the exact variant, tensors are backed off one by one (the one whose format
  * alone changes most answers moves to the narrowest explored format that
  * changes fewer, then to fp32) until the variant meets its threshold. Then
@@ -114,7 +115,7 @@ typedef struct sieve_explore_options {
     double target;                /* detector: accuracy with replay / original's (1.0) */
     double target_z;              /* detector: margin in standard errors (1.645) */
     /* variants: margin in standard errors of the paired difference to the
-     * original by which a combination must meet its threshold (1.0) */
+     * original by which a combination must meet its threshold (0) */
     double select_z;
     int explore_weights;          /* nonzero: search constant tensors (1) */
     int explore_activations;      /* nonzero: search inputs and activations (1) */
@@ -132,6 +133,7 @@ typedef struct sieve_explore_candidate {
     double coverage;
     double accuracy;   /* normalized to the original's on the subset */
     double agreement;  /* fraction of subset items whose top-1 is the original's */
+    double divergence; /* mean KL(original's softmax || this one's) over the subset, nats */
     int complete;      /* 0: stopped early, accuracy is only known < sweep_min */
 } sieve_explore_candidate;
 
@@ -164,7 +166,7 @@ typedef struct sieve_explore_variant {
     uint64_t weight_bytes, weight_bytes_fp32;         /* stored, without slack */
     uint64_t activation_bytes, activation_bytes_fp32; /* one input's, all tensors */
     int n_backoffs;        /* tensors wider than their own first choice */
-    double price;          /* accurate/approximate: least passing answer-change price */
+    double price;          /* accurate/approximate: least passing divergence price */
     /* validation split */
     double val_accuracy;
     /* detector */
@@ -200,10 +202,10 @@ typedef struct sieve_explore_result {
     int threads;
 } sieve_explore_result;
 
-/* The format of `xt` at a price of changed answers: of its complete
- * candidates and fp32, the one minimizing share * bits + price * (1 -
- * agreement) (ties: fewer changed answers, then fewer bits). `share` is the
- * tensor's fraction of the elements of its kind. */
+/* The format of `xt` at a price of output divergence: of its complete
+ * candidates and fp32 (divergence 0), the one minimizing share * bits +
+ * price * divergence (ties: less divergence, then fewer bits). `share` is
+ * the tensor's fraction of the elements of its kind. */
 sieve_format sieve_explore_priced_format(const sieve_explore_tensor *xt, double share,
                                          double price);
 
