@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "winograd.h"
 
 typedef struct conv_geom {
     size_t batch, c, h, w;     /* input */
@@ -150,6 +151,18 @@ static bool conv_is_depthwise(const conv_geom *g)
     return g->cg == 1 && g->mg == 1;
 }
 
+/* 3x3, stride 1, dilation 1, group 1 with enough channels and pixels:
+ * Winograd F(4x4, 3x3) (winograd.c). */
+static bool conv_winograd_shape(const conv_geom *g, sieve_winograd_conv *wg)
+{
+    *wg = (sieve_winograd_conv){
+        .batch = g->batch, .c = g->c, .h = g->h, .w = g->w, .m = g->m,
+        .oh = g->oh, .ow = g->ow, .pt = g->pt, .pl = g->pl, .relu = g->relu,
+    };
+    return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+           g->group == 1 && sieve_winograd_worthwhile(wg);
+}
+
 static size_t conv_slice_floats(const conv_geom *g)
 {
     if (conv_is_depthwise(g))
@@ -163,7 +176,11 @@ size_t sieve_conv_scratch(const sieve_layer *layer, const sieve_shape *in, int n
     (void)n_in;
     conv_geom g;
     conv_geometry(layer, &in[0], &in[1], out, &g);
-    return conv_slice_floats(&g) * (size_t)SIEVE_MAX(threads, 1);
+    size_t floats = conv_slice_floats(&g) * (size_t)SIEVE_MAX(threads, 1);
+    sieve_winograd_conv wg;
+    if (conv_winograd_shape(&g, &wg))
+        floats = SIEVE_MAX(floats, sieve_winograd_scratch_floats(&wg, threads));
+    return floats;
 }
 
 /* ---- reference ---------------------------------------------------------- */
@@ -453,11 +470,15 @@ void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
 {
     conv_run r;
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &r.g);
+    bool has_bias = sieve_op_input_present(in, n_in, 2);
+    sieve_winograd_conv wg;
+    if (conv_winograd_shape(&r.g, &wg) && (!has_bias || in[2].f32) &&
+        sieve_winograd_run(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out, env))
+        return;
     bool ok;
     r.slice = conv_slice_floats(&r.g);
     sieve_pool *pool = sieve_op_pool_for_scratch(env, r.slice, &ok);
     /* A packed bias is tiny: the reference decodes it; keep one code path. */
-    bool has_bias = sieve_op_input_present(in, n_in, 2);
     if (!ok || (has_bias && !in[2].f32)) {
         sieve_conv_run_ref(layer, in, n_in, out, out_shape);
         return;

@@ -1,0 +1,559 @@
+/* libsieve — Winograd F(4x4, 3x3) convolution (Lavin & Gray 2016, "Fast
+ * Algorithms for Convolutional Neural Networks", the F(4x4, 3x3) matrices).
+ *
+ * The output is cut into 4x4 tiles; each reads a 6x6 input patch d. Per
+ * tile, input channel c and output channel k:
+ *     Y = A^T [ (G g G^T) .* (B^T d B) ] A
+ * so with U = G g G^T and V = B^T d B transformed once, the sum over c is,
+ * for each of the 36 points xi of the 6x6 domain, a GEMM
+ *     M[xi][k][tile] = sum_c U[xi][k][c] * V[xi][c][tile]
+ * of 36 multiply-adds per tile and (k, c) instead of 144 for direct
+ * convolution (4x fewer, before the transforms).
+ *
+ * Memory: transformed weights are 36/9 = 4x the weights, so they are never
+ * kept: each run transforms one block of output channels at a time into
+ * scratch shared by the threads (WINO_U_BYTES at most), decoding packed
+ * weights on the way, then the threads share the tile blocks (and, when
+ * there are few, the output channels of the block) of every image:
+ *   for each block of output channels (serial):
+ *     parallel: U = G g G^T of the block, packed as SGEMM A panels
+ *     parallel, per task (image, block of WINO_TB tiles, output channels):
+ *       for each block of WINO_KCW input channels:
+ *         V = B^T d B of the tiles, packed as SGEMM B panels (16 tiles)
+ *         M += U x V: 36 GEMMs on the SGEMM tile kernel (6 x 32 on AVX-512)
+ *       Y = A^T M A + bias, ReLU, into the output
+ * V and M of one task stay within one core's L2. The input transform is
+ * repeated once per block of output channels (1 for up to ~450 of them
+ * with 64 input channels, 10 with 512): a few percent of the GEMM work.
+ *
+ * The transforms are plain C over 16 tiles (or 6 x 16 weights) at a time,
+ * which compilers vectorize; they are compiled three times (AVX-512, AVX2,
+ * baseline) and picked by CPUID like the SGEMM kernels; the GEMM goes
+ * through sgemm.c's tile kernel or micro-kernels. Accuracy: the transforms
+ * multiply rounding errors by up to ~256x a direct sum's bound (see
+ * tests/test_winograd.c for the derivation); fine for inference, as in
+ * cuDNN, NNPACK and oneDNN. */
+#include <string.h>
+
+#include "kernels.h"
+#include "winograd.h"
+
+#define WINO_M 4  /* output tile side */
+#define WINO_A 6  /* input tile side: m + 3 - 1 */
+#define WINO_X 36 /* points of the transformed domain */
+#define WINO_LANES SIEVE_GEMM_NR /* tiles per panel */
+#define WINO_TB 32   /* tiles per block: one 6 x 32 tile-kernel call wide */
+#define WINO_KCW 128 /* input channels per block: a V block of 36 x 128 x 32 floats is 576 KiB */
+#define WINO_KT 72   /* output channels per task (12 A panels): M is 36 x 72 x 32 floats */
+#define WINO_CW 16   /* input channels per step of the weight transform */
+#define WINO_U_BYTES ((size_t)4 << 20) /* transformed weights of one channel block */
+
+/* Below these, the im2col GEMM path is as fast: measured on ResNet-18 /
+ * VGG-16 layers, see bench/README.md. */
+#define WINO_MIN_C 16
+#define WINO_MIN_M 16
+#define WINO_MIN_TILES 12 /* per image: at 7x7 (4 tiles) the weight transform costs more than it saves */
+
+_Static_assert(WINO_TB % WINO_LANES == 0 && WINO_TB <= 2 * SIEVE_GEMM_NR,
+               "a tile block is one tile-kernel call wide");
+_Static_assert(WINO_KT % SIEVE_GEMM_MR == 0, "tasks cover whole A panels");
+_Static_assert(WINO_KCW % WINO_CW == 0, "a weight step stays in one channel block");
+
+#if defined(__GNUC__) || defined(__clang__)
+#define WINO_INLINE static inline __attribute__((always_inline))
+#else
+#define WINO_INLINE static inline
+#endif
+
+static size_t ceil_div(size_t a, size_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static size_t round_up(size_t a, size_t b)
+{
+    return ceil_div(a, b) * b;
+}
+
+/* ---- plan ---------------------------------------------------------------- */
+
+typedef struct wino_plan {
+    size_t tw, th, tiles; /* tiles per row, per column, per image */
+    size_t lanes;         /* tile columns of V and M: WINO_TB or fewer for small images */
+    size_t n_tb;          /* tile blocks per image */
+    size_t kb;            /* output channels per block of transformed weights */
+    size_t kt_max;        /* output channels per task at most (multiple of MR) */
+    size_t kcw;           /* input channels per block */
+    size_t v_floats, m_floats, work_floats, slice, u_floats;
+} wino_plan;
+
+/* work area of a slice: the input transform's rows, the output transform's
+ * rows, the weight transform's decoded and regrouped weights */
+#define WINO_ROW (4 * WINO_LANES + 8) /* one segment of 16 tiles: 4 x 16 + 2 columns, rounded */
+#define WINO_WORK_FLOATS                                                                       \
+    (4 * WINO_A * WINO_ROW + WINO_M * 4 * WINO_LANES + 2 * 9 * SIEVE_GEMM_MR * WINO_CW)
+
+static void wino_make_plan(const sieve_winograd_conv *g, wino_plan *p)
+{
+    p->tw = ceil_div(g->ow, WINO_M);
+    p->th = ceil_div(g->oh, WINO_M);
+    p->tiles = p->tw * p->th;
+    p->lanes = SIEVE_MIN((size_t)WINO_TB, round_up(p->tiles, WINO_LANES));
+    p->n_tb = ceil_div(p->tiles, WINO_TB);
+    size_t mr = SIEVE_GEMM_MR;
+    /* output channels per block: as many as WINO_U_BYTES holds, in even blocks */
+    size_t fit = WINO_U_BYTES / sizeof(float) / (WINO_X * g->c);
+    fit = SIEVE_MAX(fit / mr * mr, mr);
+    size_t n_kb = ceil_div(g->m, fit);
+    p->kb = round_up(ceil_div(g->m, n_kb), mr);
+    p->kt_max = SIEVE_MIN((size_t)WINO_KT, p->kb);
+    p->kcw = SIEVE_MIN((size_t)WINO_KCW, g->c);
+    p->v_floats = sieve_op_slice_floats(WINO_X * p->kcw * p->lanes);
+    p->m_floats = sieve_op_slice_floats(WINO_X * p->kt_max * p->lanes);
+    p->work_floats = sieve_op_slice_floats(WINO_WORK_FLOATS);
+    p->slice = p->v_floats + p->m_floats + p->work_floats;
+    p->u_floats = sieve_op_slice_floats(WINO_X * p->kb * g->c);
+}
+
+bool sieve_winograd_worthwhile(const sieve_winograd_conv *g)
+{
+    size_t tiles = ceil_div(g->oh, WINO_M) * ceil_div(g->ow, WINO_M);
+    return g->c >= WINO_MIN_C && g->m >= WINO_MIN_M && tiles >= WINO_MIN_TILES;
+}
+
+size_t sieve_winograd_scratch_floats(const sieve_winograd_conv *g, int threads)
+{
+    wino_plan p;
+    wino_make_plan(g, &p);
+    return p.u_floats + p.slice * (size_t)SIEVE_MAX(threads, 1);
+}
+
+/* ---- the three transforms (1-D, applied to rows then columns) ----------- */
+
+/* B^T d for one column d0..d5 of a 6x6 patch. */
+#define WINO_BT(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                                 \
+    do {                                                                                       \
+        float a_ = (d4) - 4.0f * (d2), b_ = (d3) - 4.0f * (d1);                                \
+        float c_ = (d4) - (d2), e_ = 2.0f * ((d3) - (d1));                                     \
+        (o0) = 4.0f * (d0) - 5.0f * (d2) + (d4);                                               \
+        (o1) = a_ + b_;                                                                        \
+        (o2) = a_ - b_;                                                                        \
+        (o3) = c_ + e_;                                                                        \
+        (o4) = c_ - e_;                                                                        \
+        (o5) = 4.0f * (d1) - 5.0f * (d3) + (d5);                                               \
+    } while (0)
+
+/* G g for one column g0..g2 of a 3x3 kernel. */
+#define WINO_G(g0, g1, g2, o0, o1, o2, o3, o4, o5)                                              \
+    do {                                                                                       \
+        float s_ = (g0) + (g2), t_ = (g0) * (1.0f / 24.0f) + (g2) * (1.0f / 6.0f);             \
+        (o0) = (g0) * 0.25f;                                                                   \
+        (o1) = (s_ + (g1)) * (-1.0f / 6.0f);                                                   \
+        (o2) = (s_ - (g1)) * (-1.0f / 6.0f);                                                   \
+        (o3) = t_ + (g1) * (1.0f / 12.0f);                                                     \
+        (o4) = t_ - (g1) * (1.0f / 12.0f);                                                     \
+        (o5) = (g2);                                                                           \
+    } while (0)
+
+/* A^T m for one column m0..m5 of the 6x6 product. */
+#define WINO_AT(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                         \
+    do {                                                                                       \
+        float p_ = (m1) + (m2), q_ = (m1) - (m2), r_ = (m3) + (m4), s_ = (m3) - (m4);          \
+        (o0) = (m0) + p_ + r_;                                                                 \
+        (o1) = q_ + 2.0f * s_;                                                                 \
+        (o2) = p_ + 4.0f * r_;                                                                 \
+        (o3) = q_ + 8.0f * s_ + (m5);                                                          \
+    } while (0)
+
+/* ---- shared run state ---------------------------------------------------- */
+
+typedef struct wino_run {
+    const sieve_winograd_conv *g;
+    wino_plan p;
+    const float *x;
+    const sieve_op_input *w;
+    const float *bias;
+    float *y;
+    float *u;       /* transformed weights of the current block */
+    float *slices;  /* per-thread slices */
+    size_t k0, kn;  /* current block of output channels */
+    size_t kbpad;   /* kn rounded up to MR */
+    size_t kt, n_kt; /* output channels per task in this block, tasks per tile block */
+    sieve_gemm_tile_fn tile;
+    sieve_gemm_micro_fn micro;
+} wino_run;
+
+/* Runs of tiles of one panel that share a tile row. */
+typedef struct wino_segment {
+    size_t ty, tx, lane, len;
+} wino_segment;
+
+static size_t wino_segments(const wino_plan *p, size_t j0, size_t count, wino_segment *seg)
+{
+    size_t n = 0;
+    for (size_t l = 0; l < count;) {
+        size_t j = j0 + l, ty = j / p->tw, tx = j % p->tw;
+        size_t len = SIEVE_MIN(count - l, p->tw - tx);
+        seg[n++] = (wino_segment){ty, tx, l, len};
+        l += len;
+    }
+    return n;
+}
+
+/* ---- weight transform ---------------------------------------------------- */
+
+/* U for A panels [begin, end) of the current block: rows k0 + 6 * panel + r.
+ * Layout per point xi, as the SGEMM tile kernel reads A: per block of kcw
+ * input channels, per panel, [channel][MR]. */
+WINO_INLINE void wino_weights_body(const wino_run *r, size_t begin, size_t end, float *work)
+{
+    const sieve_winograd_conv *g = r->g;
+    const size_t mr = SIEVE_GEMM_MR, c_all = g->c, kcw = r->p.kcw;
+    float *raw = work + 4 * WINO_A * WINO_ROW + WINO_M * 4 * WINO_LANES; /* [MR][CW * 9] */
+    float *taps = raw + 9 * SIEVE_GEMM_MR * WINO_CW;                     /* [9][CW * MR] */
+    for (size_t panel = begin; panel < end; panel++) {
+        size_t rows = SIEVE_MIN(mr, r->kn - panel * mr);
+        for (size_t c0 = 0; c0 < c_all; c0 += WINO_CW) {
+            size_t cw = SIEVE_MIN((size_t)WINO_CW, c_all - c0);
+            for (size_t q = 0; q < mr; q++) {
+                float *dst = raw + q * WINO_CW * 9;
+                if (q < rows)
+                    sieve_op_input_load(r->w, ((r->k0 + panel * mr + q) * c_all + c0) * 9, cw * 9,
+                                        dst);
+                else
+                    memset(dst, 0, cw * 9 * sizeof(float));
+            }
+            size_t n = cw * mr;
+            for (size_t l = 0; l < cw; l++)
+                for (size_t q = 0; q < mr; q++)
+                    for (size_t t = 0; t < 9; t++)
+                        taps[t * WINO_CW * SIEVE_GEMM_MR + l * mr + q] = raw[q * WINO_CW * 9 + l * 9 + t];
+            size_t cb = c0 / kcw, cc = c0 % kcw, kc = SIEVE_MIN(kcw, c_all - cb * kcw);
+            float *u0 = r->u + cb * kcw * r->kbpad + panel * kc * mr + cc * mr;
+            size_t xi_stride = r->kbpad * c_all;
+            const float *restrict tp = taps;
+            for (size_t i = 0; i < n; i++) {
+                const size_t s = WINO_CW * SIEVE_GEMM_MR;
+                float t[3][WINO_A]; /* G g: t[kx][b] */
+                for (int kx = 0; kx < 3; kx++)
+                    WINO_G(tp[(0 + kx) * s + i], tp[(3 + kx) * s + i], tp[(6 + kx) * s + i],
+                           t[kx][0], t[kx][1], t[kx][2], t[kx][3], t[kx][4], t[kx][5]);
+                for (int b = 0; b < WINO_A; b++) {
+                    float o[WINO_A];
+                    WINO_G(t[0][b], t[1][b], t[2][b], o[0], o[1], o[2], o[3], o[4], o[5]);
+                    for (int a = 0; a < WINO_A; a++)
+                        u0[(size_t)(b * WINO_A + a) * xi_stride + i] = o[a];
+                }
+            }
+        }
+    }
+}
+
+/* ---- input transform ----------------------------------------------------- */
+
+/* V for input channels c0..c0+kc of tiles j0..j0+count of image x: per
+ * point xi, `lanes` columns in panels of 16, [channel][16] (the SGEMM B
+ * panel layout with k = channel). Columns past count are zeros. */
+WINO_INLINE void wino_input_body(const wino_run *r, const float *x, size_t j0, size_t count,
+                                 size_t c0, size_t kc, float *v, float *work)
+{
+    const sieve_winograd_conv *g = r->g;
+    const wino_plan *p = &r->p;
+    float *rows = work;                 /* [6][ROW]: input rows of a segment, zero padded */
+    float *cols = rows + WINO_A * WINO_ROW; /* [6][ROW]: B^T applied down the columns */
+    float *z = cols + WINO_A * WINO_ROW;    /* [6][ROW]: columns 0..3 of each tile's rows */
+    float *h = z + WINO_A * WINO_ROW;       /* [6][ROW]: columns 4..5 (at 4 * lane + 0, 1) */
+    const ptrdiff_t ih = (ptrdiff_t)g->h, iw = (ptrdiff_t)g->w;
+    size_t panel_floats = kc * WINO_LANES;
+    for (size_t q = 0; q * WINO_LANES < round_up(count, WINO_LANES); q++) {
+        size_t pj = j0 + q * WINO_LANES;
+        size_t pcount = SIEVE_MIN((size_t)WINO_LANES, count - q * WINO_LANES);
+        wino_segment seg[WINO_LANES];
+        size_t n_seg = wino_segments(p, pj, pcount, seg);
+        /* lanes past pcount stay zero for every channel */
+        memset(z, 0, 2 * WINO_A * WINO_ROW * sizeof(float));
+        for (size_t cc = 0; cc < kc; cc++) {
+            const float *xc = x + (c0 + cc) * g->h * g->w;
+            for (size_t s = 0; s < n_seg; s++) {
+                size_t width = 4 * seg[s].len + 2;
+                ptrdiff_t ix0 = (ptrdiff_t)(4 * seg[s].tx) - r->g->pl;
+                ptrdiff_t lo = SIEVE_MIN(SIEVE_MAX(-ix0, (ptrdiff_t)0), (ptrdiff_t)width);
+                ptrdiff_t hi = SIEVE_MAX(SIEVE_MIN((ptrdiff_t)width, iw - ix0), lo);
+                for (int a = 0; a < WINO_A; a++) {
+                    float *dst = rows + a * WINO_ROW;
+                    ptrdiff_t iy = (ptrdiff_t)(4 * seg[s].ty) - r->g->pt + a;
+                    if (iy < 0 || iy >= ih) {
+                        memset(dst, 0, width * sizeof(float));
+                        continue;
+                    }
+                    for (ptrdiff_t i = 0; i < lo; i++)
+                        dst[i] = 0.0f;
+                    if (hi > lo)
+                        memcpy(dst + lo, xc + iy * iw + (ix0 + lo), (size_t)(hi - lo) * sizeof(float));
+                    for (ptrdiff_t i = hi; i < (ptrdiff_t)width; i++)
+                        dst[i] = 0.0f;
+                }
+                const float *restrict d0 = rows, *restrict d1 = rows + WINO_ROW,
+                                      *restrict d2 = rows + 2 * WINO_ROW,
+                                      *restrict d3 = rows + 3 * WINO_ROW,
+                                      *restrict d4 = rows + 4 * WINO_ROW,
+                                      *restrict d5 = rows + 5 * WINO_ROW;
+                float *restrict o0 = cols, *restrict o1 = cols + WINO_ROW,
+                                *restrict o2 = cols + 2 * WINO_ROW,
+                                *restrict o3 = cols + 3 * WINO_ROW,
+                                *restrict o4 = cols + 4 * WINO_ROW,
+                                *restrict o5 = cols + 5 * WINO_ROW;
+                for (size_t i = 0; i < width; i++)
+                    WINO_BT(d0[i], d1[i], d2[i], d3[i], d4[i], d5[i], o0[i], o1[i], o2[i], o3[i],
+                            o4[i], o5[i]);
+                size_t at = 4 * seg[s].lane;
+                for (int b = 0; b < WINO_A; b++) {
+                    memcpy(z + b * WINO_ROW + at, cols + b * WINO_ROW, 4 * seg[s].len * sizeof(float));
+                    memcpy(h + b * WINO_ROW + at, cols + b * WINO_ROW + 4,
+                           (4 * seg[s].len - 2) * sizeof(float));
+                }
+            }
+            float *vq = v + q * panel_floats + cc * WINO_LANES;
+            for (int b = 0; b < WINO_A; b++) {
+                const float *restrict zb = z + b * WINO_ROW, *restrict hb = h + b * WINO_ROW;
+                float *restrict v0 = vq + (size_t)(b * WINO_A + 0) * kc * p->lanes;
+                float *restrict v1 = vq + (size_t)(b * WINO_A + 1) * kc * p->lanes;
+                float *restrict v2 = vq + (size_t)(b * WINO_A + 2) * kc * p->lanes;
+                float *restrict v3 = vq + (size_t)(b * WINO_A + 3) * kc * p->lanes;
+                float *restrict v4 = vq + (size_t)(b * WINO_A + 4) * kc * p->lanes;
+                float *restrict v5 = vq + (size_t)(b * WINO_A + 5) * kc * p->lanes;
+                for (size_t t = 0; t < WINO_LANES; t++)
+                    WINO_BT(zb[4 * t], zb[4 * t + 1], zb[4 * t + 2], zb[4 * t + 3], hb[4 * t],
+                            hb[4 * t + 1], v0[t], v1[t], v2[t], v3[t], v4[t], v5[t]);
+            }
+        }
+    }
+}
+
+/* ---- output transform ---------------------------------------------------- */
+
+/* Y = A^T M A (+ bias, ReLU) for output channels k0..k0+kn of tiles
+ * j0..j0+count of image y, from M[xi][k][lanes]. */
+WINO_INLINE void wino_output_body(const wino_run *r, float *y, size_t j0, size_t count, size_t k0,
+                                  size_t kn, size_t kpad, const float *m, float *work)
+{
+    const sieve_winograd_conv *g = r->g;
+    const wino_plan *p = &r->p;
+    float *out = work + 4 * WINO_A * WINO_ROW; /* [4][4 * LANES]: rows of 16 tiles */
+    size_t xi_stride = kpad * p->lanes;
+    for (size_t q = 0; q * WINO_LANES < count; q++) {
+        size_t pj = j0 + q * WINO_LANES;
+        size_t pcount = SIEVE_MIN((size_t)WINO_LANES, count - q * WINO_LANES);
+        wino_segment seg[WINO_LANES];
+        size_t n_seg = wino_segments(p, pj, pcount, seg);
+        for (size_t kk = 0; kk < kn; kk++) {
+            size_t k = k0 + kk;
+            const float bias = r->bias ? r->bias[k] : 0.0f;
+            const float *restrict mk = m + kk * p->lanes + q * WINO_LANES;
+            float *restrict y0 = out, *restrict y1 = out + 4 * WINO_LANES,
+                            *restrict y2 = out + 8 * WINO_LANES, *restrict y3 = out + 12 * WINO_LANES;
+            for (size_t t = 0; t < WINO_LANES; t++) {
+                float s[4][WINO_A]; /* A^T m: s[i][a] */
+                for (int a = 0; a < WINO_A; a++)
+                    WINO_AT(mk[(size_t)(0 * WINO_A + a) * xi_stride + t],
+                            mk[(size_t)(1 * WINO_A + a) * xi_stride + t],
+                            mk[(size_t)(2 * WINO_A + a) * xi_stride + t],
+                            mk[(size_t)(3 * WINO_A + a) * xi_stride + t],
+                            mk[(size_t)(4 * WINO_A + a) * xi_stride + t],
+                            mk[(size_t)(5 * WINO_A + a) * xi_stride + t], s[0][a], s[1][a], s[2][a],
+                            s[3][a]);
+                float o[4][4];
+                for (int i = 0; i < 4; i++)
+                    WINO_AT(s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5], o[i][0], o[i][1],
+                            o[i][2], o[i][3]);
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) {
+                        float val = o[i][j] + bias;
+                        o[i][j] = g->relu ? (val > 0.0f ? val : 0.0f) : val;
+                    }
+                for (int j = 0; j < 4; j++) {
+                    y0[4 * t + j] = o[0][j];
+                    y1[4 * t + j] = o[1][j];
+                    y2[4 * t + j] = o[2][j];
+                    y3[4 * t + j] = o[3][j];
+                }
+            }
+            float *yk = y + k * g->oh * g->ow;
+            for (size_t s = 0; s < n_seg; s++) {
+                size_t ncol = SIEVE_MIN(4 * seg[s].len, g->ow - 4 * seg[s].tx);
+                for (size_t i = 0; i < 4; i++) {
+                    size_t oy = 4 * seg[s].ty + i;
+                    if (oy >= g->oh)
+                        break;
+                    memcpy(yk + oy * g->ow + 4 * seg[s].tx, out + i * 4 * WINO_LANES + 4 * seg[s].lane,
+                           ncol * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+/* ---- one task: a tile block of one image x some output channels -------- */
+
+WINO_INLINE void wino_tiles_body(const wino_run *r, size_t task, float *slice)
+{
+    const sieve_winograd_conv *g = r->g;
+    const wino_plan *p = &r->p;
+    const size_t mr = SIEVE_GEMM_MR;
+    size_t per_image = p->n_tb * r->n_kt;
+    size_t n = task / per_image, rest = task % per_image;
+    size_t tb = rest / r->n_kt, ks = rest % r->n_kt;
+    size_t j0 = tb * WINO_TB, count = SIEVE_MIN((size_t)WINO_TB, p->tiles - j0);
+    size_t kb0 = ks * r->kt; /* within the block */
+    if (kb0 >= r->kn)
+        return;
+    size_t kn = SIEVE_MIN(r->kt, r->kn - kb0), kpad = round_up(kn, mr);
+    size_t cols = round_up(count, WINO_LANES);
+    float *v = slice, *m = slice + p->v_floats, *work = m + p->m_floats;
+    const float *x = r->x + n * g->c * g->h * g->w;
+    for (size_t c0 = 0; c0 < g->c; c0 += p->kcw) {
+        size_t kc = SIEVE_MIN(p->kcw, g->c - c0);
+        wino_input_body(r, x, j0, count, c0, kc, v, work);
+        sieve_gemm_tile t = {.kc = kc, .rs = (ptrdiff_t)p->lanes, .from_c = c0 > 0};
+        for (size_t xi = 0; xi < WINO_X; xi++) {
+            const float *u = r->u + xi * r->kbpad * g->c + c0 * r->kbpad + kb0 * kc;
+            const float *vx = v + xi * kc * p->lanes;
+            float *mx = m + xi * kpad * p->lanes;
+            for (size_t i = 0; i < kn; i += mr) {
+                t.a = u + i * kc;
+                t.mr = SIEVE_MIN(mr, kn - i);
+                for (size_t j = 0; j < cols; j += 2 * WINO_LANES) {
+                    t.b = vx + j * kc;
+                    t.c = mx + i * p->lanes + j;
+                    t.nr = SIEVE_MIN((size_t)2 * WINO_LANES, cols - j);
+                    if (r->tile)
+                        r->tile(&t);
+                    else
+                        sieve_gemm_tile_ref(&t, r->micro);
+                }
+            }
+        }
+    }
+    wino_output_body(r, r->y + n * g->m * g->oh * g->ow, j0, count, r->k0 + kb0, kn, kpad, m,
+                     work);
+}
+
+/* ---- instances per instruction set --------------------------------------- */
+
+typedef void (*wino_weights_fn)(const wino_run *r, size_t begin, size_t end, float *work);
+typedef void (*wino_tiles_fn)(const wino_run *r, size_t task, float *slice);
+
+static void wino_weights_portable(const wino_run *r, size_t begin, size_t end, float *work)
+{
+    wino_weights_body(r, begin, end, work);
+}
+
+static void wino_tiles_portable(const wino_run *r, size_t task, float *slice)
+{
+    wino_tiles_body(r, task, slice);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WINO_X86 1
+__attribute__((target("avx512f"))) static void wino_weights_avx512(const wino_run *r,
+                                                                   size_t begin, size_t end,
+                                                                   float *work)
+{
+    wino_weights_body(r, begin, end, work);
+}
+
+__attribute__((target("avx512f"))) static void wino_tiles_avx512(const wino_run *r, size_t task,
+                                                                 float *slice)
+{
+    wino_tiles_body(r, task, slice);
+}
+
+__attribute__((target("avx2,fma"))) static void wino_weights_avx2(const wino_run *r, size_t begin,
+                                                                  size_t end, float *work)
+{
+    wino_weights_body(r, begin, end, work);
+}
+
+__attribute__((target("avx2,fma"))) static void wino_tiles_avx2(const wino_run *r, size_t task,
+                                                                float *slice)
+{
+    wino_tiles_body(r, task, slice);
+}
+#endif
+
+typedef struct wino_job {
+    wino_run *r;
+    wino_weights_fn weights;
+    wino_tiles_fn tiles;
+} wino_job;
+
+static void wino_weights_range(void *arg, size_t begin, size_t end, int thread)
+{
+    const wino_job *job = arg;
+    float *slice = job->r->slices + (size_t)thread * job->r->p.slice;
+    job->weights(job->r, begin, end, slice + job->r->p.v_floats + job->r->p.m_floats);
+}
+
+static void wino_tiles_range(void *arg, size_t begin, size_t end, int thread)
+{
+    const wino_job *job = arg;
+    float *slice = job->r->slices + (size_t)thread * job->r->p.slice;
+    for (size_t t = begin; t < end; t++)
+        job->tiles(job->r, t, slice);
+}
+
+bool sieve_winograd_run(const sieve_winograd_conv *g, const float *x, const sieve_op_input *w,
+                        const float *bias, float *y, const sieve_op_env *env)
+{
+    wino_run r;
+    memset(&r, 0, sizeof(r));
+    r.g = g;
+    wino_make_plan(g, &r.p);
+    if (!env->scratch || env->scratch_floats < r.p.u_floats + r.p.slice)
+        return false;
+    sieve_pool *pool = env->pool;
+    int threads = sieve_pool_threads(pool);
+    if (env->scratch_floats < r.p.u_floats + r.p.slice * (size_t)threads) {
+        pool = NULL;
+        threads = 1;
+    }
+    r.x = x;
+    r.w = w;
+    r.bias = bias;
+    r.y = y;
+    r.u = env->scratch;
+    r.slices = env->scratch + r.p.u_floats;
+    r.tile = sieve_gemm_tile_kernel(NULL);
+    const char *name;
+    sieve_gemm_micro_kernels(&name, &r.micro, 1);
+
+    wino_job job = {&r, wino_weights_portable, wino_tiles_portable};
+#ifdef WINO_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        job.weights = wino_weights_avx512;
+        job.tiles = wino_tiles_avx512;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        job.weights = wino_weights_avx2;
+        job.tiles = wino_tiles_avx2;
+    }
+#endif
+    const size_t mr = SIEVE_GEMM_MR;
+    for (r.k0 = 0; r.k0 < g->m; r.k0 += r.p.kb) {
+        r.kn = SIEVE_MIN(r.p.kb, g->m - r.k0);
+        r.kbpad = round_up(r.kn, mr);
+        size_t panels = r.kbpad / mr;
+        sieve_parallel_for(pool, panels, wino_weights_range, &job);
+        /* Split the block's output channels among tasks: as few as M's
+         * size allows, more when there are too few tile blocks to keep
+         * every thread busy with even shares. */
+        r.n_kt = ceil_div(r.kn, r.p.kt_max);
+        size_t tasks = g->batch * r.p.n_tb;
+        if (threads > 1 && (tasks * r.n_kt) % (size_t)threads != 0 &&
+            tasks * r.n_kt < 8 * (size_t)threads)
+            r.n_kt = SIEVE_MIN(r.n_kt * (size_t)threads, panels);
+        r.kt = round_up(ceil_div(r.kn, r.n_kt), mr);
+        r.n_kt = ceil_div(r.kn, r.kt);
+        sieve_parallel_for(pool, tasks * r.n_kt, wino_tiles_range, &job);
+    }
+    return true;
+}
