@@ -47,6 +47,9 @@
 #define WINO_KT 72   /* output channels per task (12 A panels): M is 36 x 72 x 32 floats */
 #define WINO_CW 16   /* input channels per step of the weight transform */
 #define WINO_U_BYTES ((size_t)4 << 20) /* transformed weights of one channel block */
+/* Extra floats between the blocks of two points xi: their sizes are often
+ * multiples of 4 KiB, and 36 streams 4 KiB apart fight over one L1 set. */
+#define WINO_XI_PAD 16
 
 /* Below these, the im2col GEMM path is as fast: measured on ResNet-18 /
  * VGG-16 layers, see bench/README.md. */
@@ -87,11 +90,23 @@ typedef struct wino_plan {
     size_t v_floats, m_floats, work_floats, slice, u_floats;
 } wino_plan;
 
-/* work area of a slice: the input transform's rows, the output transform's
- * rows, the weight transform's decoded and regrouped weights */
-#define WINO_ROW (4 * WINO_LANES + 8) /* one segment of 16 tiles: 4 x 16 + 2 columns, rounded */
-#define WINO_WORK_FLOATS                                                                       \
-    (4 * WINO_A * WINO_ROW + WINO_M * 4 * WINO_LANES + 2 * 9 * SIEVE_GEMM_MR * WINO_CW)
+/* Work area of a slice, in floats: the input transform's rows and
+ * lane-major patches, the output transform's, the weight transform's
+ * decoded, regrouped and transformed weights. */
+#define WINO_ROW (4 * WINO_LANES + 8) /* 16 tiles of a row: 4 x 16 + 2 columns, rounded */
+enum {
+    WINO_W_ZEROS = 0,                                   /* [ROW] zeros */
+    WINO_W_ROWS = WINO_W_ZEROS + WINO_ROW,              /* [6][ROW] B^T d, tiles interleaved */
+    WINO_W_LANES = WINO_W_ROWS + WINO_A * WINO_ROW,     /* [6][6][16] B^T d, lane-major */
+    WINO_W_V = WINO_W_LANES + WINO_X * WINO_LANES,      /* [36][16] B^T d B, lane-major */
+    WINO_W_S = WINO_W_V + WINO_X * WINO_LANES,          /* [4][6][16] A^T m */
+    WINO_W_O = WINO_W_S + 4 * WINO_A * WINO_LANES,      /* [4][4][16] A^T m A */
+    WINO_W_OUT = WINO_W_O + 16 * WINO_LANES,            /* [4][64] output rows, interleaved */
+    WINO_W_RAW = WINO_W_OUT + 4 * 4 * WINO_LANES,       /* [MR][CW * 9] weights as stored */
+    WINO_W_TAPS = WINO_W_RAW + 9 * SIEVE_GEMM_MR * WINO_CW, /* [9][CW * MR] */
+    WINO_W_U = WINO_W_TAPS + 9 * SIEVE_GEMM_MR * WINO_CW,   /* [36][CW * MR] */
+    WINO_WORK_FLOATS = WINO_W_U + WINO_X * SIEVE_GEMM_MR * WINO_CW,
+};
 
 static void wino_make_plan(const sieve_winograd_conv *g, wino_plan *p)
 {
@@ -108,11 +123,11 @@ static void wino_make_plan(const sieve_winograd_conv *g, wino_plan *p)
     p->kb = round_up(ceil_div(g->m, n_kb), mr);
     p->kt_max = SIEVE_MIN((size_t)WINO_KT, p->kb);
     p->kcw = SIEVE_MIN((size_t)WINO_KCW, g->c);
-    p->v_floats = sieve_op_slice_floats(WINO_X * p->kcw * p->lanes);
-    p->m_floats = sieve_op_slice_floats(WINO_X * p->kt_max * p->lanes);
+    p->v_floats = sieve_op_slice_floats(WINO_X * (p->kcw * p->lanes + WINO_XI_PAD));
+    p->m_floats = sieve_op_slice_floats(WINO_X * (p->kt_max * p->lanes + WINO_XI_PAD));
     p->work_floats = sieve_op_slice_floats(WINO_WORK_FLOATS);
     p->slice = p->v_floats + p->m_floats + p->work_floats;
-    p->u_floats = sieve_op_slice_floats(WINO_X * p->kb * g->c);
+    p->u_floats = sieve_op_slice_floats(WINO_X * (p->kb * g->c + WINO_XI_PAD));
 }
 
 bool sieve_winograd_worthwhile(const sieve_winograd_conv *g)
@@ -178,6 +193,7 @@ typedef struct wino_run {
     float *slices;  /* per-thread slices */
     size_t k0, kn;  /* current block of output channels */
     size_t kbpad;   /* kn rounded up to MR */
+    size_t u_stride; /* floats from one point xi of U to the next */
     size_t kt, n_kt; /* output channels per task in this block, tasks per tile block */
     sieve_gemm_tile_fn tile;
     sieve_gemm_micro_fn micro;
@@ -209,8 +225,7 @@ WINO_INLINE void wino_weights_body(const wino_run *r, size_t begin, size_t end, 
 {
     const sieve_winograd_conv *g = r->g;
     const size_t mr = SIEVE_GEMM_MR, c_all = g->c, kcw = r->p.kcw;
-    float *raw = work + 4 * WINO_A * WINO_ROW + WINO_M * 4 * WINO_LANES; /* [MR][CW * 9] */
-    float *taps = raw + 9 * SIEVE_GEMM_MR * WINO_CW;                     /* [9][CW * MR] */
+    float *raw = work + WINO_W_RAW, *taps = work + WINO_W_TAPS, *out = work + WINO_W_U;
     for (size_t panel = begin; panel < end; panel++) {
         size_t rows = SIEVE_MIN(mr, r->kn - panel * mr);
         for (size_t c0 = 0; c0 < c_all; c0 += WINO_CW) {
@@ -229,103 +244,205 @@ WINO_INLINE void wino_weights_body(const wino_run *r, size_t begin, size_t end, 
                     for (size_t t = 0; t < 9; t++)
                         taps[t * WINO_CW * SIEVE_GEMM_MR + l * mr + q] = raw[q * WINO_CW * 9 + l * 9 + t];
             size_t cb = c0 / kcw, cc = c0 % kcw, kc = SIEVE_MIN(kcw, c_all - cb * kcw);
-            float *u0 = r->u + cb * kcw * r->kbpad + panel * kc * mr + cc * mr;
-            size_t xi_stride = r->kbpad * c_all;
             const float *restrict tp = taps;
+            float *restrict ut = out; /* [36][CW * MR]: contiguous, so the loop vectorizes */
+            const size_t s = WINO_CW * SIEVE_GEMM_MR;
             for (size_t i = 0; i < n; i++) {
-                const size_t s = WINO_CW * SIEVE_GEMM_MR;
                 float t[3][WINO_A]; /* G g: t[kx][b] */
                 for (int kx = 0; kx < 3; kx++)
                     WINO_G(tp[(0 + kx) * s + i], tp[(3 + kx) * s + i], tp[(6 + kx) * s + i],
                            t[kx][0], t[kx][1], t[kx][2], t[kx][3], t[kx][4], t[kx][5]);
-                for (int b = 0; b < WINO_A; b++) {
-                    float o[WINO_A];
-                    WINO_G(t[0][b], t[1][b], t[2][b], o[0], o[1], o[2], o[3], o[4], o[5]);
-                    for (int a = 0; a < WINO_A; a++)
-                        u0[(size_t)(b * WINO_A + a) * xi_stride + i] = o[a];
-                }
+                for (int b = 0; b < WINO_A; b++)
+                    WINO_G(t[0][b], t[1][b], t[2][b], ut[(b * WINO_A + 0) * s + i],
+                           ut[(b * WINO_A + 1) * s + i], ut[(b * WINO_A + 2) * s + i],
+                           ut[(b * WINO_A + 3) * s + i], ut[(b * WINO_A + 4) * s + i],
+                           ut[(b * WINO_A + 5) * s + i]);
             }
+            float *u0 = r->u + cb * kcw * r->kbpad + panel * kc * mr + cc * mr;
+            for (size_t xi = 0; xi < WINO_X; xi++)
+                memcpy(u0 + xi * r->u_stride, ut + xi * s, n * sizeof(float));
         }
     }
+}
+
+/* ---- 4 x 16 transposes between tile-interleaved rows and lanes -------- */
+
+/* lanes[q][l] = rows[4 l + q] for q < 4, l < 16. */
+static void wino_deinterleave_portable(const float *rows, float lanes[4][WINO_LANES])
+{
+    for (int l = 0; l < WINO_LANES; l++)
+        for (int q = 0; q < 4; q++)
+            lanes[q][l] = rows[4 * l + q];
+}
+
+/* rows[4 l + j] = lanes[j][l] for j < 4, l < 16. */
+static void wino_interleave_portable(const float lanes[4][WINO_LANES], float *rows)
+{
+    for (int l = 0; l < WINO_LANES; l++)
+        for (int j = 0; j < 4; j++)
+            rows[4 * l + j] = lanes[j][l];
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WINO_X86 1
+#include <immintrin.h>
+
+_Static_assert(WINO_LANES == 16, "one AVX-512 register of tiles");
+
+__attribute__((target("avx512f"))) static void wino_deinterleave_avx512(const float *rows,
+                                                                        float lanes[4][WINO_LANES])
+{
+    __m512 a = _mm512_loadu_ps(rows), b = _mm512_loadu_ps(rows + 16);
+    __m512 c = _mm512_loadu_ps(rows + 32), d = _mm512_loadu_ps(rows + 48);
+    for (int q = 0; q < 4; q++) {
+        /* element q of each group of 4: 8 from (a, b), 8 from (c, d) */
+        __m512i idx = _mm512_add_epi32(
+            _mm512_set_epi32(28, 24, 20, 16, 12, 8, 4, 0, 28, 24, 20, 16, 12, 8, 4, 0),
+            _mm512_set1_epi32(q));
+        __m512 lo = _mm512_permutex2var_ps(a, idx, b), hi = _mm512_permutex2var_ps(c, idx, d);
+        _mm512_storeu_ps(lanes[q], _mm512_shuffle_f32x4(lo, hi, _MM_SHUFFLE(1, 0, 1, 0)));
+    }
+}
+
+__attribute__((target("avx512f"))) static void wino_interleave_avx512(
+    const float lanes[4][WINO_LANES], float *rows)
+{
+    __m512 l0 = _mm512_loadu_ps(lanes[0]), l1 = _mm512_loadu_ps(lanes[1]);
+    __m512 l2 = _mm512_loadu_ps(lanes[2]), l3 = _mm512_loadu_ps(lanes[3]);
+    __m512 t01lo = _mm512_unpacklo_ps(l0, l1), t01hi = _mm512_unpackhi_ps(l0, l1);
+    __m512 t23lo = _mm512_unpacklo_ps(l2, l3), t23hi = _mm512_unpackhi_ps(l2, l3);
+    /* u_m, 128-bit block k: the 4 values of tile 4 k + m */
+    __m512 u0 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t01lo), _mm512_castps_pd(t23lo)));
+    __m512 u1 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01lo), _mm512_castps_pd(t23lo)));
+    __m512 u2 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t01hi), _mm512_castps_pd(t23hi)));
+    __m512 u3 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01hi), _mm512_castps_pd(t23hi)));
+    __m512 v01lo = _mm512_shuffle_f32x4(u0, u1, 0x44), v23lo = _mm512_shuffle_f32x4(u2, u3, 0x44);
+    __m512 v01hi = _mm512_shuffle_f32x4(u0, u1, 0xEE), v23hi = _mm512_shuffle_f32x4(u2, u3, 0xEE);
+    _mm512_storeu_ps(rows, _mm512_shuffle_f32x4(v01lo, v23lo, 0x88));
+    _mm512_storeu_ps(rows + 16, _mm512_shuffle_f32x4(v01lo, v23lo, 0xDD));
+    _mm512_storeu_ps(rows + 32, _mm512_shuffle_f32x4(v01hi, v23hi, 0x88));
+    _mm512_storeu_ps(rows + 48, _mm512_shuffle_f32x4(v01hi, v23hi, 0xDD));
+}
+#endif
+
+/* The instruction set an instance of the bodies below is compiled for. */
+enum { WINO_ISA_PORTABLE, WINO_ISA_AVX2, WINO_ISA_AVX512 };
+
+WINO_INLINE void wino_deinterleave(int isa, const float *rows, float lanes[4][WINO_LANES])
+{
+#ifdef WINO_X86
+    if (isa == WINO_ISA_AVX512) {
+        wino_deinterleave_avx512(rows, lanes);
+        return;
+    }
+#endif
+    (void)isa;
+    wino_deinterleave_portable(rows, lanes);
+}
+
+WINO_INLINE void wino_interleave(int isa, const float lanes[4][WINO_LANES], float *rows)
+{
+#ifdef WINO_X86
+    if (isa == WINO_ISA_AVX512) {
+        wino_interleave_avx512(lanes, rows);
+        return;
+    }
+#endif
+    (void)isa;
+    wino_interleave_portable(lanes, rows);
 }
 
 /* ---- input transform ----------------------------------------------------- */
 
 /* V for input channels c0..c0+kc of tiles j0..j0+count of image x: per
  * point xi, `lanes` columns in panels of 16, [channel][16] (the SGEMM B
- * panel layout with k = channel). Columns past count are zeros. */
-WINO_INLINE void wino_input_body(const wino_run *r, const float *x, size_t j0, size_t count,
-                                 size_t c0, size_t kc, float *v, float *work)
+ * panel layout with k = channel). Per panel of 16 tiles and channel:
+ * B^T down the columns of each run of tiles on one tile row, straight from
+ * the input rows into tile-interleaved rows (4 columns per tile, and the 2
+ * columns shared with the next tile); a transpose to lanes; B along the
+ * rows, over 16 lanes at a time. */
+WINO_INLINE void wino_input_body(int isa, const wino_run *r, const float *x, size_t j0,
+                                 size_t count, size_t c0, size_t kc, float *v, float *work)
 {
     const sieve_winograd_conv *g = r->g;
     const wino_plan *p = &r->p;
-    float *rows = work;                 /* [6][ROW]: input rows of a segment, zero padded */
-    float *cols = rows + WINO_A * WINO_ROW; /* [6][ROW]: B^T applied down the columns */
-    float *z = cols + WINO_A * WINO_ROW;    /* [6][ROW]: columns 0..3 of each tile's rows */
-    float *h = z + WINO_A * WINO_ROW;       /* [6][ROW]: columns 4..5 (at 4 * lane + 0, 1) */
+    const float *zeros = work + WINO_W_ZEROS;
+    float *rows = work + WINO_W_ROWS;
+    float(*lanes)[WINO_A][WINO_LANES] = (float(*)[WINO_A][WINO_LANES])(work + WINO_W_LANES);
     const ptrdiff_t ih = (ptrdiff_t)g->h, iw = (ptrdiff_t)g->w;
-    size_t panel_floats = kc * WINO_LANES;
-    for (size_t q = 0; q * WINO_LANES < round_up(count, WINO_LANES); q++) {
+    size_t panel_floats = kc * WINO_LANES, v_stride = kc * p->lanes + WINO_XI_PAD;
+    memset(work + WINO_W_ZEROS, 0, WINO_ROW * sizeof(float));
+    for (size_t q = 0; q * WINO_LANES < count; q++) {
         size_t pj = j0 + q * WINO_LANES;
         size_t pcount = SIEVE_MIN((size_t)WINO_LANES, count - q * WINO_LANES);
         wino_segment seg[WINO_LANES];
         size_t n_seg = wino_segments(p, pj, pcount, seg);
-        /* lanes past pcount stay zero for every channel */
-        memset(z, 0, 2 * WINO_A * WINO_ROW * sizeof(float));
+        /* lanes past pcount read zeros (or a last tile's edge): finite */
+        memset(rows, 0, WINO_A * WINO_ROW * sizeof(float));
         for (size_t cc = 0; cc < kc; cc++) {
             const float *xc = x + (c0 + cc) * g->h * g->w;
+            float halo[WINO_LANES][WINO_A][2]; /* columns 4, 5 of a run's last tile */
             for (size_t s = 0; s < n_seg; s++) {
-                size_t width = 4 * seg[s].len + 2;
-                ptrdiff_t ix0 = (ptrdiff_t)(4 * seg[s].tx) - r->g->pl;
+                size_t width = 4 * seg[s].len + 2, at = 4 * seg[s].lane;
+                ptrdiff_t ix0 = (ptrdiff_t)(4 * seg[s].tx) - g->pl;
                 ptrdiff_t lo = SIEVE_MIN(SIEVE_MAX(-ix0, (ptrdiff_t)0), (ptrdiff_t)width);
                 ptrdiff_t hi = SIEVE_MAX(SIEVE_MIN((ptrdiff_t)width, iw - ix0), lo);
+                const float *src[WINO_A]; /* input row a from column ix0 + lo on, or zeros */
                 for (int a = 0; a < WINO_A; a++) {
-                    float *dst = rows + a * WINO_ROW;
-                    ptrdiff_t iy = (ptrdiff_t)(4 * seg[s].ty) - r->g->pt + a;
-                    if (iy < 0 || iy >= ih) {
-                        memset(dst, 0, width * sizeof(float));
-                        continue;
-                    }
-                    for (ptrdiff_t i = 0; i < lo; i++)
-                        dst[i] = 0.0f;
-                    if (hi > lo)
-                        memcpy(dst + lo, xc + iy * iw + (ix0 + lo), (size_t)(hi - lo) * sizeof(float));
-                    for (ptrdiff_t i = hi; i < (ptrdiff_t)width; i++)
-                        dst[i] = 0.0f;
+                    ptrdiff_t iy = (ptrdiff_t)(4 * seg[s].ty) - g->pt + a;
+                    src[a] = iy < 0 || iy >= ih || hi == lo ? zeros : xc + iy * iw + (ix0 + lo);
                 }
-                const float *restrict d0 = rows, *restrict d1 = rows + WINO_ROW,
-                                      *restrict d2 = rows + 2 * WINO_ROW,
-                                      *restrict d3 = rows + 3 * WINO_ROW,
-                                      *restrict d4 = rows + 4 * WINO_ROW,
-                                      *restrict d5 = rows + 5 * WINO_ROW;
-                float *restrict o0 = cols, *restrict o1 = cols + WINO_ROW,
-                                *restrict o2 = cols + 2 * WINO_ROW,
-                                *restrict o3 = cols + 3 * WINO_ROW,
-                                *restrict o4 = cols + 4 * WINO_ROW,
-                                *restrict o5 = cols + 5 * WINO_ROW;
-                for (size_t i = 0; i < width; i++)
+                for (int b = 0; b < WINO_A; b++) {
+                    float *o = rows + b * WINO_ROW + at;
+                    for (ptrdiff_t i = 0; i < lo; i++)
+                        o[i] = 0.0f;
+                    for (ptrdiff_t i = hi; i < (ptrdiff_t)width; i++)
+                        o[i] = 0.0f;
+                }
+                const float *restrict d0 = src[0], *restrict d1 = src[1], *restrict d2 = src[2],
+                                      *restrict d3 = src[3], *restrict d4 = src[4],
+                                      *restrict d5 = src[5];
+                float *restrict o0 = rows + at + lo, *restrict o1 = o0 + WINO_ROW,
+                                *restrict o2 = o0 + 2 * WINO_ROW, *restrict o3 = o0 + 3 * WINO_ROW,
+                                *restrict o4 = o0 + 4 * WINO_ROW, *restrict o5 = o0 + 5 * WINO_ROW;
+                for (ptrdiff_t i = 0; i < hi - lo; i++)
                     WINO_BT(d0[i], d1[i], d2[i], d3[i], d4[i], d5[i], o0[i], o1[i], o2[i], o3[i],
                             o4[i], o5[i]);
-                size_t at = 4 * seg[s].lane;
+                /* the next run overwrites columns 4, 5 of this run's last tile */
                 for (int b = 0; b < WINO_A; b++) {
-                    memcpy(z + b * WINO_ROW + at, cols + b * WINO_ROW, 4 * seg[s].len * sizeof(float));
-                    memcpy(h + b * WINO_ROW + at, cols + b * WINO_ROW + 4,
-                           (4 * seg[s].len - 2) * sizeof(float));
+                    halo[s][b][0] = rows[b * WINO_ROW + at + width - 2];
+                    halo[s][b][1] = rows[b * WINO_ROW + at + width - 1];
                 }
             }
-            float *vq = v + q * panel_floats + cc * WINO_LANES;
+            float tmp[4][WINO_LANES];
             for (int b = 0; b < WINO_A; b++) {
-                const float *restrict zb = z + b * WINO_ROW, *restrict hb = h + b * WINO_ROW;
-                float *restrict v0 = vq + (size_t)(b * WINO_A + 0) * kc * p->lanes;
-                float *restrict v1 = vq + (size_t)(b * WINO_A + 1) * kc * p->lanes;
-                float *restrict v2 = vq + (size_t)(b * WINO_A + 2) * kc * p->lanes;
-                float *restrict v3 = vq + (size_t)(b * WINO_A + 3) * kc * p->lanes;
-                float *restrict v4 = vq + (size_t)(b * WINO_A + 4) * kc * p->lanes;
-                float *restrict v5 = vq + (size_t)(b * WINO_A + 5) * kc * p->lanes;
-                for (size_t t = 0; t < WINO_LANES; t++)
-                    WINO_BT(zb[4 * t], zb[4 * t + 1], zb[4 * t + 2], zb[4 * t + 3], hb[4 * t],
-                            hb[4 * t + 1], v0[t], v1[t], v2[t], v3[t], v4[t], v5[t]);
+                wino_deinterleave(isa, rows + b * WINO_ROW, (float(*)[WINO_LANES])lanes[b]);
+                wino_deinterleave(isa, rows + b * WINO_ROW + 4, tmp);
+                memcpy(lanes[b][4], tmp[0], sizeof(tmp[0]));
+                memcpy(lanes[b][5], tmp[1], sizeof(tmp[1]));
+                for (size_t s = 0; s < n_seg; s++) {
+                    size_t last = seg[s].lane + seg[s].len - 1;
+                    lanes[b][4][last] = halo[s][b][0];
+                    lanes[b][5][last] = halo[s][b][1];
+                }
             }
+            /* B along the rows into a fixed block (the compiler then sees six
+             * distinct outputs and vectorizes), copied out as B panel rows */
+            float(*vt)[WINO_LANES] = (float(*)[WINO_LANES])(work + WINO_W_V);
+            for (int b = 0; b < WINO_A; b++) {
+                const float *restrict l0 = lanes[b][0], *restrict l1 = lanes[b][1],
+                                      *restrict l2 = lanes[b][2], *restrict l3 = lanes[b][3],
+                                      *restrict l4 = lanes[b][4], *restrict l5 = lanes[b][5];
+                float *restrict v0 = vt[b * WINO_A], *restrict v1 = vt[b * WINO_A + 1],
+                                *restrict v2 = vt[b * WINO_A + 2], *restrict v3 = vt[b * WINO_A + 3],
+                                *restrict v4 = vt[b * WINO_A + 4], *restrict v5 = vt[b * WINO_A + 5];
+                for (size_t t = 0; t < WINO_LANES; t++)
+                    WINO_BT(l0[t], l1[t], l2[t], l3[t], l4[t], l5[t], v0[t], v1[t], v2[t], v3[t],
+                            v4[t], v5[t]);
+            }
+            float *vq = v + q * panel_floats + cc * WINO_LANES;
+            for (size_t xi = 0; xi < WINO_X; xi++)
+                memcpy(vq + xi * v_stride, vt[xi], sizeof(vt[xi]));
         }
     }
 }
@@ -333,14 +450,18 @@ WINO_INLINE void wino_input_body(const wino_run *r, const float *x, size_t j0, s
 /* ---- output transform ---------------------------------------------------- */
 
 /* Y = A^T M A (+ bias, ReLU) for output channels k0..k0+kn of tiles
- * j0..j0+count of image y, from M[xi][k][lanes]. */
-WINO_INLINE void wino_output_body(const wino_run *r, float *y, size_t j0, size_t count, size_t k0,
-                                  size_t kn, size_t kpad, const float *m, float *work)
+ * j0..j0+count of image y, from M[xi][k][lanes]: A^T down the columns and
+ * along the rows over 16 lanes at a time, a transpose to tile-interleaved
+ * rows, copies of the runs into the output rows. */
+WINO_INLINE void wino_output_body(int isa, const wino_run *r, float *y, size_t j0, size_t count,
+                                  size_t k0, size_t kn, size_t kpad, const float *m, float *work)
 {
     const sieve_winograd_conv *g = r->g;
     const wino_plan *p = &r->p;
-    float *out = work + 4 * WINO_A * WINO_ROW; /* [4][4 * LANES]: rows of 16 tiles */
-    size_t xi_stride = kpad * p->lanes;
+    float(*sm)[WINO_A][WINO_LANES] = (float(*)[WINO_A][WINO_LANES])(work + WINO_W_S);
+    float(*om)[4][WINO_LANES] = (float(*)[4][WINO_LANES])(work + WINO_W_O);
+    float *out = work + WINO_W_OUT; /* [4][4 * LANES] */
+    size_t xi_stride = kpad * p->lanes + WINO_XI_PAD;
     for (size_t q = 0; q * WINO_LANES < count; q++) {
         size_t pj = j0 + q * WINO_LANES;
         size_t pcount = SIEVE_MIN((size_t)WINO_LANES, count - q * WINO_LANES);
@@ -349,34 +470,33 @@ WINO_INLINE void wino_output_body(const wino_run *r, float *y, size_t j0, size_t
         for (size_t kk = 0; kk < kn; kk++) {
             size_t k = k0 + kk;
             const float bias = r->bias ? r->bias[k] : 0.0f;
-            const float *restrict mk = m + kk * p->lanes + q * WINO_LANES;
-            float *restrict y0 = out, *restrict y1 = out + 4 * WINO_LANES,
-                            *restrict y2 = out + 8 * WINO_LANES, *restrict y3 = out + 12 * WINO_LANES;
-            for (size_t t = 0; t < WINO_LANES; t++) {
-                float s[4][WINO_A]; /* A^T m: s[i][a] */
-                for (int a = 0; a < WINO_A; a++)
-                    WINO_AT(mk[(size_t)(0 * WINO_A + a) * xi_stride + t],
-                            mk[(size_t)(1 * WINO_A + a) * xi_stride + t],
-                            mk[(size_t)(2 * WINO_A + a) * xi_stride + t],
-                            mk[(size_t)(3 * WINO_A + a) * xi_stride + t],
-                            mk[(size_t)(4 * WINO_A + a) * xi_stride + t],
-                            mk[(size_t)(5 * WINO_A + a) * xi_stride + t], s[0][a], s[1][a], s[2][a],
-                            s[3][a]);
-                float o[4][4];
-                for (int i = 0; i < 4; i++)
-                    WINO_AT(s[i][0], s[i][1], s[i][2], s[i][3], s[i][4], s[i][5], o[i][0], o[i][1],
-                            o[i][2], o[i][3]);
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) {
-                        float val = o[i][j] + bias;
-                        o[i][j] = g->relu ? (val > 0.0f ? val : 0.0f) : val;
-                    }
-                for (int j = 0; j < 4; j++) {
-                    y0[4 * t + j] = o[0][j];
-                    y1[4 * t + j] = o[1][j];
-                    y2[4 * t + j] = o[2][j];
-                    y3[4 * t + j] = o[3][j];
+            const float *mk = m + kk * p->lanes + q * WINO_LANES;
+            for (int a = 0; a < WINO_A; a++) {
+                const float *restrict m0 = mk + (size_t)a * xi_stride;
+                const float *restrict m1 = m0 + WINO_A * xi_stride, *restrict m2 = m0 + 2 * WINO_A * xi_stride,
+                                      *restrict m3 = m0 + 3 * WINO_A * xi_stride,
+                                      *restrict m4 = m0 + 4 * WINO_A * xi_stride,
+                                      *restrict m5 = m0 + 5 * WINO_A * xi_stride;
+                float *restrict s0 = sm[0][a], *restrict s1 = sm[1][a], *restrict s2 = sm[2][a],
+                                *restrict s3 = sm[3][a];
+                for (size_t t = 0; t < WINO_LANES; t++)
+                    WINO_AT(m0[t], m1[t], m2[t], m3[t], m4[t], m5[t], s0[t], s1[t], s2[t], s3[t]);
+            }
+            for (int i = 0; i < 4; i++) {
+                float *restrict o0 = om[i][0], *restrict o1 = om[i][1], *restrict o2 = om[i][2],
+                                *restrict o3 = om[i][3];
+                const float *restrict s0 = sm[i][0], *restrict s1 = sm[i][1], *restrict s2 = sm[i][2],
+                                      *restrict s3 = sm[i][3], *restrict s4 = sm[i][4],
+                                      *restrict s5 = sm[i][5];
+                for (size_t t = 0; t < WINO_LANES; t++) {
+                    WINO_AT(s0[t], s1[t], s2[t], s3[t], s4[t], s5[t], o0[t], o1[t], o2[t], o3[t]);
+                    o0[t] += bias, o1[t] += bias, o2[t] += bias, o3[t] += bias;
                 }
+                if (g->relu)
+                    for (int j = 0; j < 4; j++)
+                        for (size_t t = 0; t < WINO_LANES; t++)
+                            om[i][j][t] = om[i][j][t] > 0.0f ? om[i][j][t] : 0.0f;
+                wino_interleave(isa, (const float(*)[WINO_LANES])om[i], out + i * 4 * WINO_LANES);
             }
             float *yk = y + k * g->oh * g->ow;
             for (size_t s = 0; s < n_seg; s++) {
@@ -395,7 +515,7 @@ WINO_INLINE void wino_output_body(const wino_run *r, float *y, size_t j0, size_t
 
 /* ---- one task: a tile block of one image x some output channels -------- */
 
-WINO_INLINE void wino_tiles_body(const wino_run *r, size_t task, float *slice)
+WINO_INLINE void wino_tiles_body(int isa, const wino_run *r, size_t task, float *slice)
 {
     const sieve_winograd_conv *g = r->g;
     const wino_plan *p = &r->p;
@@ -413,12 +533,12 @@ WINO_INLINE void wino_tiles_body(const wino_run *r, size_t task, float *slice)
     const float *x = r->x + n * g->c * g->h * g->w;
     for (size_t c0 = 0; c0 < g->c; c0 += p->kcw) {
         size_t kc = SIEVE_MIN(p->kcw, g->c - c0);
-        wino_input_body(r, x, j0, count, c0, kc, v, work);
+        wino_input_body(isa, r, x, j0, count, c0, kc, v, work);
         sieve_gemm_tile t = {.kc = kc, .rs = (ptrdiff_t)p->lanes, .from_c = c0 > 0};
         for (size_t xi = 0; xi < WINO_X; xi++) {
-            const float *u = r->u + xi * r->kbpad * g->c + c0 * r->kbpad + kb0 * kc;
-            const float *vx = v + xi * kc * p->lanes;
-            float *mx = m + xi * kpad * p->lanes;
+            const float *u = r->u + xi * r->u_stride + c0 * r->kbpad + kb0 * kc;
+            const float *vx = v + xi * (kc * p->lanes + WINO_XI_PAD);
+            float *mx = m + xi * (kpad * p->lanes + WINO_XI_PAD);
             for (size_t i = 0; i < kn; i += mr) {
                 t.a = u + i * kc;
                 t.mr = SIEVE_MIN(mr, kn - i);
@@ -434,7 +554,7 @@ WINO_INLINE void wino_tiles_body(const wino_run *r, size_t task, float *slice)
             }
         }
     }
-    wino_output_body(r, r->y + n * g->m * g->oh * g->ow, j0, count, r->k0 + kb0, kn, kpad, m,
+    wino_output_body(isa, r, r->y + n * g->m * g->oh * g->ow, j0, count, r->k0 + kb0, kn, kpad, m,
                      work);
 }
 
@@ -450,11 +570,10 @@ static void wino_weights_portable(const wino_run *r, size_t begin, size_t end, f
 
 static void wino_tiles_portable(const wino_run *r, size_t task, float *slice)
 {
-    wino_tiles_body(r, task, slice);
+    wino_tiles_body(WINO_ISA_PORTABLE, r, task, slice);
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define WINO_X86 1
+#ifdef WINO_X86
 __attribute__((target("avx512f"))) static void wino_weights_avx512(const wino_run *r,
                                                                    size_t begin, size_t end,
                                                                    float *work)
@@ -465,7 +584,7 @@ __attribute__((target("avx512f"))) static void wino_weights_avx512(const wino_ru
 __attribute__((target("avx512f"))) static void wino_tiles_avx512(const wino_run *r, size_t task,
                                                                  float *slice)
 {
-    wino_tiles_body(r, task, slice);
+    wino_tiles_body(WINO_ISA_AVX512, r, task, slice);
 }
 
 __attribute__((target("avx2,fma"))) static void wino_weights_avx2(const wino_run *r, size_t begin,
@@ -477,7 +596,7 @@ __attribute__((target("avx2,fma"))) static void wino_weights_avx2(const wino_run
 __attribute__((target("avx2,fma"))) static void wino_tiles_avx2(const wino_run *r, size_t task,
                                                                 float *slice)
 {
-    wino_tiles_body(r, task, slice);
+    wino_tiles_body(WINO_ISA_AVX2, r, task, slice);
 }
 #endif
 
@@ -541,6 +660,7 @@ bool sieve_winograd_run(const sieve_winograd_conv *g, const float *x, const siev
     for (r.k0 = 0; r.k0 < g->m; r.k0 += r.p.kb) {
         r.kn = SIEVE_MIN(r.p.kb, g->m - r.k0);
         r.kbpad = round_up(r.kn, mr);
+        r.u_stride = r.kbpad * g->c + WINO_XI_PAD;
         size_t panels = r.kbpad / mr;
         sieve_parallel_for(pool, panels, wino_weights_range, &job);
         /* Split the block's output channels among tasks: as few as M's
