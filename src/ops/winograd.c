@@ -259,8 +259,14 @@ WINO_INLINE void wino_weights_body(const wino_run *r, size_t begin, size_t end, 
                            ut[(b * WINO_A + 5) * s + i]);
             }
             float *u0 = r->u + cb * kcw * r->kbpad + panel * kc * mr + cc * mr;
-            for (size_t xi = 0; xi < WINO_X; xi++)
-                memcpy(u0 + xi * r->u_stride, ut + xi * s, n * sizeof(float));
+            /* a constant size for whole steps: gcc expands a variable one
+             * into rep movsq, which costs more than the transform */
+            if (n == s)
+                for (size_t xi = 0; xi < WINO_X; xi++)
+                    memcpy(u0 + xi * r->u_stride, ut + xi * s, s * sizeof(float));
+            else
+                for (size_t xi = 0; xi < WINO_X; xi++)
+                    memcpy(u0 + xi * r->u_stride, ut + xi * s, n * sizeof(float));
         }
     }
 }
