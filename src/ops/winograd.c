@@ -92,7 +92,8 @@ typedef struct wino_plan {
 
 /* Work area of a slice, in floats: the input transform's rows and
  * lane-major patches, the output transform's, the weight transform's
- * decoded, regrouped and transformed weights. */
+ * regrouped and transformed weights; then the weight transform's decoded
+ * rows, [MR][C * 9] (see wino_make_plan). */
 #define WINO_ROW (4 * WINO_LANES + 8) /* 16 tiles of a row: 4 x 16 + 2 columns, rounded */
 enum {
     WINO_W_ZEROS = 0,                                   /* [ROW] zeros */
@@ -102,8 +103,7 @@ enum {
     WINO_W_S = WINO_W_V + WINO_X * WINO_LANES,          /* [4][6][16] A^T m */
     WINO_W_O = WINO_W_S + 4 * WINO_A * WINO_LANES,      /* [4][4][16] A^T m A */
     WINO_W_OUT = WINO_W_O + 16 * WINO_LANES,            /* [4][64] output rows, interleaved */
-    WINO_W_RAW = WINO_W_OUT + 4 * 4 * WINO_LANES,       /* [MR][CW * 9] weights as stored */
-    WINO_W_TAPS = WINO_W_RAW + 9 * SIEVE_GEMM_MR * WINO_CW, /* [9][CW * MR] */
+    WINO_W_TAPS = WINO_W_OUT + 4 * 4 * WINO_LANES,      /* [9][CW * MR] weights by tap */
     WINO_W_U = WINO_W_TAPS + 9 * SIEVE_GEMM_MR * WINO_CW,   /* [36][CW * MR] */
     WINO_WORK_FLOATS = WINO_W_U + WINO_X * SIEVE_GEMM_MR * WINO_CW,
 };
@@ -125,7 +125,7 @@ static void wino_make_plan(const sieve_winograd_conv *g, wino_plan *p)
     p->kcw = SIEVE_MIN((size_t)WINO_KCW, g->c);
     p->v_floats = sieve_op_slice_floats(WINO_X * (p->kcw * p->lanes + WINO_XI_PAD));
     p->m_floats = sieve_op_slice_floats(WINO_X * (p->kt_max * p->lanes + WINO_XI_PAD));
-    p->work_floats = sieve_op_slice_floats(WINO_WORK_FLOATS);
+    p->work_floats = sieve_op_slice_floats(WINO_WORK_FLOATS) + sieve_op_slice_floats(mr * 9 * g->c);
     p->slice = p->v_floats + p->m_floats + p->work_floats;
     p->u_floats = sieve_op_slice_floats(WINO_X * (p->kb * g->c + WINO_XI_PAD));
 }
@@ -225,24 +225,30 @@ WINO_INLINE void wino_weights_body(const wino_run *r, size_t begin, size_t end, 
 {
     const sieve_winograd_conv *g = r->g;
     const size_t mr = SIEVE_GEMM_MR, c_all = g->c, kcw = r->p.kcw;
-    float *raw = work + WINO_W_RAW, *taps = work + WINO_W_TAPS, *out = work + WINO_W_U;
+    float *taps = work + WINO_W_TAPS, *out = work + WINO_W_U;
+    float *decoded = work + sieve_op_slice_floats(WINO_WORK_FLOATS); /* [MR][C * 9] */
     for (size_t panel = begin; panel < end; panel++) {
         size_t rows = SIEVE_MIN(mr, r->kn - panel * mr);
+        /* the panel's weight rows, fp32 in place or decoded whole (one
+         * call per row: decoding is cheap in bulk, not in 144-value bits) */
+        const float *src[SIEVE_GEMM_MR] = {NULL};
+        for (size_t q = 0; q < rows; q++) {
+            size_t first = (r->k0 + panel * mr + q) * c_all * 9;
+            if (r->w->f32) {
+                src[q] = r->w->f32 + first;
+            } else {
+                sieve_op_input_load(r->w, first, c_all * 9, decoded + q * c_all * 9);
+                src[q] = decoded + q * c_all * 9;
+            }
+        }
         for (size_t c0 = 0; c0 < c_all; c0 += WINO_CW) {
             size_t cw = SIEVE_MIN((size_t)WINO_CW, c_all - c0);
-            for (size_t q = 0; q < mr; q++) {
-                float *dst = raw + q * WINO_CW * 9;
-                if (q < rows)
-                    sieve_op_input_load(r->w, ((r->k0 + panel * mr + q) * c_all + c0) * 9, cw * 9,
-                                        dst);
-                else
-                    memset(dst, 0, cw * 9 * sizeof(float));
-            }
             size_t n = cw * mr;
             for (size_t l = 0; l < cw; l++)
                 for (size_t q = 0; q < mr; q++)
                     for (size_t t = 0; t < 9; t++)
-                        taps[t * WINO_CW * SIEVE_GEMM_MR + l * mr + q] = raw[q * WINO_CW * 9 + l * 9 + t];
+                        taps[t * WINO_CW * SIEVE_GEMM_MR + l * mr + q] =
+                            q < rows ? src[q][(c0 + l) * 9 + t] : 0.0f;
             size_t cb = c0 / kcw, cc = c0 % kcw, kc = SIEVE_MIN(kcw, c_all - cb * kcw);
             const float *restrict tp = taps;
             float *restrict ut = out; /* [36][CW * MR]: contiguous, so the loop vectorizes */
