@@ -1132,7 +1132,8 @@ static void test_every_micro_kernel_computes_the_panel_product(void **state)
         }
 }
 /* The SIMD tile kernel (when this CPU has one) computes the tile contract:
- * bias or C as the start, ReLU at the end, two panels side by side. */
+ * bias or C as the start, ReLU at the end, two panels side by side, A packed
+ * or row-major. */
 static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
 {
     (void)state;
@@ -1157,13 +1158,20 @@ static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
     static const size_t kcs[] = {1, 5, 64, KMAX};
     static const size_t shapes[][2] = {{MR, 2 * NR}, {MR, NR + 1}, {MR, NR}, {4, 2 * NR},
                                        {1, 1}, {5, 17}, {MR, 3}};
+    /* A also row-major (lda = KMAX + 1): row r of the same values */
+    static float a_rows[MR * (KMAX + 1)];
+    for (size_t k = 0; k < KMAX; k++)
+        for (size_t r = 0; r < MR; r++)
+            a_rows[r * (KMAX + 1) + k] = a[k * MR + r];
     for (size_t ki = 0; ki < 4; ki++)
-        for (int mode = 0; mode < 8 * 7; mode++) {
+        for (int mode = 0; mode < 16 * 7; mode++) {
             size_t kc = kcs[ki];
-            size_t mr = shapes[mode / 8][0], nr = shapes[mode / 8][1];
-            sieve_gemm_tile t = {.kc = kc, .a = a, .b = b, .rs = LD, .mr = mr, .nr = nr,
-                                 .bias = (mode & 1) ? bias : NULL, .from_c = (mode & 2) != 0,
-                                 .relu = (mode & 4) != 0};
+            size_t mr = shapes[mode / 16][0], nr = shapes[mode / 16][1];
+            bool row_major = (mode & 8) != 0;
+            sieve_gemm_tile t = {.kc = kc, .a = row_major ? a_rows : a,
+                                 .lda = row_major ? KMAX + 1 : 0, .b = b, .rs = LD, .mr = mr,
+                                 .nr = nr, .bias = (mode & 1) ? bias : NULL,
+                                 .from_c = (mode & 2) != 0, .relu = (mode & 4) != 0};
             memcpy(got, c0, sizeof(got));
             memcpy(want, c0, sizeof(want));
             t.c = got;

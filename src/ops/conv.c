@@ -398,6 +398,8 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .k = g->k,
             .pack_a = conv_pack_weights,
             .a = &cw,
+            .a_rows = r->w->f32 ? r->w->f32 + grp * g->mg * g->k : NULL,
+            .lda = g->k,
             .pack_b = pointwise ? conv_pack_pointwise : conv_pack_im2col,
             .b = &im,
             .c = r->y + (n * g->m + grp * g->mg) * g->p,

@@ -107,6 +107,11 @@ typedef struct sieve_gemm_job {
     float *c;
     ptrdiff_t rs, cs;      /* C[i, j] is c[i * rs + j * cs] */
     const float *row_bias; /* added to row i, or NULL */
+    /* Optional: A as fp32 rows, row i at a_rows + i * lda. Used instead of
+     * pack_a where the tile kernel reads rows directly, which saves packing
+     * weights when the output has few columns (7 x 7 images). */
+    const float *a_rows;
+    size_t lda;
     float alpha;
     bool accumulate; /* C holds values to add to (else overwritten) */
     bool relu;       /* max(0, .) on the final value */
@@ -135,7 +140,10 @@ int sieve_gemm_micro_kernels(const char **names, sieve_gemm_micro_fn *fns, int c
  * C = acc + (from_c ? C : bias[r] or 0), then max(0, .) if relu. */
 typedef struct sieve_gemm_tile {
     size_t kc;
+    /* A: a packed panel, a[k * MR + r], when lda is 0; else row-major, row r
+     * at a + r * lda (rows r >= mr are not read) */
     const float *a, *b;
+    size_t lda;
     float *c;
     ptrdiff_t rs;
     size_t mr, nr;

@@ -111,15 +111,22 @@ __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const flo
  * ReLU. Edge tiles store through masks; a tile of at most 16 columns reads
  * one panel only (the next one may not exist). */
 #define TILE_ROW(r)                                                                            \
-    av = _mm512_set1_ps(a[r]);                                                                 \
+    av = rows ? _mm512_set1_ps(a##r[k]) : _mm512_set1_ps(a[r]);                                \
     c##r##0 = _mm512_fmadd_ps(av, x0, c##r##0);                                                \
     if (two)                                                                                   \
         c##r##1 = _mm512_fmadd_ps(av, x1, c##r##1);
 
 __attribute__((target("avx512f"), always_inline)) static inline void
-tile_avx512_body(const sieve_gemm_tile *t, const bool two)
+tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows)
 {
     const float *restrict a = t->a, *restrict b0 = t->b, *restrict b1 = t->b + t->kc * NR;
+    /* row-major A: rows past mr read the last real row (never stored) */
+    size_t last = t->mr > 0 ? t->mr - 1 : 0, lda = rows ? t->lda : 0;
+    const float *restrict a0 = t->a, *restrict a1 = a0 + SIEVE_MIN((size_t)1, last) * lda,
+                          *restrict a2 = a0 + SIEVE_MIN((size_t)2, last) * lda,
+                          *restrict a3 = a0 + SIEVE_MIN((size_t)3, last) * lda,
+                          *restrict a4 = a0 + SIEVE_MIN((size_t)4, last) * lda,
+                          *restrict a5 = a0 + SIEVE_MIN((size_t)5, last) * lda;
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (size_t k = 0; k < t->kc; k++, a += MR, b0 += NR, b1 += NR) {
@@ -159,10 +166,17 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two)
 
 __attribute__((target("avx512f"))) static void tile_avx512(const sieve_gemm_tile *t)
 {
-    if (t->nr > NR)
-        tile_avx512_body(t, true);
-    else
-        tile_avx512_body(t, false);
+    if (t->lda) {
+        if (t->nr > NR)
+            tile_avx512_body(t, true, true);
+        else
+            tile_avx512_body(t, false, true);
+    } else {
+        if (t->nr > NR)
+            tile_avx512_body(t, true, false);
+        else
+            tile_avx512_body(t, false, false);
+    }
 }
 
 __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const float *restrict a,
@@ -222,9 +236,27 @@ static micro_fn pick_micro(void)
 void sieve_gemm_tile_ref(const sieve_gemm_tile *t, sieve_gemm_micro_fn micro)
 {
     float acc[2][MR][NR];
-    micro(t->kc, t->a, t->b, acc[0]);
-    if (t->nr > NR)
-        micro(t->kc, t->a, t->b + t->kc * NR, acc[1]);
+    if (t->lda) {
+        /* row-major A: pack KC columns at a time, sum the partial tiles */
+        float panel[KC * MR], part[MR][NR];
+        memset(acc, 0, sizeof(acc));
+        for (size_t k0 = 0; k0 < t->kc; k0 += KC) {
+            size_t kc = SIEVE_MIN((size_t)KC, t->kc - k0);
+            for (size_t k = 0; k < kc; k++)
+                for (size_t r = 0; r < MR; r++)
+                    panel[k * MR + r] = r < t->mr ? t->a[r * t->lda + k0 + k] : 0.0f;
+            for (size_t h = 0; h < (t->nr > NR ? 2u : 1u); h++) {
+                micro(kc, panel, t->b + h * t->kc * NR + k0 * NR, part);
+                for (size_t r = 0; r < MR; r++)
+                    for (size_t j = 0; j < NR; j++)
+                        acc[h][r][j] += part[r][j];
+            }
+        }
+    } else {
+        micro(t->kc, t->a, t->b, acc[0]);
+        if (t->nr > NR)
+            micro(t->kc, t->a, t->b + t->kc * NR, acc[1]);
+    }
     for (size_t r = 0; r < t->mr; r++)
         for (size_t j = 0; j < t->nr; j++) {
             float *c = t->c + (ptrdiff_t)r * t->rs + (ptrdiff_t)j;
@@ -292,15 +324,18 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
     /* every tile goes to the tile kernel when there is one and C is row-major */
     sieve_gemm_tile_fn tile = job->cs == 1 && job->alpha == 1.0f ? sieve_gemm_tile_kernel(NULL)
                                                                   : NULL;
+    /* fp32 A read in place by the tile kernel, not packed */
+    bool rows = tile && job->a_rows;
 
     for (size_t ib = m0; ib < m1; ib += MC) {
         size_t ie = SIEVE_MIN(m1, ib + MC);
         for (size_t k0 = 0; k0 < job->k; k0 += KC) {
             size_t kc = SIEVE_MIN((size_t)KC, job->k - k0);
             bool first = k0 == 0, last = k0 + kc == job->k;
-            for (size_t i = ib; i < ie; i += MR)
-                job->pack_a(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
-                            apack + (i - ib) * kc, tmp);
+            if (!rows)
+                for (size_t i = ib; i < ie; i += MR)
+                    job->pack_a(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
+                                apack + (i - ib) * kc, tmp);
             for (size_t jb = n0; jb < n1; jb += NC) {
                 size_t nc = SIEVE_MIN((size_t)NC, n1 - jb);
                 job->pack_b(job->b, jb, nc, k0, kc, bpack, tmp);
@@ -311,7 +346,8 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                     if (tile) {
                         sieve_gemm_tile t = {
                             .kc = kc,
-                            .a = ap,
+                            .a = rows ? job->a_rows + i * job->lda + k0 : ap,
+                            .lda = rows ? job->lda : 0,
                             .rs = job->rs,
                             .mr = mr,
                             .bias = job->row_bias ? job->row_bias + i : NULL,
