@@ -4,9 +4,11 @@
  * Fast path: per image and group, Y[Mg, P] = W[Mg, K] x im2col(X)[K, P]
  * (P output pixels, K = Cg * kh * kw) on the SGEMM core, with im2col done
  * tile by tile straight into packed B panels and packed weights decoded
- * panel by panel into packed A panels. Depthwise convolution (one input
- * and one output channel per group) has a direct kernel instead: as a GEMM
- * it would be one row long. */
+ * panel by panel into packed A panels (fp32 weights are read in place by
+ * the AVX-512 tile kernel). 3x3 stride-1 convolutions with enough channels
+ * and pixels go to Winograd F(4x4, 3x3) instead (winograd.c), 4x fewer
+ * multiply-adds. Depthwise convolution (one input and one output channel
+ * per group) has a direct kernel: as a GEMM it would be one row long. */
 #include <string.h>
 
 #include "kernels.h"
@@ -470,13 +472,22 @@ static void conv_depthwise_range(void *arg, size_t begin, size_t end, int thread
 void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
                     const sieve_shape *out_shape, sieve_op_env *env)
 {
+    conv_geom g;
+    conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &g);
+    bool has_bias = sieve_op_input_present(in, n_in, 2);
+    sieve_winograd_conv wg;
+    if (conv_winograd_shape(&g, &wg) && (!has_bias || in[2].f32) &&
+        sieve_winograd_run(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out, env))
+        return;
+    sieve_conv_run_im2col(layer, in, n_in, out, out_shape, env);
+}
+
+void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                           float *out, const sieve_shape *out_shape, sieve_op_env *env)
+{
     conv_run r;
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &r.g);
     bool has_bias = sieve_op_input_present(in, n_in, 2);
-    sieve_winograd_conv wg;
-    if (conv_winograd_shape(&r.g, &wg) && (!has_bias || in[2].f32) &&
-        sieve_winograd_run(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out, env))
-        return;
     bool ok;
     r.slice = conv_slice_floats(&r.g);
     sieve_pool *pool = sieve_op_pool_for_scratch(env, r.slice, &ok);

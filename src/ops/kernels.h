@@ -25,6 +25,10 @@
                                float *out, const sieve_shape *out_shape);
 
 SIEVE_KERNEL_DECLARE(conv)
+/* sieve_conv_run without its Winograd path: im2col GEMM, or the depthwise
+ * kernel (benchmarks compare the two). */
+void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                           float *out, const sieve_shape *out_shape, sieve_op_env *env);
 SIEVE_KERNEL_DECLARE(maxpool)
 SIEVE_KERNEL_DECLARE(avgpool)
 SIEVE_KERNEL_DECLARE(globalavgpool)

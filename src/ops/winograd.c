@@ -51,11 +51,14 @@
  * multiples of 4 KiB, and 36 streams 4 KiB apart fight over one L1 set. */
 #define WINO_XI_PAD 16
 
-/* Below these, the im2col GEMM path is as fast: measured on ResNet-18 /
- * VGG-16 layers, see bench/README.md. */
-#define WINO_MIN_C 16
-#define WINO_MIN_M 16
-#define WINO_MIN_TILES 12 /* per image: at 7x7 (4 tiles) the weight transform costs more than it saves */
+/* Where Winograd stops paying, measured with bench/bench_conv (see
+ * bench/README.md): 3 input channels (VGG-16's first layer) ran 1.3x slower
+ * than im2col GEMM, 8 input or 8 output channels 3-5x faster; a 7 x 7
+ * output (4 tiles) 3x slower, the weight transform costing more than the
+ * tiles save, 14 x 14 (16 tiles) 0.8-0.9x. */
+#define WINO_MIN_C 8
+#define WINO_MIN_M 8
+#define WINO_MIN_TILES 12 /* per image */
 
 _Static_assert(WINO_TB % WINO_LANES == 0 && WINO_TB <= 2 * SIEVE_GEMM_NR,
                "a tile block is one tile-kernel call wide");

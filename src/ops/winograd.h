@@ -19,7 +19,7 @@ typedef struct sieve_winograd_conv {
 } sieve_winograd_conv;
 
 /* Whether Winograd beats the im2col GEMM path on this shape (thresholds on
- * channels and output size, measured; see winograd.c). */
+ * channels and output tiles, measured; see winograd.c). */
 bool sieve_winograd_worthwhile(const sieve_winograd_conv *g);
 
 /* Scratch floats sieve_winograd_run needs with `threads` threads: the
