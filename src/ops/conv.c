@@ -270,7 +270,10 @@ static ptrdiff_t ceil_div_signed(ptrdiff_t a, ptrdiff_t b)
 /* B block by im2col: row k = (channel, ky, kx), column = output pixel.
  * The NR pixels of a panel fall into at most a few runs along output rows;
  * within a run the input pixels of one (channel, ky, kx) are equally spaced
- * (contiguous for stride 1), so each run is zeros, a copy, zeros. */
+ * (contiguous for stride 1), so each run is zeros, a copy, zeros. What
+ * depends on the row k alone (its input plane, offsets and the range of
+ * output columns that land inside the input: two divisions) is computed
+ * once per block, not once per panel. */
 static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
                              float *dst, float *tmp)
 {
@@ -279,6 +282,27 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
     const conv_geom *g = im->g;
     const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w, sw = g->sw;
     size_t khw = g->kh * g->kw;
+    struct {
+        const float *plane;
+        ptrdiff_t dy, dx, ox_lo, ox_hi; /* output columns [ox_lo, ox_hi) read inside */
+    } rows[SIEVE_GEMM_KC];
+    size_t c = k0 / khw, rem = k0 % khw;
+    size_t ky = rem / g->kw, kx = rem % g->kw;
+    for (size_t k = 0; k < kc; k++) {
+        ptrdiff_t dy = (ptrdiff_t)ky * g->dh - g->pt, dx = (ptrdiff_t)kx * g->dw - g->pl;
+        rows[k].plane = im->x + c * g->h * g->w;
+        rows[k].dy = dy;
+        rows[k].dx = dx;
+        rows[k].ox_lo = dx >= 0 ? 0 : ceil_div_signed(-dx, sw);
+        rows[k].ox_hi = w - 1 - dx < 0 ? 0 : (w - 1 - dx) / sw + 1;
+        if (++kx == g->kw) {
+            kx = 0;
+            if (++ky == g->kh) {
+                ky = 0;
+                c++;
+            }
+        }
+    }
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
         size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
         /* runs of the panel's pixels that share an output row */
@@ -297,14 +321,10 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
             oy++;
         }
         float *d = dst + q * kc * SIEVE_GEMM_NR;
-        size_t c = k0 / khw, rem = k0 % khw;
-        size_t ky = rem / g->kw, kx = rem % g->kw;
         for (size_t k = 0; k < kc; k++) {
-            const float *xc = im->x + c * g->h * g->w;
-            ptrdiff_t dy = (ptrdiff_t)ky * g->dh - g->pt, dx = (ptrdiff_t)kx * g->dw - g->pl;
-            /* output columns whose input column ox * sw + dx is inside */
-            ptrdiff_t ox_lo = dx >= 0 ? 0 : ceil_div_signed(-dx, sw);
-            ptrdiff_t ox_hi = w - 1 - dx < 0 ? 0 : (w - 1 - dx) / sw + 1; /* exclusive */
+            const float *xc = rows[k].plane;
+            ptrdiff_t dy = rows[k].dy, dx = rows[k].dx;
+            ptrdiff_t ox_lo = rows[k].ox_lo, ox_hi = rows[k].ox_hi;
             float *dk = d + k * SIEVE_GEMM_NR;
             for (size_t r = 0; r < runs; r++) {
                 float *out = dk + run_j[r];
@@ -320,9 +340,14 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
                     /* indexes, not a row pointer offset by dx: that one
                      * could point before the input */
                     const float *row = xc + iy * w;
+                    /* constant strides for the usual cases: the compiler
+                     * vectorizes those copies, not a run-time stride */
                     if (sw == 1)
                         for (ptrdiff_t o = lo; o < hi; o++)
                             out[o - a] = row[o + dx];
+                    else if (sw == 2)
+                        for (ptrdiff_t o = lo; o < hi; o++)
+                            out[o - a] = row[2 * o + dx];
                     else
                         for (ptrdiff_t o = lo; o < hi; o++)
                             out[o - a] = row[o * sw + dx];
@@ -332,13 +357,6 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
             }
             for (size_t j = pcount; j < SIEVE_GEMM_NR; j++)
                 dk[j] = 0.0f;
-            if (++kx == g->kw) {
-                kx = 0;
-                if (++ky == g->kh) {
-                    ky = 0;
-                    c++;
-                }
-            }
         }
     }
 }
