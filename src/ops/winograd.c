@@ -44,7 +44,7 @@
 #define WINO_LANES SIEVE_GEMM_NR /* tiles per panel */
 #define WINO_TB 32   /* tiles per block: one 6 x 32 tile-kernel call wide */
 #define WINO_KCW 128 /* input channels per block: a V block of 36 x 128 x 32 floats is 576 KiB */
-#define WINO_KT 72   /* output channels per task (12 A panels): M is 36 x 72 x 32 floats */
+#define WINO_KT 96   /* output channels per task (16 A panels): M is 36 x 96 x 32 floats, 432 KiB */
 #define WINO_CW 16   /* input channels per step of the weight transform */
 #define WINO_U_BYTES ((size_t)4 << 20) /* transformed weights of one channel block */
 /* Extra floats between the blocks of two points xi: their sizes are often
