@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cfloat_dot.h"
 #include "common.h"
 
 /* Internal entry points for tests and benchmarks (declared again in
@@ -1076,4 +1077,554 @@ sieve_status sieve_format_store(const sieve_format *fmt, const float *src, size_
 void sieve_format_load(const sieve_format *fmt, const void *src, size_t first, size_t n, float *dst)
 {
     sieve_cfloat_unpack(fmt, src, first, n, dst);
+}
+
+/* ---- fused decode + dot products (cfloat_dot.h) ----------------------------- */
+
+/* Elements decoded per chunk below AVX-512: 4 rows of it stay in L1. */
+#define DOT_CHUNK 512
+#define DOT_LANES 16
+
+/* Codes per step of the byte-table methods, and the code each float lane
+ * of a step holds: a step's bytes go through unpacklo/hi_epi8 (per 128-bit
+ * lane: bytes 0-7 / 8-15 as words) and each word list splits into even
+ * words (<< 16) and odd ones (& 0xffff0000), giving four vectors whose
+ * lane d = 4q + t holds byte 16q + 2t (+1 odd) (+8 from unpackhi). The
+ * nibble method does that for the low nibbles (even codes) and then for
+ * the high ones (odd codes) of 64 bytes. */
+#define DOT_BYTES8_BLOCK 64
+#define DOT_NIBBLES4_BLOCK 128
+#define DOT_PREPARED_ALIGN 128
+
+static size_t dot_byte_of_lane(unsigned v, unsigned d)
+{
+    const unsigned q = d / 4, t = d % 4;
+    return 16 * q + 8 * (v >> 1) + 2 * t + (v & 1);
+}
+
+static size_t dot_code_of_lane(int method, unsigned lane)
+{
+    if (method == SIEVE_DOT_BYTES8)
+        return dot_byte_of_lane(lane / 16, lane % 16);
+    const unsigned half = lane / 64; /* 0: low nibbles, 1: high */
+    return 2 * dot_byte_of_lane((lane % 64) / 16, lane % 16) + half;
+}
+
+size_t sieve_dot_prepared_floats(size_t n_vecs, size_t k)
+{
+    return n_vecs * ((k + DOT_PREPARED_ALIGN - 1) / DOT_PREPARED_ALIGN * DOT_PREPARED_ALIGN);
+}
+
+void sieve_dot_prepare(const sieve_dot_plan *plan, const float *const *vecs, size_t n_vecs,
+                       size_t k, float *scratch, const float **prepared)
+{
+    if (!plan->block) {
+        for (size_t i = 0; i < n_vecs; i++)
+            prepared[i] = vecs[i];
+        return;
+    }
+    const size_t padded = sieve_dot_prepared_floats(1, k), block = plan->block;
+    for (size_t i = 0; i < n_vecs; i++) {
+        float *dst = scratch + i * padded;
+        for (size_t b0 = 0; b0 < padded; b0 += block)
+            for (unsigned lane = 0; lane < block; lane++) {
+                const size_t at = b0 + dot_code_of_lane(plan->method, lane);
+                dst[b0 + lane] = at < k ? vecs[i][at] : 0.0f;
+            }
+        prepared[i] = dst;
+    }
+}
+
+void sieve_dot_plan_init_level(sieve_dot_plan *plan, const sieve_format *fmt, size_t first,
+                               size_t stride, int level)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->format = *fmt;
+    const int top = sieve_cfloat_cpu_level();
+    plan->level = level < 0 ? 0 : level > top ? top : level;
+    if (fmt->kind == SIEVE_FORMAT_FP32) {
+        plan->method = SIEVE_DOT_FP32;
+        plan->width = 32;
+        return;
+    }
+    plan->width = sieve_format_width(fmt);
+    if (!is_valid_cfloat(fmt)) { /* sieve_format_load fills NaN */
+        plan->method = SIEVE_DOT_UNPACK;
+        return;
+    }
+    const unsigned w = plan->width, m = fmt->m_bits, high_bits = w - m;
+    if (plan->level < LEVEL_AVX512) {
+        plan->method = w <= TABLE_MAX_WIDTH ? SIEVE_DOT_TABLE : SIEVE_DOT_UNPACK;
+        if (plan->method == SIEVE_DOT_TABLE) {
+            cfloat_codec c;
+            uint32_t codes[1u << TABLE_MAX_WIDTH];
+            codec_init(&c, fmt);
+            for (uint32_t code = 0; code < (1u << w); code++)
+                codes[code] = code;
+            decode_codes_portable(&c, codes, (size_t)1 << w, plan->table);
+        }
+        return;
+    }
+    const bool byte_rows = element_cursor(first, w).bit == 0 && (stride % 8) * w % 8 == 0;
+    if ((w == 8 || w == 4) && byte_rows) {
+        plan->method = w == 8 ? SIEVE_DOT_BYTES8 : SIEVE_DOT_NIBBLES4;
+        plan->block = w == 8 ? DOT_BYTES8_BLOCK : DOT_NIBBLES4_BLOCK;
+        for (uint32_t code = 0; code < (1u << w); code++) {
+            /* m <= 7: the low 16 bits of the value are zero (a bf16) */
+            const uint32_t bits = f32_bits(sieve_cfloat_decode_ref(fmt, code));
+            plan->bf16_high[code] = (uint8_t)(bits >> 24);
+            plan->bf16_low[code] = (uint8_t)(bits >> 16);
+        }
+    } else if (w <= 5) {
+        plan->method = SIEVE_DOT_LUT32;
+        for (uint32_t i = 0; i < 32; i++)
+            plan->lut[i] = sieve_cfloat_decode_ref(fmt, i & ((1u << w) - 1));
+    } else if (high_bits <= 5 && m <= 5) {
+        plan->method = SIEVE_DOT_SPLIT;
+        const unsigned e = fmt->e_bits;
+        for (uint32_t i = 0; i < 32; i++) {
+            const uint32_t hi = i & ((1u << high_bits) - 1), biased = hi & ((1u << e) - 1);
+            const uint32_t sign = (hi >> e) & 1u; /* 0 for unsigned: high_bits == e */
+            const int32_t exponent = (int32_t)(biased ? biased : 1) - fmt->bias + FP32_EXP_BIAS;
+            const uint32_t high_bits_f32 = (sign << 31) | ((uint32_t)exponent << FP32_MANT_BITS);
+            plan->high[i] = bits_f32(high_bits_f32);
+            plan->offset[i] = biased ? 0.0f : -plan->high[i];
+            const uint32_t mant = i & ((1u << m) - 1);
+            plan->low[i] = bits_f32(((uint32_t)FP32_EXP_BIAS << FP32_MANT_BITS) |
+                                    (m ? mant << (FP32_MANT_BITS - m) : 0));
+        }
+    } else {
+        plan->method = SIEVE_DOT_ARITH;
+    }
+}
+
+void sieve_dot_plan_init(sieve_dot_plan *plan, const sieve_format *fmt, size_t first,
+                         size_t stride)
+{
+    sieve_dot_plan_init_level(plan, fmt, first, stride, sieve_cfloat_cpu_level());
+}
+
+/* acc[i * ld + r] += vecs[i] . rows[r] over n elements, 16 lanes. */
+SIEVE_INLINE void dot_block_body(const float *const *rows, size_t n_rows,
+                                 const float *const *vecs, size_t n_vecs, size_t n, float *acc,
+                                 size_t ld)
+{
+    for (size_t i = 0; i < n_vecs; i++)
+        for (size_t r = 0; r < n_rows; r++) {
+            const float *restrict a = vecs[i], *restrict b = rows[r];
+            float lanes[DOT_LANES] = {0};
+            size_t j = 0;
+            for (; j + DOT_LANES <= n; j += DOT_LANES)
+                for (int l = 0; l < DOT_LANES; l++)
+                    lanes[l] += a[j + l] * b[j + l];
+            float sum = 0.0f;
+            for (; j < n; j++)
+                sum += a[j] * b[j];
+            for (int l = 0; l < DOT_LANES; l++)
+                sum += lanes[l];
+            acc[i * ld + r] += sum;
+        }
+}
+
+static void dot_block_portable(const float *const *rows, size_t n_rows, const float *const *vecs,
+                               size_t n_vecs, size_t n, float *acc, size_t ld)
+{
+    dot_block_body(rows, n_rows, vecs, n_vecs, n, acc, ld);
+}
+
+#ifdef SIEVE_CFLOAT_X86
+SIEVE_TARGET_AVX2 static void dot_block_avx2(const float *const *rows, size_t n_rows,
+                                             const float *const *vecs, size_t n_vecs, size_t n,
+                                             float *acc, size_t ld)
+{
+    dot_block_body(rows, n_rows, vecs, n_vecs, n, acc, ld);
+}
+#endif
+
+/* Below AVX-512: fp32 rows are dotted in place, packed ones decoded chunk
+ * by chunk into a stack buffer first. */
+static void dot_rows_buffered(const sieve_dot_plan *plan, const void *b, size_t first,
+                              size_t stride, size_t rows, const float *const *vecs, size_t n_vecs,
+                              size_t k, float *acc, size_t acc_ld)
+{
+    void (*block)(const float *const *, size_t, const float *const *, size_t, size_t, float *,
+                  size_t) = dot_block_portable;
+#ifdef SIEVE_CFLOAT_X86
+    if (plan->level >= LEVEL_AVX2)
+        block = dot_block_avx2;
+#endif
+    const float *row_ptr[SIEVE_DOT_MAX_ROWS], *vec_ptr[SIEVE_DOT_MAX_VECS];
+    if (plan->method == SIEVE_DOT_FP32) {
+        for (size_t r = 0; r < rows; r++)
+            row_ptr[r] = (const float *)b + first + r * stride;
+        block(row_ptr, rows, vecs, n_vecs, k, acc, acc_ld);
+        return;
+    }
+    float buffer[SIEVE_DOT_MAX_ROWS][DOT_CHUNK];
+    for (size_t k0 = 0; k0 < k; k0 += DOT_CHUNK) {
+        const size_t len = SIEVE_MIN((size_t)DOT_CHUNK, k - k0);
+        for (size_t r = 0; r < rows; r++) {
+            const size_t at = first + r * stride + k0;
+            if (plan->method == SIEVE_DOT_TABLE)
+                read_values_via_table(b, element_cursor(at, plan->width), plan->width, len,
+                                      plan->table, buffer[r]);
+            else
+                unpack_with(kernels_at(plan->level), &plan->format, b, at, len, buffer[r]);
+            row_ptr[r] = buffer[r];
+        }
+        for (size_t i = 0; i < n_vecs; i++)
+            vec_ptr[i] = vecs[i] + k0;
+        block(row_ptr, rows, vec_ptr, n_vecs, len, acc, acc_ld);
+    }
+}
+
+#ifdef SIEVE_CFLOAT_X86
+/* How far ahead of each row the AVX-512 kernels prefetch: the hardware
+ * prefetchers alone left the byte-table kernel waiting on memory at a
+ * third of the bandwidth. */
+#define DOT_PREFETCH_BYTES 1024
+
+/* Registers of one decode method, set up once per call. */
+typedef struct dot_decoder_avx512 {
+    __m512 lut_lo, lut_hi;     /* LUT32 */
+    __m512 high_lo, high_hi;   /* SPLIT */
+    __m512 low_lo, low_hi;     /* SPLIT */
+    __m512 offset_lo, offset_hi; /* SPLIT */
+    __m128i m_shift;           /* SPLIT: m */
+    /* ARITH: the constants of unpack_avx512 */
+    __m512i code_mask, magnitude_mask, normal_min_code, exp_offset_bits, sign_flag, abs_mask;
+    __m512 sub_offset;
+    __m128i mant_shift, sign_shift;
+} dot_decoder_avx512;
+
+/* Values of 16 codes held in the low bits of each lane (stray bits above). */
+SIEVE_TARGET_AVX512 SIEVE_INLINE __m512 dot_decode16_avx512(const dot_decoder_avx512 *d,
+                                                            __m512i raw, const int method)
+{
+    if (method == SIEVE_DOT_LUT32)
+        return _mm512_permutex2var_ps(d->lut_lo, raw, d->lut_hi);
+    if (method == SIEVE_DOT_SPLIT) {
+        const __m512i hi = _mm512_srl_epi32(raw, d->m_shift);
+        const __m512 high = _mm512_permutex2var_ps(d->high_lo, hi, d->high_hi);
+        const __m512 offset = _mm512_permutex2var_ps(d->offset_lo, hi, d->offset_hi);
+        const __m512 low = _mm512_permutex2var_ps(d->low_lo, raw, d->low_hi);
+        return _mm512_fmadd_ps(high, low, offset);
+    }
+    const __m512i code = _mm512_and_si512(raw, d->code_mask);
+    const __m512i magnitude = _mm512_and_si512(code, d->magnitude_mask);
+    const __mmask16 sub = _mm512_cmplt_epu32_mask(magnitude, d->normal_min_code);
+    const __m512i bits = _mm512_add_epi32(
+        _mm512_sll_epi32(_mm512_mask_or_epi32(magnitude, sub, magnitude, d->normal_min_code),
+                         d->mant_shift),
+        d->exp_offset_bits);
+    const __m512 value = _mm512_mask_sub_ps(_mm512_castsi512_ps(bits), sub,
+                                            _mm512_castsi512_ps(bits), d->sub_offset);
+    const __m512i sign =
+        _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(code, d->sign_shift), d->sign_flag), 31);
+    return _mm512_castsi512_ps(
+        _mm512_ternarylogic_epi32(_mm512_castps_si512(value), d->abs_mask, sign, 0xea));
+}
+
+/* The fused loop for a fixed method and row count: per 16 elements, each
+ * row's 2w bytes come in by one masked load, a vpermb + shift put every
+ * code in its lane, the decode yields 16 floats, and one FMA per vector
+ * accumulates. Tail elements load zeros from the vectors, so whatever the
+ * stray codes beyond k decode to is multiplied by zero (all codes are
+ * finite). */
+SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_avx512_body(
+    const dot_decoder_avx512 *d, unsigned w, const uint8_t *b, size_t first, size_t stride,
+    const size_t rows, const float *const *vecs, const size_t n_vecs, size_t k, float *acc,
+    size_t acc_ld, const int method)
+{
+    __m512 sum[SIEVE_DOT_MAX_VECS][SIEVE_DOT_MAX_ROWS];
+    const uint8_t *step[SIEVE_DOT_MAX_ROWS];
+    __m512i pick[SIEVE_DOT_MAX_ROWS], shift[SIEVE_DOT_MAX_ROWS];
+    unsigned phase[SIEVE_DOT_MAX_ROWS];
+    const __m512i lane_bit =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32((int)w));
+    for (size_t r = 0; r < rows; r++) {
+        const bit_cursor cur = element_cursor(first + r * stride, w);
+        step[r] = b + cur.byte;
+        phase[r] = cur.bit;
+        const __m512i bit = _mm512_add_epi32(lane_bit, _mm512_set1_epi32((int)cur.bit));
+        pick[r] = _mm512_add_epi32(
+            _mm512_mullo_epi32(_mm512_srli_epi32(bit, 3), _mm512_set1_epi32(0x01010101)),
+            _mm512_set1_epi32(0x03020100));
+        shift[r] = _mm512_and_si512(bit, _mm512_set1_epi32(7));
+        for (size_t i = 0; i < n_vecs; i++)
+            sum[i][r] = _mm512_setzero_ps();
+    }
+    /* Bytes a step of `count` elements reads: to the 4th byte of the last. */
+#define DOT_LOAD_MASK(phase, count)                                                                \
+    ((__mmask64)((UINT64_C(1) << (((phase) + ((count)-1) * w) / 8 + 4)) - 1))
+    __mmask64 load[SIEVE_DOT_MAX_ROWS];
+    for (size_t r = 0; r < rows; r++)
+        load[r] = DOT_LOAD_MASK(phase[r], 16);
+    for (size_t j = 0; j < k; j += 16) {
+        const size_t count = SIEVE_MIN((size_t)16, k - j);
+        __mmask16 vec_mask = 0xffff;
+        if (count < 16) {
+            vec_mask = (__mmask16)((1u << count) - 1);
+            for (size_t r = 0; r < rows; r++)
+                load[r] = DOT_LOAD_MASK(phase[r], count);
+        }
+        __m512 a[SIEVE_DOT_MAX_VECS];
+        for (size_t i = 0; i < n_vecs; i++)
+            a[i] = _mm512_maskz_loadu_ps(vec_mask, vecs[i] + j);
+        for (size_t r = 0; r < rows; r++) {
+            const __m512i bytes = _mm512_maskz_loadu_epi8(load[r], step[r]);
+            _mm_prefetch((const char *)step[r] + DOT_PREFETCH_BYTES, _MM_HINT_T0);
+            const __m512i raw = _mm512_srlv_epi32(_mm512_permutexvar_epi8(pick[r], bytes), shift[r]);
+            const __m512 value = dot_decode16_avx512(d, raw, method);
+            for (size_t i = 0; i < n_vecs; i++)
+                sum[i][r] = _mm512_fmadd_ps(a[i], value, sum[i][r]);
+            step[r] += 2 * w;
+        }
+    }
+#undef DOT_LOAD_MASK
+    for (size_t i = 0; i < n_vecs; i++)
+        for (size_t r = 0; r < rows; r++)
+            acc[i * acc_ld + r] += _mm512_reduce_add_ps(sum[i][r]);
+}
+
+SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_f32_avx512_body(const float *b, size_t stride,
+                                                               const size_t rows,
+                                                               const float *const *vecs,
+                                                               const size_t n_vecs, size_t k,
+                                                               float *acc, size_t acc_ld)
+{
+    __m512 sum[SIEVE_DOT_MAX_VECS][SIEVE_DOT_MAX_ROWS];
+    for (size_t i = 0; i < n_vecs; i++)
+        for (size_t r = 0; r < rows; r++)
+            sum[i][r] = _mm512_setzero_ps();
+    for (size_t j = 0; j < k; j += 16) {
+        const __mmask16 mask = k - j >= 16 ? 0xffff : (__mmask16)((1u << (k - j)) - 1);
+        __m512 a[SIEVE_DOT_MAX_VECS];
+        for (size_t i = 0; i < n_vecs; i++)
+            a[i] = _mm512_maskz_loadu_ps(mask, vecs[i] + j);
+        for (size_t r = 0; r < rows; r++) {
+            const __m512 value = _mm512_maskz_loadu_ps(mask, b + r * stride + j);
+            _mm_prefetch((const char *)(b + r * stride + j) + DOT_PREFETCH_BYTES, _MM_HINT_T0);
+            for (size_t i = 0; i < n_vecs; i++)
+                sum[i][r] = _mm512_fmadd_ps(a[i], value, sum[i][r]);
+        }
+    }
+    for (size_t i = 0; i < n_vecs; i++)
+        for (size_t r = 0; r < rows; r++)
+            acc[i * acc_ld + r] += _mm512_reduce_add_ps(sum[i][r]);
+}
+
+/* Byte-table methods: 64 bytes of each row per step (64 codes of 8 bits or
+ * 128 of 4), looked up into the high and low bytes of their bf16 values,
+ * widened to 4 (8) vectors of floats in the lane order of
+ * dot_code_of_lane, against vectors laid out in that order. The last
+ * step's load is masked to the row's bytes; lanes past k meet zeros in
+ * the prepared vectors. */
+SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_bf16_fma4(__m512i low, __m512i high, const float *a,
+                                                    __m512 *sum)
+{
+    const __m512i high_words = _mm512_set1_epi32((int)0xffff0000u);
+    const __m512i words_lo = _mm512_unpacklo_epi8(low, high);
+    const __m512i words_hi = _mm512_unpackhi_epi8(low, high);
+    __m512 s = *sum;
+    s = _mm512_fmadd_ps(_mm512_loadu_ps(a), _mm512_castsi512_ps(_mm512_slli_epi32(words_lo, 16)),
+                        s);
+    s = _mm512_fmadd_ps(_mm512_loadu_ps(a + 16),
+                        _mm512_castsi512_ps(_mm512_and_si512(words_lo, high_words)), s);
+    s = _mm512_fmadd_ps(_mm512_loadu_ps(a + 32),
+                        _mm512_castsi512_ps(_mm512_slli_epi32(words_hi, 16)), s);
+    s = _mm512_fmadd_ps(_mm512_loadu_ps(a + 48),
+                        _mm512_castsi512_ps(_mm512_and_si512(words_hi, high_words)), s);
+    *sum = s;
+}
+
+SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
+    const sieve_dot_plan *plan, const uint8_t *b, size_t first, size_t stride, const size_t rows,
+    const float *const *vecs, const size_t n_vecs, size_t k, float *acc, size_t acc_ld,
+    const int method)
+{
+    const unsigned w = plan->width, block = plan->block;
+    __m512 sum[SIEVE_DOT_MAX_VECS][SIEVE_DOT_MAX_ROWS];
+    const uint8_t *step[SIEVE_DOT_MAX_ROWS];
+    for (size_t r = 0; r < rows; r++) {
+        step[r] = b + element_cursor(first + r * stride, w).byte;
+        for (size_t i = 0; i < n_vecs; i++)
+            sum[i][r] = _mm512_setzero_ps();
+    }
+    __m512i high_table[4], low_table[4];
+    if (method == SIEVE_DOT_BYTES8) {
+        for (int t = 0; t < 4; t++) {
+            high_table[t] = _mm512_loadu_si512(plan->bf16_high + 64 * t);
+            low_table[t] = _mm512_loadu_si512(plan->bf16_low + 64 * t);
+        }
+    } else {
+        high_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_high));
+        low_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_low));
+    }
+    const __m512i nibble = _mm512_set1_epi8(0x0f);
+    for (size_t j = 0; j < k; j += block) {
+        const size_t count = SIEVE_MIN((size_t)block, k - j);
+        const size_t bytes = (count * w + 7) / 8;
+        const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
+        for (size_t r = 0; r < rows; r++) {
+            const __m512i codes = _mm512_maskz_loadu_epi8(load, step[r]);
+            _mm_prefetch((const char *)step[r] + DOT_PREFETCH_BYTES, _MM_HINT_T0);
+            step[r] += 64;
+            if (method == SIEVE_DOT_BYTES8) {
+                const __mmask64 top = _mm512_movepi8_mask(codes);
+                const __m512i high = _mm512_mask_blend_epi8(
+                    top, _mm512_permutex2var_epi8(high_table[0], codes, high_table[1]),
+                    _mm512_permutex2var_epi8(high_table[2], codes, high_table[3]));
+                const __m512i low = _mm512_mask_blend_epi8(
+                    top, _mm512_permutex2var_epi8(low_table[0], codes, low_table[1]),
+                    _mm512_permutex2var_epi8(low_table[2], codes, low_table[3]));
+                for (size_t i = 0; i < n_vecs; i++)
+                    dot_bf16_fma4(low, high, vecs[i] + j, &sum[i][r]);
+            } else {
+                const __m512i even = _mm512_and_si512(codes, nibble);
+                const __m512i odd = _mm512_and_si512(_mm512_srli_epi16(codes, 4), nibble);
+                const __m512i high_even = _mm512_shuffle_epi8(high_table[0], even);
+                const __m512i low_even = _mm512_shuffle_epi8(low_table[0], even);
+                const __m512i high_odd = _mm512_shuffle_epi8(high_table[0], odd);
+                const __m512i low_odd = _mm512_shuffle_epi8(low_table[0], odd);
+                for (size_t i = 0; i < n_vecs; i++) {
+                    dot_bf16_fma4(low_even, high_even, vecs[i] + j, &sum[i][r]);
+                    dot_bf16_fma4(low_odd, high_odd, vecs[i] + j + 64, &sum[i][r]);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n_vecs; i++)
+        for (size_t r = 0; r < rows; r++)
+            acc[i * acc_ld + r] += _mm512_reduce_add_ps(sum[i][r]);
+}
+
+/* Instantiates a body for 1..4 rows with one vector (batch 1, the case
+ * that matters) and a generic count otherwise. */
+#define DOT_DISPATCH_ROWS(call_rows, call_generic)                                                 \
+    do {                                                                                           \
+        if (n_vecs == 1) {                                                                         \
+            switch (rows) {                                                                        \
+            case 4: call_rows(4); return;                                                          \
+            case 3: call_rows(3); return;                                                          \
+            case 2: call_rows(2); return;                                                          \
+            default: call_rows(1); return;                                                         \
+            }                                                                                      \
+        }                                                                                          \
+        call_generic;                                                                              \
+    } while (0)
+
+SIEVE_TARGET_AVX512 static void dot_rows_f32_avx512(const float *b, size_t stride, size_t rows,
+                                                    const float *const *vecs, size_t n_vecs,
+                                                    size_t k, float *acc, size_t acc_ld)
+{
+#define F32_ROWS(R) dot_rows_f32_avx512_body(b, stride, R, vecs, 1, k, acc, acc_ld)
+    DOT_DISPATCH_ROWS(F32_ROWS, dot_rows_f32_avx512_body(b, stride, rows, vecs, n_vecs, k, acc,
+                                                         acc_ld));
+#undef F32_ROWS
+}
+
+#define DOT_METHOD_AVX512(name, method)                                                            \
+    SIEVE_TARGET_AVX512 static void name(const dot_decoder_avx512 *d, unsigned w,                  \
+                                         const uint8_t *b, size_t first, size_t stride,            \
+                                         size_t rows, const float *const *vecs, size_t n_vecs,     \
+                                         size_t k, float *acc, size_t acc_ld)                      \
+    {                                                                                              \
+        DOT_DISPATCH_ROWS(DOT_ROWS_##name, dot_rows_avx512_body(d, w, b, first, stride, rows,      \
+                                                                vecs, n_vecs, k, acc, acc_ld,      \
+                                                                method));                          \
+    }
+#define DOT_ROWS_dot_rows_lut_avx512(R)                                                            \
+    dot_rows_avx512_body(d, w, b, first, stride, R, vecs, 1, k, acc, acc_ld, SIEVE_DOT_LUT32)
+#define DOT_ROWS_dot_rows_split_avx512(R)                                                          \
+    dot_rows_avx512_body(d, w, b, first, stride, R, vecs, 1, k, acc, acc_ld, SIEVE_DOT_SPLIT)
+#define DOT_ROWS_dot_rows_arith_avx512(R)                                                          \
+    dot_rows_avx512_body(d, w, b, first, stride, R, vecs, 1, k, acc, acc_ld, SIEVE_DOT_ARITH)
+#define DOT_BYTES_AVX512(name, method)                                                             \
+    SIEVE_TARGET_AVX512 static void name(const sieve_dot_plan *plan, const uint8_t *b,            \
+                                         size_t first, size_t stride, size_t rows,                 \
+                                         const float *const *vecs, size_t n_vecs, size_t k,        \
+                                         float *acc, size_t acc_ld)                                \
+    {                                                                                              \
+        DOT_DISPATCH_ROWS(DOT_ROWS_##name, dot_rows_bytes_avx512_body(plan, b, first, stride,      \
+                                                                      rows, vecs, n_vecs, k, acc,  \
+                                                                      acc_ld, method));            \
+    }
+#define DOT_ROWS_dot_rows_bytes8_avx512(R)                                                         \
+    dot_rows_bytes_avx512_body(plan, b, first, stride, R, vecs, 1, k, acc, acc_ld,                 \
+                               SIEVE_DOT_BYTES8)
+#define DOT_ROWS_dot_rows_nibbles4_avx512(R)                                                       \
+    dot_rows_bytes_avx512_body(plan, b, first, stride, R, vecs, 1, k, acc, acc_ld,                 \
+                               SIEVE_DOT_NIBBLES4)
+DOT_BYTES_AVX512(dot_rows_bytes8_avx512, SIEVE_DOT_BYTES8)
+DOT_BYTES_AVX512(dot_rows_nibbles4_avx512, SIEVE_DOT_NIBBLES4)
+DOT_METHOD_AVX512(dot_rows_lut_avx512, SIEVE_DOT_LUT32)
+DOT_METHOD_AVX512(dot_rows_split_avx512, SIEVE_DOT_SPLIT)
+DOT_METHOD_AVX512(dot_rows_arith_avx512, SIEVE_DOT_ARITH)
+
+SIEVE_TARGET_AVX512 static void dot_rows_avx512(const sieve_dot_plan *plan, const void *b,
+                                                size_t first, size_t stride, size_t rows,
+                                                const float *const *vecs, size_t n_vecs, size_t k,
+                                                float *acc, size_t acc_ld)
+{
+    if (plan->method == SIEVE_DOT_FP32) {
+        dot_rows_f32_avx512((const float *)b + first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+        return;
+    }
+    if (plan->method == SIEVE_DOT_BYTES8) {
+        dot_rows_bytes8_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+        return;
+    }
+    if (plan->method == SIEVE_DOT_NIBBLES4) {
+        dot_rows_nibbles4_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+        return;
+    }
+    dot_decoder_avx512 d;
+    memset(&d, 0, sizeof(d));
+    const unsigned w = plan->width;
+    if (plan->method == SIEVE_DOT_LUT32) {
+        d.lut_lo = _mm512_loadu_ps(plan->lut);
+        d.lut_hi = _mm512_loadu_ps(plan->lut + 16);
+        dot_rows_lut_avx512(&d, w, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+    } else if (plan->method == SIEVE_DOT_SPLIT) {
+        d.high_lo = _mm512_loadu_ps(plan->high);
+        d.high_hi = _mm512_loadu_ps(plan->high + 16);
+        d.low_lo = _mm512_loadu_ps(plan->low);
+        d.low_hi = _mm512_loadu_ps(plan->low + 16);
+        d.offset_lo = _mm512_loadu_ps(plan->offset);
+        d.offset_hi = _mm512_loadu_ps(plan->offset + 16);
+        d.m_shift = _mm_cvtsi32_si128((int)plan->format.m_bits);
+        dot_rows_split_avx512(&d, w, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+    } else {
+        cfloat_codec c;
+        codec_init(&c, &plan->format);
+        d.code_mask = _mm512_set1_epi32((int)((1u << w) - 1));
+        d.magnitude_mask = _mm512_set1_epi32((int)c.magnitude_mask);
+        d.normal_min_code = _mm512_set1_epi32((int)c.normal_min_code);
+        d.exp_offset_bits = _mm512_set1_epi32((int)c.exp_offset_bits);
+        d.sub_offset = _mm512_castsi512_ps(_mm512_set1_epi32((int)c.sub_offset_bits));
+        d.sign_flag = _mm512_set1_epi32((int)c.sign_flag);
+        d.abs_mask = _mm512_set1_epi32((int)FP32_ABS_MASK);
+        d.mant_shift = _mm_cvtsi32_si128((int)(FP32_MANT_BITS - c.m));
+        d.sign_shift = _mm_cvtsi32_si128((int)c.sign_shift);
+        dot_rows_arith_avx512(&d, w, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+    }
+}
+#endif
+
+void sieve_dot_rows(const sieve_dot_plan *plan, const void *b, size_t first, size_t stride,
+                    size_t rows, const float *const *vecs, size_t n_vecs, size_t k, float *acc,
+                    size_t acc_ld)
+{
+    if (!rows || !n_vecs || !k)
+        return;
+#ifdef SIEVE_CFLOAT_X86
+    if (plan->level >= LEVEL_AVX512 &&
+        (plan->method == SIEVE_DOT_FP32 || plan->width <= SIMD_MAX_WIDTH)) {
+        dot_rows_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+        return;
+    }
+#endif
+    dot_rows_buffered(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
 }

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #define HAVE_MXCSR 1
 #endif
 
+#include "cfloat_dot.h"
 #include "sieve/cfloat.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -1113,6 +1115,147 @@ static void test_fp32_store_load_is_memcpy_at_offset(void **state)
     sieve_cfloat_unpack(&cf, NULL, 0, 0, NULL);
 }
 
+/* ---- fused decode + dot products (src/cfloat_dot.h) ---------------------- */
+
+/* One sieve_dot_rows call on random codes against the format definition
+ * (spec_value) summed in double: rows at first + r * stride, acc starting
+ * at 0.5 to check it accumulates. fp32 rows hold random floats. */
+static void check_dot_rows(const sieve_format *f, int level, uint64_t *rng, size_t k, size_t rows,
+                           size_t n_vecs, size_t first, size_t stride)
+{
+    const bool fp32 = f->kind == SIEVE_FORMAT_FP32;
+    const unsigned w = sieve_format_width(f);
+    const size_t total = first + (rows - 1) * stride + k;
+    const size_t bytes = sieve_format_bytes(f, total);
+    uint8_t *stream = malloc(bytes);
+    double *value = malloc(total * sizeof(double));
+    float *vecs = malloc(n_vecs * k * sizeof(float));
+    float *scratch = malloc(sieve_dot_prepared_floats(n_vecs, k) * sizeof(float) + 1);
+    assert_non_null(stream), assert_non_null(value), assert_non_null(vecs);
+    assert_non_null(scratch);
+    for (size_t i = 0; i < bytes; i++)
+        stream[i] = (uint8_t)rng_next(rng);
+    for (size_t i = 0; i < total; i++) {
+        if (fp32) {
+            const float x = (float)rng_below(rng, 2001) / 1000.0f - 1.0f;
+            memcpy(stream + 4 * i, &x, sizeof(x));
+            value[i] = x;
+        } else {
+            const uint32_t code = rng_below(rng, 8) == 0 ? special_code(f, rng_below(rng, 4))
+                                                         : (uint32_t)rng_next(rng) & ((1u << w) - 1);
+            stream_put(stream, i * w, w, code);
+            value[i] = spec_value(f, code);
+        }
+    }
+    /* vectors scaled so that no product exceeds 1: sums stay finite */
+    const float scale = fp32 ? 1.0f : 1.0f / sieve_cfloat_max(f);
+    for (size_t i = 0; i < n_vecs * k; i++)
+        vecs[i] = ((float)rng_below(rng, 2001) / 1000.0f - 1.0f) * scale;
+
+    sieve_dot_plan plan;
+    sieve_dot_plan_init_level(&plan, f, first, stride, level);
+    const float *vec_rows[SIEVE_DOT_MAX_VECS], *prepared[SIEVE_DOT_MAX_VECS];
+    for (size_t i = 0; i < n_vecs; i++)
+        vec_rows[i] = vecs + i * k;
+    sieve_dot_prepare(&plan, vec_rows, n_vecs, k, scratch, prepared);
+    float acc[SIEVE_DOT_MAX_VECS * SIEVE_DOT_MAX_ROWS];
+    const size_t ld = SIEVE_DOT_MAX_ROWS;
+    for (size_t i = 0; i < SIEVE_DOT_MAX_VECS * SIEVE_DOT_MAX_ROWS; i++)
+        acc[i] = 0.5f;
+    sieve_dot_rows(&plan, stream, first, stride, rows, prepared, n_vecs, k, acc, ld);
+    for (size_t i = 0; i < n_vecs; i++)
+        for (size_t r = 0; r < rows; r++) {
+            double want = 0.5, magnitude = 0.5;
+            for (size_t kk = 0; kk < k; kk++) {
+                const double term = (double)vecs[i * k + kk] * value[first + r * stride + kk];
+                want += term;
+                magnitude += fabs(term);
+            }
+            /* fp32 summation of k + 1 terms in any order */
+            const double bound = 2.0 * (double)(k + 1) * FLT_EPSILON * magnitude;
+            if (!(fabs((double)acc[i * ld + r] - want) <= bound))
+                fail_msg("%s level %d method %d k=%zu rows=%zu vecs=%zu first=%zu stride=%zu: "
+                         "vec %zu row %zu is %.9g, expected %.9g (bound %.3g)",
+                         fmt_name(f), level, plan.method, k, rows, n_vecs, first, stride, i, r,
+                         (double)acc[i * ld + r], want, bound);
+        }
+    for (size_t i = n_vecs * ld; i < SIEVE_DOT_MAX_VECS * SIEVE_DOT_MAX_ROWS; i++)
+        assert_true(acc[i] == 0.5f); /* vectors beyond n_vecs untouched */
+    free(stream), free(value), free(vecs), free(scratch);
+}
+
+static void check_dot_format(const sieve_format *f, uint64_t *rng)
+{
+    static const size_t lengths[] = {1, 7, 15, 16, 17, 63, 64, 65, 127, 128, 129, 300, 1000};
+    for (int level = 0; level <= sieve_cfloat_cpu_level(); level++)
+        for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++) {
+            const size_t k = lengths[li];
+            const size_t rows = 1 + rng_below(rng, SIEVE_DOT_MAX_ROWS);
+            const size_t n_vecs = 1 + (rng_below(rng, 3) ? 0 : rng_below(rng, SIEVE_DOT_MAX_VECS));
+            /* rows on byte boundaries (the byte-table kernels) and not */
+            check_dot_rows(f, level, rng, k, rows, n_vecs, 8 * rng_below(rng, 3), (k + 7) / 8 * 8);
+            check_dot_rows(f, level, rng, k, rows, n_vecs, 1 + rng_below(rng, 7),
+                           k + 1 + rng_below(rng, 5));
+        }
+}
+
+static void test_dot_rows_match_definition_every_4_and_8_bit_format(void **state)
+{
+    (void)state;
+    uint64_t rng = 77;
+    for (int w = 4; w <= 8; w += 4)
+        for (int is_signed = 0; is_signed <= 1; is_signed++)
+            for (int e = 1; e <= w - is_signed; e++) {
+                const int m = w - is_signed - e;
+                const int biases[] = {bias_min(e), (1 << (e - 1)) - 1, bias_max(m)};
+                for (int b = 0; b < 3; b++) {
+                    sieve_format f = sieve_format_cfloat(e, m, biases[b], is_signed);
+                    if (sieve_format_validate(&f, NULL, 0) == SIEVE_OK)
+                        check_dot_format(&f, &rng);
+                }
+            }
+}
+
+static void test_dot_rows_match_definition_other_widths_and_fp32(void **state)
+{
+    (void)state;
+    uint64_t rng = 78;
+    const sieve_format formats[] = {
+        sieve_format_cfloat(1, 0, 0, 1),  sieve_format_cfloat(2, 0, 1, 0),
+        sieve_format_cfloat(2, 2, 1, 1),  sieve_format_cfloat(3, 1, 3, 1),
+        sieve_format_cfloat(4, 1, 7, 0),  sieve_format_cfloat(3, 3, 3, 0),
+        sieve_format_cfloat(5, 1, 15, 0), sieve_format_cfloat(2, 5, 1, 0),
+        sieve_format_cfloat(4, 2, 7, 1),  sieve_format_cfloat(5, 3, 15, 1),
+        sieve_format_cfloat(3, 5, 3, 1),  sieve_format_cfloat(5, 6, 15, 1),
+        sieve_format_cfloat(7, 8, 60, 1), sieve_format_cfloat(6, 17, 40, 1),
+        sieve_format_cfloat(7, 23, 100, 0), sieve_format_fp32(),
+    };
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+        char why[128];
+        if (sieve_format_validate(&formats[i], why, sizeof(why)) != SIEVE_OK)
+            fail_msg("test format %zu invalid: %s", i, why);
+        check_dot_format(&formats[i], &rng);
+    }
+}
+
+/* The special kernels are the ones that run where the CPU has them. */
+static void test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits(void **state)
+{
+    (void)state;
+    if (sieve_cfloat_cpu_level() < 2)
+        skip();
+    sieve_dot_plan plan;
+    sieve_format e4m3 = sieve_format_cfloat(4, 3, 7, 1), e2m1 = sieve_format_cfloat(2, 1, 1, 1);
+    sieve_dot_plan_init(&plan, &e4m3, 0, 9216);
+    assert_int_equal(plan.method, SIEVE_DOT_BYTES8);
+    sieve_dot_plan_init(&plan, &e2m1, 0, 9216);
+    assert_int_equal(plan.method, SIEVE_DOT_NIBBLES4);
+    sieve_dot_plan_init(&plan, &e2m1, 0, 9215); /* odd rows start mid-byte */
+    assert_int_equal(plan.method, SIEVE_DOT_LUT32);
+    sieve_dot_plan_init_level(&plan, &e4m3, 0, 9216, 0);
+    assert_int_equal(plan.method, SIEVE_DOT_TABLE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1133,6 +1276,9 @@ int main(void)
         cmocka_unit_test(test_unpack_every_code_long_and_short_runs),
         cmocka_unit_test(test_unpack_sampled_codes_wide_formats),
         cmocka_unit_test(test_pack_midpoints_match_reference),
+        cmocka_unit_test(test_dot_rows_match_definition_every_4_and_8_bit_format),
+        cmocka_unit_test(test_dot_rows_match_definition_other_widths_and_fp32),
+        cmocka_unit_test(test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits),
         cmocka_unit_test(test_pack_reports_first_bad_index),
         cmocka_unit_test(test_quantize_matches_reference),
         cmocka_unit_test(test_fp32_store_load_is_memcpy_at_offset),

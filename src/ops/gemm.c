@@ -4,20 +4,25 @@
  *
  * Both reduce to one or more 2-D products run by one of two paths:
  * - few rows (batch-1 inference: M <= DENSE_GEMV_ROWS): a GEMV that
- *   streams B exactly once, decoding it panel by panel, all M rows of A
- *   riding along;
+ *   streams B exactly once, all M rows of A riding along; when B' rows
+ *   are B's rows (Gemm transB, the usual fully-connected layer) the rows
+ *   are read straight from their packed stream by the fused decode + dot
+ *   kernels of cfloat_dot.h, four at a time;
  * - otherwise the SGEMM core with A and B packed into panels.
  * B (the weight of a Gemm) may come packed in a custom float format. */
 #include <string.h>
 
+#include "../cfloat_dot.h"
 #include "kernels.h"
 
 #define DENSE_GEMV_ROWS 4
-#define GEMV_COLS_T 16   /* columns per task when B' rows are B's rows (transB) */
+_Static_assert(DENSE_GEMV_ROWS <= SIEVE_DOT_MAX_VECS, "every row of A rides in one dot call");
+#define GEMV_COLS_T 64   /* columns per task when B' rows are B's rows (transB): the
+                          * task lays out its rows of A for the dot kernels once */
 #define GEMV_COLS_N 256  /* columns per task when B' columns are B's columns */
-#define DOT_LANES 16
-/* k chunk of the GEMV: decoding packed weights in longer runs is ~2x faster
- * than in SGEMM-sized (KC) ones, and 8 KiB of decoded row stays in L1. */
+/* k chunk of the GEMV when A' must be gathered (transA) or B's rows decoded
+ * (gemv_cols): decoding packed weights in longer runs is ~2x faster than
+ * in SGEMM-sized (KC) ones, and 8 KiB of decoded row stays in L1. */
 #define GEMV_KC 2048
 
 /* One 2-D product Y[m, n] = alpha * A'[m, k] B'[k, n] (+ beta * C) (ReLU). */
@@ -26,6 +31,7 @@ typedef struct dense_job {
     const float *a; /* A'[i, kk] = trans_a ? a[kk * m + i] : a[i * k + kk] */
     bool trans_a;
     const sieve_op_input *b; /* B'[kk, j] = trans_b ? B[j * k + kk] : B[kk * n + j] */
+    const sieve_dot_plan *dot; /* how gemv_rows reads B (set with trans_b) */
     size_t b_first;          /* element offset of this product in B */
     bool trans_b;
     float *y;
@@ -68,30 +74,18 @@ static size_t dense_tasks(const dense_job *job)
     return job->split.m_blocks * job->split.n_blocks;
 }
 
-static size_t dense_slice_floats(void)
+/* Scratch of one thread; k_rows: the k of a product whose B' rows are B's
+ * rows (0 if none), whose rows of A are laid out for the dot kernels. */
+static size_t dense_slice_floats(size_t k_rows)
 {
     size_t gemv = sieve_op_slice_floats(SIEVE_MAX(GEMV_KC, GEMV_COLS_N)) +
                   sieve_op_slice_floats(DENSE_GEMV_ROWS * GEMV_KC) +
-                  sieve_op_slice_floats(DENSE_GEMV_ROWS * GEMV_COLS_N);
+                  sieve_op_slice_floats(DENSE_GEMV_ROWS * SIEVE_MAX(GEMV_COLS_N, GEMV_COLS_T)) +
+                  sieve_op_slice_floats(sieve_dot_prepared_floats(DENSE_GEMV_ROWS, k_rows));
     return SIEVE_MAX(gemv, sieve_gemm_scratch_floats());
 }
 
 /* ---- GEMV path ---------------------------------------------------------- */
-
-static float dot(const float *restrict a, const float *restrict b, size_t n)
-{
-    float lanes[DOT_LANES] = {0};
-    size_t i = 0;
-    for (; i + DOT_LANES <= n; i += DOT_LANES)
-        for (int l = 0; l < DOT_LANES; l++)
-            lanes[l] += a[i + l] * b[i + l];
-    float sum = 0.0f;
-    for (; i < n; i++)
-        sum += a[i] * b[i];
-    for (int l = 0; l < DOT_LANES; l++)
-        sum += lanes[l];
-    return sum;
-}
 
 static void finish(const dense_job *job, const float *acc, size_t ld, size_t j0, size_t cols)
 {
@@ -107,15 +101,20 @@ static void finish(const dense_job *job, const float *acc, size_t ld, size_t j0,
 }
 
 /* Columns j0..j0+cols with B' rows stored as B's rows (B is [n, k]): each
- * output is a dot product of a row of A' with a row of B. */
+ * output is a dot product of a row of A' with a row of B, read from B's
+ * stream (packed or not) four rows at a time, each over the whole k so
+ * that every row is one long sequential read. */
 static void gemv_rows(const dense_job *job, size_t j0, size_t cols, float *scratch)
 {
-    float *w = scratch;
-    float *a_chunk = w + sieve_op_slice_floats(SIEVE_MAX(GEMV_KC, GEMV_COLS_N));
+    float *a_chunk = scratch + sieve_op_slice_floats(SIEVE_MAX(GEMV_KC, GEMV_COLS_N));
     float *acc = a_chunk + sieve_op_slice_floats(DENSE_GEMV_ROWS * GEMV_KC);
+    float *a_laid_out =
+        acc + sieve_op_slice_floats(DENSE_GEMV_ROWS * SIEVE_MAX(GEMV_COLS_N, GEMV_COLS_T));
     memset(acc, 0, job->m * cols * sizeof(float));
-    for (size_t k0 = 0; k0 < job->k; k0 += GEMV_KC) {
-        size_t kc = SIEVE_MIN((size_t)GEMV_KC, job->k - k0);
+    const void *b = job->b->f32 ? (const void *)job->b->f32 : (const void *)job->b->packed;
+    const size_t k_step = job->trans_a ? GEMV_KC : job->k;
+    for (size_t k0 = 0; k0 < job->k; k0 += k_step) {
+        size_t kc = SIEVE_MIN(k_step, job->k - k0);
         const float *a_rows[DENSE_GEMV_ROWS];
         for (size_t i = 0; i < job->m; i++) {
             if (!job->trans_a) {
@@ -126,13 +125,12 @@ static void gemv_rows(const dense_job *job, size_t j0, size_t cols, float *scrat
                 a_rows[i] = a_chunk + i * kc;
             }
         }
-        for (size_t j = 0; j < cols; j++) {
+        const float *a_dot[DENSE_GEMV_ROWS];
+        sieve_dot_prepare(job->dot, a_rows, job->m, kc, a_laid_out, a_dot);
+        for (size_t j = 0; j < cols; j += SIEVE_DOT_MAX_ROWS) {
+            size_t rows = SIEVE_MIN((size_t)SIEVE_DOT_MAX_ROWS, cols - j);
             size_t first = job->b_first + (j0 + j) * job->k + k0;
-            const float *wrow = job->b->f32 ? job->b->f32 + first : w;
-            if (!job->b->f32)
-                sieve_format_load(&job->b->format, job->b->packed, first, kc, w);
-            for (size_t i = 0; i < job->m; i++)
-                acc[i * cols + j] += dot(a_rows[i], wrow, kc);
+            sieve_dot_rows(job->dot, b, first, job->k, rows, a_dot, job->m, kc, acc + j, cols);
         }
     }
     finish(job, acc, cols, j0, cols);
@@ -332,8 +330,9 @@ uint64_t sieve_gemm_macs(const sieve_layer *layer, const sieve_shape *in, int n_
 size_t sieve_gemm_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
                           const sieve_shape *out, int threads)
 {
-    (void)layer, (void)in, (void)n_in, (void)out;
-    return dense_slice_floats() * (size_t)SIEVE_MAX(threads, 1);
+    (void)n_in, (void)out;
+    size_t k = (size_t)in[0].dims[layer->attrs.gemm.trans_a ? 0 : 1];
+    return sieve_op_slice_floats(dense_slice_floats(k)) * (size_t)SIEVE_MAX(threads, 1);
 }
 
 static void gemm_job(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
@@ -387,7 +386,7 @@ void sieve_gemm_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
     dense_job job;
     gemm_job(layer, in, n_in, out, out_shape, &job);
     bool ok;
-    dense_run r = {&job, env->scratch, sieve_op_slice_floats(dense_slice_floats())};
+    dense_run r = {&job, env->scratch, sieve_op_slice_floats(dense_slice_floats(job.k))};
     sieve_pool *pool = sieve_op_pool_for_scratch(env, r.slice, &ok);
     /* A packed C is tiny and unusual: the reference decodes it. */
     if (!ok || (sieve_op_input_present(in, n_in, 2) && !in[2].f32)) {
@@ -395,6 +394,12 @@ void sieve_gemm_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
         return;
     }
     dense_plan(&job, 1, sieve_pool_threads(pool));
+    sieve_dot_plan dot;
+    if (job.gemv && job.trans_b) {
+        sieve_format fp32 = sieve_format_fp32();
+        sieve_dot_plan_init(&dot, job.b->f32 ? &fp32 : &job.b->format, job.b_first, job.k);
+        job.dot = &dot;
+    }
     sieve_parallel_for(pool, dense_tasks(&job), gemm_range, &r);
 }
 
@@ -495,7 +500,8 @@ uint64_t sieve_matmul_macs(const sieve_layer *layer, const sieve_shape *in, int 
 size_t sieve_matmul_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
                             const sieve_shape *out, int threads)
 {
-    return sieve_gemm_scratch(layer, in, n_in, out, threads);
+    (void)layer, (void)in, (void)n_in, (void)out;
+    return sieve_op_slice_floats(dense_slice_floats(0)) * (size_t)SIEVE_MAX(threads, 1);
 }
 
 /* The product of output batch `batch`: offsets into A, B and Y. */
@@ -565,7 +571,7 @@ void sieve_matmul_run(const sieve_layer *layer, const sieve_op_input *in, int n_
 {
     matmul_run r;
     matmul_geometry(&in[0].shape, &in[1].shape, out_shape, &r.g);
-    r.slice = sieve_op_slice_floats(dense_slice_floats());
+    r.slice = sieve_op_slice_floats(dense_slice_floats(0));
     r.scratch = env->scratch;
     bool ok;
     sieve_pool *pool = sieve_op_pool_for_scratch(env, r.slice, &ok);
