@@ -2,11 +2,15 @@
  * and 2 threads, fp32 against the same model with every tensor (weights
  * and activations) in an 8-bit and a 4-bit custom float format.
  *
- *   bench_engine MODEL.sieve [--repeat N] [--json]
+ *   bench_engine MODEL.sieve [--repeat N] [--json] [--layers]
  *
  * Prints median latency, effective GFLOP/s (2 * MACs / time) and the
  * packed/fp32 latency ratio measured in the same run, interleaved so that
- * machine noise hits every configuration alike. Public API only. */
+ * machine noise hits every configuration alike. --layers prints instead
+ * the median CPU time of every layer, run alone on kept activations, in
+ * each format at 1 thread (the calling thread's CPU time, which other jobs
+ * on a shared machine do not inflate): where packed formats win or lose.
+ * Public API only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,13 @@ static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double thread_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -62,6 +73,69 @@ static int pack_model(sieve_model *m, int bits)
     return 0;
 }
 
+static int set_inputs(sieve_model *model, sieve_exec *exec)
+{
+    for (int i = 0; i < sieve_model_input_count(model); i++) {
+        sieve_shape s;
+        sieve_exec_tensor_shape(exec, sieve_model_input(model, i), &s);
+        size_t n = (size_t)sieve_shape_numel(&s);
+        float *x = malloc(n * sizeof(float));
+        if (!x)
+            return -1;
+        for (size_t j = 0; j < n; j++)
+            x[j] = (float)((j * 2654435761u) % 1000) / 1000.0f - 0.5f;
+        int rc = sieve_exec_set_input(exec, i, x, n) == SIEVE_OK ? 0 : -1;
+        free(x);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* Median CPU time of every layer alone (1 thread), one column per format. */
+static int bench_layers(sieve_context *ctx, sieve_model **models, const char **names, int repeat)
+{
+    sieve_exec *ex[3];
+    for (int k = 0; k < 3; k++) {
+        sieve_exec_options o = {.threads = 1, .keep_activations = 1};
+        if (sieve_exec_create(models[k], &o, &ex[k]) != SIEVE_OK || set_inputs(models[k], ex[k]) ||
+            sieve_exec_run(ex[k]) != SIEVE_OK) {
+            fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
+            return 1;
+        }
+    }
+    int n_layers = sieve_model_layer_count(models[0]);
+    double *samples = calloc((size_t)repeat, sizeof(double)), total[3] = {0, 0, 0};
+    if (!samples)
+        return 1;
+    printf("%-28s %-8s %9s %9s %9s %9s %6s %6s\n", "layer", "op", "MMACs", names[0], names[1],
+           names[2], "cf8/fp", "cf4/fp");
+    for (int li = 0; li < n_layers; li++) {
+        double med[3];
+        for (int k = 0; k < 3; k++) {
+            for (int r = 0; r < repeat; r++) {
+                double t0 = thread_cpu_ms();
+                sieve_exec_run_layers(ex[k], li, li + 1);
+                samples[r] = thread_cpu_ms() - t0;
+            }
+            qsort(samples, (size_t)repeat, sizeof(double), cmp_double);
+            med[k] = samples[repeat / 2];
+            total[k] += med[k];
+        }
+        sieve_layer_info info;
+        sieve_model_layer(models[0], li, &info);
+        printf("%-28.28s %-8s %9.2f %9.4f %9.4f %9.4f %6.2f %6.2f\n", info.name, info.op,
+               (double)sieve_exec_layer_macs(ex[0], li) / 1e6, med[0], med[1], med[2],
+               med[1] / med[0], med[2] / med[0]);
+    }
+    printf("%-28s %-8s %9s %9.4f %9.4f %9.4f %6.2f %6.2f\n", "sum", "", "", total[0], total[1],
+           total[2], total[1] / total[0], total[2] / total[0]);
+    free(samples);
+    for (int k = 0; k < 3; k++)
+        sieve_exec_free(ex[k]);
+    return 0;
+}
+
 typedef struct config {
     const char *name;
     sieve_model *model;
@@ -74,20 +148,22 @@ typedef struct config {
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    int repeat = 30, json = 0;
+    int repeat = 30, json = 0, layers = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json"))
             json = 1;
+        else if (!strcmp(argv[i], "--layers"))
+            layers = 1;
         else if (!strcmp(argv[i], "--help") || argv[i][0] == '-') {
-            fprintf(stderr, "usage: bench_engine MODEL.sieve [--repeat N] [--json]\n");
+            fprintf(stderr, "usage: bench_engine MODEL.sieve [--repeat N] [--json] [--layers]\n");
             return argv[i][1] == '-' && !strcmp(argv[i], "--help") ? 0 : 2;
         } else
             path = argv[i];
     }
     if (!path || repeat < 1) {
-        fprintf(stderr, "usage: bench_engine MODEL.sieve [--repeat N] [--json]\n");
+        fprintf(stderr, "usage: bench_engine MODEL.sieve [--repeat N] [--json] [--layers]\n");
         return 2;
     }
     sieve_context *ctx = sieve_context_create(NULL);
@@ -102,6 +178,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_engine: packing: %s\n", sieve_context_error(ctx));
             return 1;
         }
+    }
+    if (layers) {
+        int rc = bench_layers(ctx, models, names, repeat);
+        for (int k = 0; k < 3; k++)
+            sieve_model_free(models[k]);
+        sieve_context_destroy(ctx);
+        return rc;
     }
     config cfg[6];
     int n_cfg = 0;
@@ -118,15 +201,9 @@ int main(int argc, char **argv)
                 return 1;
             }
             c->samples = calloc((size_t)repeat, sizeof(double));
-            for (int i = 0; i < sieve_model_input_count(c->model); i++) {
-                sieve_shape s;
-                sieve_exec_tensor_shape(c->exec, sieve_model_input(c->model, i), &s);
-                size_t n = (size_t)sieve_shape_numel(&s);
-                float *x = malloc(n * sizeof(float));
-                for (size_t j = 0; j < n; j++)
-                    x[j] = (float)((j * 2654435761u) % 1000) / 1000.0f - 0.5f;
-                sieve_exec_set_input(c->exec, i, x, n);
-                free(x);
+            if (!c->samples || set_inputs(c->model, c->exec)) {
+                fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
+                return 1;
             }
             sieve_exec_run(c->exec); /* warm up */
         }
