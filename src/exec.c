@@ -48,6 +48,8 @@ struct sieve_exec {
     size_t out_floats;
     float *kernel_scratch;
     size_t kernel_floats;
+    size_t *codec_bad; /* per pool thread: first element an encode rejected */
+    int codec_threads; /* entries of codec_bad */
     bool *input_set;
     bool keep_activations;
 };
@@ -68,6 +70,67 @@ static size_t floats_to_bytes(size_t n) { return n * sizeof(float); }
 #ifndef SIEVE_EXEC_POOL_MIN_MACS
 #define SIEVE_EXEC_POOL_MIN_MACS 2000000
 #endif
+
+/* Packed activations are decoded, and outputs encoded, in blocks of this
+ * many elements spread over the pool when the layer itself runs on the
+ * pool: on one thread they stay serial while the layer's kernel is split.
+ * A multiple of 8 elements, so that blocks start on whole bytes and
+ * threads never write the same byte. */
+#define CODEC_BLOCK 16384
+_Static_assert(CODEC_BLOCK % 8 == 0, "codec blocks start on byte boundaries");
+
+typedef struct codec_job {
+    const sieve_format *fmt;
+    const uint8_t *packed_in; /* decode: packed source */
+    float *decoded;           /* decode: fp32 destination */
+    const float *values;      /* encode: fp32 source */
+    uint8_t *packed_out;      /* encode: packed destination */
+    size_t n;
+    size_t *bad; /* encode: per thread, first rejected element (n: none) */
+} codec_job;
+
+static void decode_range(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)thread;
+    const codec_job *j = arg;
+    size_t first = begin * CODEC_BLOCK, last = SIEVE_MIN(j->n, end * CODEC_BLOCK);
+    sieve_cfloat_unpack(j->fmt, j->packed_in, first, last - first, j->decoded + first);
+}
+
+static void encode_range(void *arg, size_t begin, size_t end, int thread)
+{
+    const codec_job *j = arg;
+    size_t first = begin * CODEC_BLOCK, last = SIEVE_MIN(j->n, end * CODEC_BLOCK), bad = 0;
+    j->bad[thread] = j->n;
+    if (sieve_cfloat_pack(j->fmt, j->values + first, last - first, j->packed_out, first, &bad) !=
+        SIEVE_OK)
+        j->bad[thread] = first + bad;
+}
+
+static void decode_activation(sieve_pool *pool, const sieve_format *fmt, const uint8_t *src,
+                              size_t n, float *dst)
+{
+    codec_job j = {.fmt = fmt, .packed_in = src, .decoded = dst, .n = n};
+    sieve_parallel_for(pool, (n + CODEC_BLOCK - 1) / CODEC_BLOCK, decode_range, &j);
+}
+
+/* SIEVE_OK, or the error of the first element that does not fit (*bad). */
+static sieve_status encode_activation(sieve_exec *e, sieve_pool *pool, const sieve_format *fmt,
+                                      const float *src, size_t n, uint8_t *dst, size_t *bad)
+{
+    codec_job j = {.fmt = fmt, .values = src, .packed_out = dst, .n = n, .bad = e->codec_bad};
+    int threads = sieve_pool_threads(pool);
+    sieve_parallel_for(pool, (n + CODEC_BLOCK - 1) / CODEC_BLOCK, encode_range, &j);
+    *bad = n;
+    for (int t = 0; t < threads; t++)
+        *bad = SIEVE_MIN(*bad, e->codec_bad[t]);
+    if (*bad == n)
+        return SIEVE_OK;
+    /* the status the pack gave for that element */
+    size_t at = 0;
+    sieve_status st = sieve_cfloat_pack(fmt, src + *bad, 1, dst, *bad, &at);
+    return st != SIEVE_OK ? st : SIEVE_ERR_RANGE;
+}
 
 static sieve_status infer_shapes(sieve_exec *e, const sieve_exec_options *options)
 {
@@ -341,7 +404,9 @@ sieve_status sieve_exec_create(sieve_model *model, const sieve_exec_options *opt
     e->plans = sieve_calloc(ctx, nt, sizeof(*e->plans));
     e->layer_macs = sieve_calloc(ctx, (size_t)model->n_layers + 1, sizeof(uint64_t));
     e->input_set = sieve_calloc(ctx, (size_t)model->n_inputs + 1, sizeof(bool));
-    if (!e->plans || !e->layer_macs || !e->input_set)
+    e->codec_threads = SIEVE_MAX(threads, 1);
+    e->codec_bad = sieve_calloc(ctx, (size_t)e->codec_threads, sizeof(size_t));
+    if (!e->plans || !e->layer_macs || !e->input_set || !e->codec_bad)
         st = SIEVE_ERR_NOMEM;
     if (st == SIEVE_OK && threads > 1)
         st = sieve_pool_create(ctx, threads, &e->pool);
@@ -375,6 +440,7 @@ void sieve_exec_free(sieve_exec *e)
     sieve_free(ctx, e->plans, ((size_t)e->model->n_tensors + 1) * sizeof(*e->plans));
     sieve_free(ctx, e->layer_macs, ((size_t)e->model->n_layers + 1) * sizeof(uint64_t));
     sieve_free(ctx, e->input_set, ((size_t)e->model->n_inputs + 1) * sizeof(bool));
+    sieve_free(ctx, e->codec_bad, (size_t)e->codec_threads * sizeof(size_t));
     sieve_free(ctx, e, sizeof(*e));
 }
 
@@ -432,6 +498,7 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
         const sieve_layer *l = &m->layers[li];
         sieve_op_input in[SIEVE_MAX_LAYER_INPUTS];
         size_t decode_at = 0;
+        env.pool = e->layer_macs[li] < SIEVE_EXEC_POOL_MIN_MACS ? NULL : e->pool;
         for (int k = 0; k < l->n_inputs; k++) {
             int t = l->inputs[k];
             memset(&in[k], 0, sizeof(in[k]));
@@ -452,7 +519,7 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
                 in[k].f32 = (const float *)(e->arena + p->offset);
             } else {
                 float *dst = e->decode_scratch + decode_at;
-                sieve_cfloat_unpack(&p->format, e->arena + p->offset, 0, p->numel, dst);
+                decode_activation(env.pool, &p->format, e->arena + p->offset, p->numel, dst);
                 in[k].f32 = dst;
                 decode_at += (p->numel + 15) & ~(size_t)15;
             }
@@ -462,11 +529,11 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
         const sieve_format *of = &po->format;
         bool direct = of->kind == SIEVE_FORMAT_FP32;
         float *dst = direct ? (float *)(e->arena + po->offset) : e->out_scratch;
-        env.pool = e->layer_macs[li] < SIEVE_EXEC_POOL_MIN_MACS ? NULL : e->pool;
         sieve_op_kernels[l->op].run(l, in, l->n_inputs, dst, &po->shape, &env);
         if (!direct) {
             size_t bad = 0;
-            sieve_status st = sieve_cfloat_pack(of, dst, po->numel, e->arena + po->offset, 0, &bad);
+            sieve_status st =
+                encode_activation(e, env.pool, of, dst, po->numel, e->arena + po->offset, &bad);
             if (st != SIEVE_OK)
                 return sieve_fail(e->ctx, st,
                                   "layer '%s': output value %zu (%g) cannot be stored in its format",

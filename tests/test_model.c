@@ -387,6 +387,75 @@ static void test_packed_activations_equal_quantized_fp32(void **state)
     sieve_context_destroy(ctx);
 }
 
+/* x -> add(x, x) -> y (stored in `fmt`) -> relu -> z (fp32), with n large
+ * enough (over 2 M element operations) that both layers run on the pool and
+ * y is encoded and decoded in several blocks. */
+static sieve_model *doubling_model(sieve_context *ctx, size_t n, const sieve_format *fmt)
+{
+    sieve_model *m = sieve_model_new(ctx);
+    assert_non_null(m);
+    sieve_format fp32 = sieve_format_fp32();
+    sieve_shape sx = {2, {1, (int64_t)n}};
+    int x = sieve_model_add_tensor(m, "x", SIEVE_TENSOR_INPUT, &sx, &fp32);
+    int y = sieve_model_add_tensor(m, "y", SIEVE_TENSOR_ACTIVATION, NULL, fmt);
+    int z = sieve_model_add_tensor(m, "z", SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
+    int add_in[2] = {x, x};
+    assert_true(sieve_model_add_layer(m, "double", SIEVE_OP_ADD, add_in, 2, &y, 1, NULL) >= 0);
+    assert_true(sieve_model_add_layer(m, "relu", SIEVE_OP_RELU, &y, 1, &z, 1, NULL) >= 0);
+    assert_int_equal(sieve_model_mark_input(m, x), SIEVE_OK);
+    assert_int_equal(sieve_model_mark_output(m, z), SIEVE_OK);
+    return m;
+}
+
+static void test_large_packed_activations_round_trip_on_every_thread_count(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    const size_t n = 2100001; /* not a multiple of any block */
+    sieve_format f8 = sieve_format_cfloat(4, 3, 7, 1);
+    sieve_model *m = doubling_model(ctx, n, &f8);
+    float *x = malloc(n * sizeof(float)), *z = malloc(n * sizeof(float));
+    assert_non_null(x), assert_non_null(z);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((i * 2654435761u) % 2001) / 100.0f - 10.0f;
+    for (int threads = 1; threads <= 3; threads++) {
+        sieve_exec_options o = {.threads = threads};
+        sieve_exec *e = NULL;
+        assert_int_equal(sieve_exec_create(m, &o, &e), SIEVE_OK);
+        assert_int_equal(sieve_exec_set_input(e, 0, x, n), SIEVE_OK);
+        assert_int_equal(sieve_exec_run(e), SIEVE_OK);
+        assert_int_equal(sieve_exec_get_output(e, 0, z, n), SIEVE_OK);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t code;
+            assert_int_equal(sieve_cfloat_encode_ref(&f8, x[i] + x[i], &code), SIEVE_OK);
+            float y = sieve_cfloat_decode_ref(&f8, code);
+            if (z[i] != (y > 0 ? y : 0))
+                fail_msg("%d threads: z[%zu] = %g, expected relu(%g)", threads, i, (double)z[i],
+                         (double)y);
+        }
+        sieve_exec_free(e);
+    }
+    /* An unsigned y cannot hold negatives: the error names the first one,
+     * wherever the blocks and threads split the tensor. */
+    sieve_format u8 = sieve_format_cfloat(4, 4, 7, 0);
+    sieve_model *mu = doubling_model(ctx, n, &u8);
+    for (size_t i = 0; i < n; i++)
+        x[i] = i < 500000 || i % 3 ? 1.0f : -1.0f;
+    for (int threads = 1; threads <= 3; threads++) {
+        sieve_exec_options o = {.threads = threads};
+        sieve_exec *e = NULL;
+        assert_int_equal(sieve_exec_create(mu, &o, &e), SIEVE_OK);
+        assert_int_equal(sieve_exec_set_input(e, 0, x, n), SIEVE_OK);
+        assert_int_equal(sieve_exec_run(e), SIEVE_ERR_RANGE);
+        assert_non_null(strstr(sieve_context_error(ctx), "output value 500001 (-2)"));
+        sieve_exec_free(e);
+    }
+    free(x), free(z);
+    sieve_model_free(m);
+    sieve_model_free(mu);
+    sieve_context_destroy(ctx);
+}
+
 static void test_suffix_run_from_cached_activation_equals_full_run(void **state)
 {
     (void)state;
@@ -574,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_malformed_files_are_rejected_with_reason),
         cmocka_unit_test(test_arena_reuses_memory_by_lifetime),
         cmocka_unit_test(test_packed_activations_equal_quantized_fp32),
+        cmocka_unit_test(test_large_packed_activations_round_trip_on_every_thread_count),
         cmocka_unit_test(test_suffix_run_from_cached_activation_equals_full_run),
         cmocka_unit_test(test_executor_keeps_the_formats_it_was_created_with),
         cmocka_unit_test(test_package_with_variants_round_trips),
