@@ -13,7 +13,10 @@
  *      AVX2 (x86-64): the same loops compiled for AVX2, plus a fused
  *        byte-shuffle decode of 8 codes per step;
  *      AVX-512 (x86-64 with VBMI): fused vpermb decode and encode of 16
- *        codes per step.
+ *        codes per step; 8- and 4-bit runs on byte boundaries decode 64
+ *        codes per step through byte tables of their (bf16-exact) values.
+ *  The fused decode + dot products of the dense layers (cfloat_dot.h) sit
+ *  at the end, on the same levels.
  *
  * The bulk paths must equal the reference bit for bit; tests/test_cfloat.c
  * checks that at every level the CPU has, over every code of every format
@@ -734,11 +737,106 @@ SIEVE_TARGET_AVX2 static size_t unpack_avx2(const cfloat_codec *c, const uint8_t
     return groups * 8;
 }
 
+SIEVE_TARGET_AVX512 static size_t unpack_arith_avx512(const cfloat_codec *c, const uint8_t *src,
+                                                      bit_cursor cur, size_t n, float *dst);
+
+/* 8-bit runs shorter than this take the arithmetic path: the byte tables
+ * cost the decode of 256 codes to build. */
+#define BF16_TABLE_MIN_RUN 512
+
+/* 8- and 4-bit codes from a byte boundary, 64 per step: every value of
+ * such a format is exactly a bf16 (m <= 7), so the high and low bytes of
+ * that bf16 are looked up for all 64 codes at once (vpermi2b over 2 x 128
+ * entries, or vpshufb over 16), and each 16 floats are one vpermt2b of
+ * the two byte planes into bytes 2 and 3 of their lanes. */
+SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, const uint8_t *src,
+                                                     bit_cursor cur, size_t n, float *dst)
+{
+    const unsigned w = c->w;
+    /* the tables: every code decoded by the arithmetic path */
+    uint8_t codes[256 + SIEVE_PACK_SLACK] = {0}, high_bytes[256], low_bytes[256];
+    float values[256];
+    const unsigned count = 1u << w;
+    for (unsigned code = 0; code < count; code++)
+        codes[code * w / 8] |= (uint8_t)(code << (code * w % 8));
+    const bit_cursor start = {0, 0};
+    unpack_arith_avx512(c, codes, start, count, values);
+    for (unsigned code = 0; code < count; code++) {
+        const uint32_t bits = f32_bits(values[code]);
+        high_bytes[code] = (uint8_t)(bits >> 24);
+        low_bytes[code] = (uint8_t)(bits >> 16);
+    }
+    __m512i high_table[4], low_table[4];
+    if (w == 8) {
+        for (int t = 0; t < 4; t++) {
+            high_table[t] = _mm512_loadu_si512(high_bytes + 64 * t);
+            low_table[t] = _mm512_loadu_si512(low_bytes + 64 * t);
+        }
+    } else {
+        high_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)high_bytes));
+        low_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)low_bytes));
+    }
+    /* output vector t: lane j gets low byte 16t+j in byte 2, high in byte 3 */
+    __m512i place[4];
+    for (int t = 0; t < 4; t++) {
+        uint8_t index[64] = {0};
+        for (int j = 0; j < 16; j++) {
+            index[4 * j + 2] = (uint8_t)(16 * t + j);
+            index[4 * j + 3] = (uint8_t)(64 + 16 * t + j);
+        }
+        place[t] = _mm512_loadu_si512(index);
+    }
+    const __mmask64 upper_half_words = UINT64_C(0xcccccccccccccccc);
+    const __m512i nibble_low = _mm512_set1_epi16(0x000f), nibble_high = _mm512_set1_epi16(0x0f00);
+    const uint8_t *p = src + cur.byte;
+    for (size_t i = 0; i < n; i += 64) {
+        const size_t len = SIEVE_MIN((size_t)64, n - i);
+        const size_t bytes = (len * w + 7) / 8;
+        const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
+        __m512i high, low;
+        if (w == 8) {
+            const __m512i code = _mm512_maskz_loadu_epi8(load, p);
+            const __mmask64 top = _mm512_movepi8_mask(code);
+            high = _mm512_mask_blend_epi8(top,
+                                          _mm512_permutex2var_epi8(high_table[0], code, high_table[1]),
+                                          _mm512_permutex2var_epi8(high_table[2], code, high_table[3]));
+            low = _mm512_mask_blend_epi8(top,
+                                         _mm512_permutex2var_epi8(low_table[0], code, low_table[1]),
+                                         _mm512_permutex2var_epi8(low_table[2], code, low_table[3]));
+        } else {
+            /* byte j of the stream -> word j -> bytes (low nibble, high nibble) */
+            const __m512i words =
+                _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8((__mmask32)load, p));
+            const __m512i code = _mm512_or_si512(_mm512_and_si512(words, nibble_low),
+                                                 _mm512_and_si512(_mm512_slli_epi16(words, 4),
+                                                                  nibble_high));
+            high = _mm512_shuffle_epi8(high_table[0], code);
+            low = _mm512_shuffle_epi8(low_table[0], code);
+        }
+        for (size_t t = 0; 16 * t < len; t++) {
+            const size_t lanes = SIEVE_MIN((size_t)16, len - 16 * t);
+            const __m512i value =
+                _mm512_maskz_permutex2var_epi8(upper_half_words, low, place[t], high);
+            _mm512_mask_storeu_epi32(dst + i + 16 * t, (__mmask16)((1u << lanes) - 1), value);
+        }
+        p += 8 * w;
+    }
+    return n;
+}
+
+SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uint8_t *src,
+                                                bit_cursor cur, size_t n, float *dst)
+{
+    if (cur.bit == 0 && (c->w == 4 || (c->w == 8 && n >= BF16_TABLE_MIN_RUN)))
+        return unpack_bf16_avx512(c, src, cur, n, dst);
+    return unpack_arith_avx512(c, src, cur, n, dst);
+}
+
 /* Sixteen codes (2w bytes) per step, gathered with vpermb from one
  * masked load: masked-off bytes are never read, so the loads stay within
  * the stream and the last partial step needs no scalar tail. */
-SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uint8_t *src,
-                                                bit_cursor cur, size_t n, float *dst)
+SIEVE_TARGET_AVX512 static size_t unpack_arith_avx512(const cfloat_codec *c, const uint8_t *src,
+                                                      bit_cursor cur, size_t n, float *dst)
 {
     const unsigned w = c->w, phase = cur.bit;
     if (w > SIMD_MAX_WIDTH)

@@ -915,6 +915,52 @@ static void test_unpack_every_code_long_and_short_runs(void **state)
 
 /* Wide formats: sampled codes unpack like the reference, including
  * subnormals, both zeros and the extremes. */
+/* 8- and 4-bit runs from a byte boundary decode through byte tables of
+ * their bf16 values at the AVX-512 level (8-bit runs from 512 elements):
+ * every such format, signed and unsigned, at three biases, random codes,
+ * runs with tails, from aligned and unaligned starts, at every level. */
+static void test_unpack_every_4_and_8_bit_format_long_runs(void **state)
+{
+    (void)state;
+    uint64_t rng = 4242;
+    static const size_t lengths[] = {511, 512, 513, 1000, 4096 + 37};
+    enum { MAX_N = 4096 + 37 + 16 };
+    uint8_t *buf = malloc((MAX_N * 8 + 7) / 8 + SIEVE_PACK_SLACK);
+    uint32_t *codes = malloc(MAX_N * sizeof(uint32_t));
+    float *out = malloc(MAX_N * sizeof(float));
+    assert_true(buf && codes && out);
+    for (int w = 4; w <= 8; w += 4)
+        for (int is_signed = 0; is_signed <= 1; is_signed++)
+            for (int e = 1; e <= w - is_signed; e++) {
+                const int m = w - is_signed - e;
+                const int biases[] = {bias_min(e), (1 << (e - 1)) - 1, bias_max(m)};
+                for (int b = 0; b < 3; b++) {
+                    sieve_format f = sieve_format_cfloat(e, m, biases[b], is_signed);
+                    if (sieve_format_validate(&f, NULL, 0) != SIEVE_OK)
+                        continue;
+                    for (size_t i = 0; i < MAX_N; i++) {
+                        codes[i] = (uint32_t)rng_next(&rng) & ((1u << w) - 1);
+                        stream_put(buf, i * (size_t)w, (unsigned)w, codes[i]);
+                    }
+                    for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+                        for (size_t first = 0; first < 17; first += 8)
+                            for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+                                const size_t n = lengths[li] - (first == 16 ? 15 : 0);
+                                const size_t from = first == 16 ? 1 : first;
+                                sieve_cfloat_unpack_level(level, &f, buf, from, n, out);
+                                for (size_t i = 0; i < n; i++) {
+                                    const float want = sieve_cfloat_decode_ref(&f, codes[from + i]);
+                                    if (bits_of(out[i]) != bits_of(want))
+                                        fail_msg("%s level %d n=%zu first=%zu: element %zu is %a, "
+                                                 "expected %a",
+                                                 fmt_name(&f), level, n, from, i, out[i], want);
+                                }
+                            }
+                }
+            }
+    free(buf), free(codes), free(out);
+}
+
 static void test_unpack_sampled_codes_wide_formats(void **state)
 {
     (void)state;
@@ -1274,6 +1320,7 @@ int main(void)
         cmocka_unit_test(test_invalid_format_rejected_by_codec),
         cmocka_unit_test(test_bulk_pack_unpack_match_reference_all_widths),
         cmocka_unit_test(test_unpack_every_code_long_and_short_runs),
+        cmocka_unit_test(test_unpack_every_4_and_8_bit_format_long_runs),
         cmocka_unit_test(test_unpack_sampled_codes_wide_formats),
         cmocka_unit_test(test_pack_midpoints_match_reference),
         cmocka_unit_test(test_dot_rows_match_definition_every_4_and_8_bit_format),
