@@ -740,9 +740,10 @@ SIEVE_TARGET_AVX2 static size_t unpack_avx2(const cfloat_codec *c, const uint8_t
 SIEVE_TARGET_AVX512 static size_t unpack_arith_avx512(const cfloat_codec *c, const uint8_t *src,
                                                       bit_cursor cur, size_t n, float *dst);
 
-/* 8-bit runs shorter than this take the arithmetic path: the byte tables
- * cost the decode of 256 codes to build. */
-#define BF16_TABLE_MIN_RUN 512
+/* Runs shorter than this take the arithmetic path: the byte tables cost
+ * the decode of 256 (16) codes and some shuffles to set up, which longer
+ * runs repay (bench_cfloat: 512-element runs were still slower). */
+#define BF16_TABLE_MIN_RUN 1024
 
 /* 8- and 4-bit codes from a byte boundary, 64 per step: every value of
  * such a format is exactly a bf16 (m <= 7), so the high and low bytes of
@@ -753,39 +754,59 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, cons
                                                      bit_cursor cur, size_t n, float *dst)
 {
     const unsigned w = c->w;
-    /* the tables: every code decoded by the arithmetic path */
-    uint8_t codes[256 + SIEVE_PACK_SLACK] = {0}, high_bytes[256], low_bytes[256];
+    /* the tables: every code decoded by the arithmetic path, then the top
+     * two bytes of each value */
+    uint8_t codes[256 + SIEVE_PACK_SLACK] = {0};
     float values[256];
     const unsigned count = 1u << w;
-    for (unsigned code = 0; code < count; code++)
-        codes[code * w / 8] |= (uint8_t)(code << (code * w % 8));
+    if (w == 8)
+        for (unsigned code = 0; code < 256; code++)
+            codes[code] = (uint8_t)code;
+    else
+        for (unsigned code = 0; code < 16; code += 2)
+            codes[code / 2] = (uint8_t)(code | (code + 1) << 4);
     const bit_cursor start = {0, 0};
     unpack_arith_avx512(c, codes, start, count, values);
-    for (unsigned code = 0; code < count; code++) {
-        const uint32_t bits = f32_bits(values[code]);
-        high_bytes[code] = (uint8_t)(bits >> 24);
-        low_bytes[code] = (uint8_t)(bits >> 16);
-    }
     __m512i high_table[4], low_table[4];
-    if (w == 8) {
-        for (int t = 0; t < 4; t++) {
-            high_table[t] = _mm512_loadu_si512(high_bytes + 64 * t);
-            low_table[t] = _mm512_loadu_si512(low_bytes + 64 * t);
+    for (unsigned t = 0; t < count / 16; t++) {
+        const __m512i bits = _mm512_loadu_si512(values + 16 * t);
+        const __m128i high = _mm512_cvtepi32_epi8(_mm512_srli_epi32(bits, 24));
+        const __m128i low = _mm512_cvtepi32_epi8(_mm512_srli_epi32(bits, 16));
+        const int lane = (int)(t % 4);
+        if (t % 4 == 0)
+            high_table[t / 4] = low_table[t / 4] = _mm512_setzero_si512();
+        /* 16 bytes into quarter `lane` of table register t / 4 */
+        switch (lane) {
+        case 0:
+            high_table[t / 4] = _mm512_inserti32x4(high_table[t / 4], high, 0);
+            low_table[t / 4] = _mm512_inserti32x4(low_table[t / 4], low, 0);
+            break;
+        case 1:
+            high_table[t / 4] = _mm512_inserti32x4(high_table[t / 4], high, 1);
+            low_table[t / 4] = _mm512_inserti32x4(low_table[t / 4], low, 1);
+            break;
+        case 2:
+            high_table[t / 4] = _mm512_inserti32x4(high_table[t / 4], high, 2);
+            low_table[t / 4] = _mm512_inserti32x4(low_table[t / 4], low, 2);
+            break;
+        default:
+            high_table[t / 4] = _mm512_inserti32x4(high_table[t / 4], high, 3);
+            low_table[t / 4] = _mm512_inserti32x4(low_table[t / 4], low, 3);
+            break;
         }
-    } else {
-        high_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)high_bytes));
-        low_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)low_bytes));
+    }
+    if (w == 4) { /* vpshufb reads 16 entries per 128-bit lane */
+        high_table[0] = _mm512_broadcast_i32x4(_mm512_castsi512_si128(high_table[0]));
+        low_table[0] = _mm512_broadcast_i32x4(_mm512_castsi512_si128(low_table[0]));
     }
     /* output vector t: lane j gets low byte 16t+j in byte 2, high in byte 3 */
     __m512i place[4];
-    for (int t = 0; t < 4; t++) {
-        uint8_t index[64] = {0};
-        for (int j = 0; j < 16; j++) {
-            index[4 * j + 2] = (uint8_t)(16 * t + j);
-            index[4 * j + 3] = (uint8_t)(64 + 16 * t + j);
-        }
-        place[t] = _mm512_loadu_si512(index);
-    }
+    const __m512i lane_index = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(0x01010000));
+    for (int t = 0; t < 4; t++)
+        place[t] = _mm512_add_epi32(lane_index, _mm512_set1_epi32((16 * t) << 16 |
+                                                                  (64 + 16 * t) << 24));
     const __mmask64 upper_half_words = UINT64_C(0xcccccccccccccccc);
     const __m512i nibble_low = _mm512_set1_epi16(0x000f), nibble_high = _mm512_set1_epi16(0x0f00);
     const uint8_t *p = src + cur.byte;
@@ -827,7 +848,7 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, cons
 SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uint8_t *src,
                                                 bit_cursor cur, size_t n, float *dst)
 {
-    if (cur.bit == 0 && (c->w == 4 || (c->w == 8 && n >= BF16_TABLE_MIN_RUN)))
+    if (cur.bit == 0 && (c->w == 4 || c->w == 8) && n >= BF16_TABLE_MIN_RUN)
         return unpack_bf16_avx512(c, src, cur, n, dst);
     return unpack_arith_avx512(c, src, cur, n, dst);
 }
