@@ -750,8 +750,10 @@ SIEVE_TARGET_AVX512 static size_t unpack_arith_avx512(const cfloat_codec *c, con
  * that bf16 are looked up for all 64 codes at once (vpermi2b over 2 x 128
  * entries, or vpshufb over 16), and each 16 floats are one vpermt2b of
  * the two byte planes into bytes 2 and 3 of their lanes. */
-SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, const uint8_t *src,
-                                                     bit_cursor cur, size_t n, float *dst)
+/* The byte tables of a 4- or 8-bit format: high and low byte of each
+ * code's value (bf16-exact), decoded by the arithmetic path. */
+SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512i high_table[4],
+                                                   __m512i low_table[4])
 {
     const unsigned w = c->w;
     /* the tables: every code decoded by the arithmetic path, then the top
@@ -767,7 +769,6 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, cons
             codes[code / 2] = (uint8_t)(code | (code + 1) << 4);
     const bit_cursor start = {0, 0};
     unpack_arith_avx512(c, codes, start, count, values);
-    __m512i high_table[4], low_table[4];
     for (unsigned t = 0; t < count / 16; t++) {
         const __m512i bits = _mm512_loadu_si512(values + 16 * t);
         const __m128i high = _mm512_cvtepi32_epi8(_mm512_srli_epi32(bits, 24));
@@ -799,6 +800,13 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, cons
         high_table[0] = _mm512_broadcast_i32x4(_mm512_castsi512_si128(high_table[0]));
         low_table[0] = _mm512_broadcast_i32x4(_mm512_castsi512_si128(low_table[0]));
     }
+}
+
+SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, const __m512i high_table[4],
+                                                          const __m512i low_table[4],
+                                                          const uint8_t *src, bit_cursor cur,
+                                                          size_t n, float *dst)
+{
     /* output vector t: lane j gets low byte 16t+j in byte 2, high in byte 3 */
     __m512i place[4];
     const __m512i lane_index = _mm512_mullo_epi32(
@@ -843,6 +851,14 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, cons
         p += 8 * w;
     }
     return n;
+}
+
+SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, const uint8_t *src,
+                                                     bit_cursor cur, size_t n, float *dst)
+{
+    __m512i high_table[4], low_table[4];
+    bf16_tables_avx512(c, high_table, low_table);
+    return unpack_bf16_loop_avx512(c->w, high_table, low_table, src, cur, n, dst);
 }
 
 SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uint8_t *src,
@@ -1284,16 +1300,19 @@ void sieve_dot_plan_init_level(sieve_dot_plan *plan, const sieve_format *fmt, si
         }
         return;
     }
-    const bool byte_rows = element_cursor(first, w).bit == 0 && (stride % 8) * w % 8 == 0;
-    if ((w == 8 || w == 4) && byte_rows) {
-        plan->method = w == 8 ? SIEVE_DOT_BYTES8 : SIEVE_DOT_NIBBLES4;
-        plan->block = w == 8 ? DOT_BYTES8_BLOCK : DOT_NIBBLES4_BLOCK;
+    if (w == 8 || w == 4) {
+        plan->bf16_tables = true;
         for (uint32_t code = 0; code < (1u << w); code++) {
             /* m <= 7: the low 16 bits of the value are zero (a bf16) */
             const uint32_t bits = f32_bits(sieve_cfloat_decode_ref(fmt, code));
             plan->bf16_high[code] = (uint8_t)(bits >> 24);
             plan->bf16_low[code] = (uint8_t)(bits >> 16);
         }
+    }
+    const bool byte_rows = element_cursor(first, w).bit == 0 && (stride % 8) * w % 8 == 0;
+    if ((w == 8 || w == 4) && byte_rows) {
+        plan->method = w == 8 ? SIEVE_DOT_BYTES8 : SIEVE_DOT_NIBBLES4;
+        plan->block = w == 8 ? DOT_BYTES8_BLOCK : DOT_NIBBLES4_BLOCK;
     } else if (w <= 5) {
         plan->method = SIEVE_DOT_LUT32;
         for (uint32_t i = 0; i < 32; i++)
@@ -1731,6 +1750,40 @@ SIEVE_TARGET_AVX512 static void dot_rows_avx512(const sieve_dot_plan *plan, cons
     }
 }
 #endif
+
+#ifdef SIEVE_CFLOAT_X86
+SIEVE_TARGET_AVX512 static void dot_unpack_bf16_avx512(const sieve_dot_plan *plan,
+                                                       const uint8_t *src, bit_cursor cur,
+                                                       size_t n, float *dst)
+{
+    __m512i high_table[4], low_table[4];
+    if (plan->width == 8) {
+        for (int t = 0; t < 4; t++) {
+            high_table[t] = _mm512_loadu_si512(plan->bf16_high + 64 * t);
+            low_table[t] = _mm512_loadu_si512(plan->bf16_low + 64 * t);
+        }
+    } else {
+        high_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_high));
+        low_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_low));
+        for (int t = 1; t < 4; t++)
+            high_table[t] = low_table[t] = _mm512_setzero_si512();
+    }
+    unpack_bf16_loop_avx512(plan->width, high_table, low_table, src, cur, n, dst);
+}
+#endif
+
+void sieve_dot_unpack(const sieve_dot_plan *plan, const void *src, size_t first, size_t n,
+                      float *dst)
+{
+#ifdef SIEVE_CFLOAT_X86
+    const bit_cursor cur = element_cursor(first, plan->width);
+    if (plan->bf16_tables && cur.bit == 0 && n) {
+        dot_unpack_bf16_avx512(plan, src, cur, n, dst);
+        return;
+    }
+#endif
+    sieve_cfloat_unpack_level(plan->level, &plan->format, src, first, n, dst);
+}
 
 void sieve_dot_rows(const sieve_dot_plan *plan, const void *b, size_t first, size_t stride,
                     size_t rows, const float *const *vecs, size_t n_vecs, size_t k, float *acc,

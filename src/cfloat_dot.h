@@ -29,6 +29,7 @@
 #ifndef SIEVE_CFLOAT_DOT_H
 #define SIEVE_CFLOAT_DOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,7 +59,8 @@ typedef struct sieve_dot_plan {
      * low by c mod 2^m, replicated so that stray bits above a code are
      * ignored. */
     float lut[32], high[32], low[32], offset[32];
-    /* BYTES8 / NIBBLES4: high and low byte of each code's bf16 value */
+    /* AVX-512, w = 8 or 4: high and low byte of each code's bf16 value */
+    bool bf16_tables;
     uint8_t bf16_high[256], bf16_low[256];
     unsigned block; /* BYTES8 / NIBBLES4: codes per step (vectors are permuted per block) */
 } sieve_dot_plan;
@@ -92,5 +94,13 @@ void sieve_dot_prepare(const sieve_dot_plan *plan, const float *const *vecs, siz
 void sieve_dot_rows(const sieve_dot_plan *plan, const void *b, size_t first, size_t stride,
                     size_t rows, const float *const *vecs, size_t n_vecs, size_t k, float *acc,
                     size_t acc_ld);
+
+/* Elements first..first+n of the plan's stream into dst: exactly what
+ * sieve_format_load gives, but through the plan's tables for 8- and 4-bit
+ * formats, which sieve_format_load would rebuild on every call; for
+ * kernels that decode one weight tensor in many short runs (panels of
+ * 256), any `first`. */
+void sieve_dot_unpack(const sieve_dot_plan *plan, const void *src, size_t first, size_t n,
+                      float *dst);
 
 #endif

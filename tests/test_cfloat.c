@@ -1284,6 +1284,57 @@ static void test_dot_rows_match_definition_other_widths_and_fp32(void **state)
     }
 }
 
+/* sieve_dot_unpack decodes like sieve_format_load from the plan's tables,
+ * for short runs at any start: every 4- and 8-bit format and a few others,
+ * every level. */
+static void test_dot_unpack_matches_reference_short_runs(void **state)
+{
+    (void)state;
+    uint64_t rng = 99;
+    enum { N = 2000 };
+    uint8_t *buf = malloc(N * 4 + SIEVE_PACK_SLACK);
+    uint32_t *codes = malloc(N * sizeof(uint32_t));
+    float *out = malloc(N * sizeof(float));
+    assert_true(buf && codes && out);
+    sieve_format formats[64];
+    size_t count = 0;
+    for (int w = 4; w <= 8; w += 4)
+        for (int is_signed = 0; is_signed <= 1; is_signed++)
+            for (int e = 1; e <= w - is_signed; e++) {
+                const int m = w - is_signed - e;
+                sieve_format f = sieve_format_cfloat(e, m, (1 << (e - 1)) - 1, is_signed);
+                if (sieve_format_validate(&f, NULL, 0) == SIEVE_OK)
+                    formats[count++] = f;
+            }
+    formats[count++] = sieve_format_cfloat(3, 2, 3, 0);
+    formats[count++] = sieve_format_cfloat(5, 10, 15, 1);
+    for (size_t fi = 0; fi < count; fi++) {
+        const sieve_format *f = &formats[fi];
+        const unsigned w = sieve_format_width(f);
+        for (size_t i = 0; i < N; i++) {
+            codes[i] = (uint32_t)rng_next(&rng) & ((1u << w) - 1);
+            stream_put(buf, i * w, w, codes[i]);
+        }
+        for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+            sieve_dot_plan plan;
+            sieve_dot_plan_init_level(&plan, f, 0, 1, level);
+            static const size_t lengths[] = {1, 15, 16, 63, 64, 65, 256, 300, 1500};
+            for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+                for (size_t first = 0; first < 12; first += 1 + rng_below(&rng, 4)) {
+                    const size_t n = lengths[li];
+                    sieve_dot_unpack(&plan, buf, first, n, out);
+                    for (size_t i = 0; i < n; i++) {
+                        const float want = sieve_cfloat_decode_ref(f, codes[first + i]);
+                        if (bits_of(out[i]) != bits_of(want))
+                            fail_msg("%s level %d n=%zu first=%zu: element %zu is %a, expected %a",
+                                     fmt_name(f), level, n, first, i, out[i], want);
+                    }
+                }
+        }
+    }
+    free(buf), free(codes), free(out);
+}
+
 /* The special kernels are the ones that run where the CPU has them. */
 static void test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits(void **state)
 {
@@ -1326,6 +1377,7 @@ int main(void)
         cmocka_unit_test(test_dot_rows_match_definition_every_4_and_8_bit_format),
         cmocka_unit_test(test_dot_rows_match_definition_other_widths_and_fp32),
         cmocka_unit_test(test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits),
+        cmocka_unit_test(test_dot_unpack_matches_reference_short_runs),
         cmocka_unit_test(test_pack_reports_first_bad_index),
         cmocka_unit_test(test_quantize_matches_reference),
         cmocka_unit_test(test_fp32_store_load_is_memcpy_at_offset),
