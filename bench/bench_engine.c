@@ -92,7 +92,35 @@ static int set_inputs(sieve_model *model, sieve_exec *exec)
     return 0;
 }
 
-/* Median CPU time of every layer alone (1 thread), one column per format. */
+/* Copy rate of memcpy over a buffer far larger than the caches, in GB/s
+ * (bytes copied per second, best of a few): what a GEMV that streams its
+ * weights once can hope for, measured in the same run. */
+static double memcpy_gb_per_s(void)
+{
+    const size_t bytes = (size_t)128 << 20;
+    char *a = malloc(bytes), *b = malloc(bytes);
+    double best = 0;
+    if (a && b) {
+        memset(a, 1, bytes);
+        memset(b, 2, bytes);
+        for (int r = 0; r < 5; r++) {
+            double t0 = thread_cpu_ms();
+            memcpy(r % 2 ? a : b, r % 2 ? b : a, bytes);
+            double ms = thread_cpu_ms() - t0;
+            if (ms > 0 && bytes / (ms * 1e6) > best)
+                best = bytes / (ms * 1e6);
+        }
+        if (a[bytes / 2] == 3) /* keep the copies */
+            best = -best;
+    }
+    free(a);
+    free(b);
+    return best;
+}
+
+/* Median CPU time of every layer alone (1 thread), one column per format;
+ * for dense layers also the rate at which their weights were read, against
+ * memcpy's. */
 static int bench_layers(sieve_context *ctx, sieve_model **models, const char **names, int repeat)
 {
     sieve_exec *ex[3];
@@ -108,6 +136,12 @@ static int bench_layers(sieve_context *ctx, sieve_model **models, const char **n
     double *samples = calloc((size_t)repeat, sizeof(double)), total[3] = {0, 0, 0};
     if (!samples)
         return 1;
+    enum { MAX_DENSE = 16 };
+    struct {
+        const char *name;
+        double gb_per_s[3], mbytes[3];
+    } dense[MAX_DENSE];
+    int n_dense = 0;
     printf("%-28s %-8s %9s %9s %9s %9s %6s %6s\n", "layer", "op", "MMACs", names[0], names[1],
            names[2], "cf8/fp", "cf4/fp");
     for (int li = 0; li < n_layers; li++) {
@@ -127,9 +161,30 @@ static int bench_layers(sieve_context *ctx, sieve_model **models, const char **n
         printf("%-28.28s %-8s %9.2f %9.4f %9.4f %9.4f %6.2f %6.2f\n", info.name, info.op,
                (double)sieve_exec_layer_macs(ex[0], li) / 1e6, med[0], med[1], med[2],
                med[1] / med[0], med[2] / med[0]);
+        if (!strcmp(info.op, "gemm") && info.n_inputs > 1 && n_dense < MAX_DENSE) {
+            dense[n_dense].name = info.name;
+            for (int k = 0; k < 3; k++) {
+                sieve_tensor_info w;
+                sieve_layer_info lk;
+                sieve_model_layer(models[k], li, &lk);
+                sieve_model_tensor(models[k], lk.inputs[1], &w);
+                dense[n_dense].gb_per_s[k] = (double)w.bytes / (med[k] * 1e6);
+                dense[n_dense].mbytes[k] = (double)w.bytes / 1e6;
+            }
+            n_dense++;
+        }
     }
     printf("%-28s %-8s %9s %9.4f %9.4f %9.4f %6.2f %6.2f\n", "sum", "", "", total[0], total[1],
            total[2], total[1] / total[0], total[2] / total[0]);
+    if (n_dense) {
+        printf("dense weights read (MB, GB/s); memcpy copies %.1f GB/s in this run\n",
+               memcpy_gb_per_s());
+        for (int d = 0; d < n_dense; d++)
+            printf("%-28.28s %s %.1f MB %.1f GB/s, %s %.1f MB %.1f GB/s, %s %.1f MB %.1f GB/s\n",
+                   dense[d].name, names[0], dense[d].mbytes[0], dense[d].gb_per_s[0], names[1],
+                   dense[d].mbytes[1], dense[d].gb_per_s[1], names[2], dense[d].mbytes[2],
+                   dense[d].gb_per_s[2]);
+    }
     free(samples);
     for (int k = 0; k < 3; k++)
         sieve_exec_free(ex[k]);

@@ -863,11 +863,16 @@ SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512
     }
 }
 
-SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, const __m512i high_table[4],
+/* sign_magnitude: an 8-bit signed format, whose code's value is its
+ * magnitude's with the sign bit set: one 128-entry lookup per byte plane
+ * and the sign OR-ed into the high byte. */
+SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, bool sign_magnitude,
+                                                          const __m512i high_table[4],
                                                           const __m512i low_table[4],
                                                           const uint8_t *src, bit_cursor cur,
                                                           size_t n, float *dst)
 {
+    const __m512i sign_bits = _mm512_set1_epi8((char)0x80);
     /* output vector t: lane j gets low byte 16t+j in byte 2, high in byte 3 */
     __m512i place[4];
     const __m512i lane_index = _mm512_mullo_epi32(
@@ -884,7 +889,13 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, const __m5
         const size_t bytes = (len * w + 7) / 8;
         const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
         __m512i high, low;
-        if (w == 8) {
+        if (w == 8 && sign_magnitude) {
+            const __m512i code = _mm512_maskz_loadu_epi8(load, p);
+            high = _mm512_ternarylogic_epi32(
+                _mm512_permutex2var_epi8(high_table[0], code, high_table[1]), code, sign_bits,
+                0xf8); /* a | (b & c) */
+            low = _mm512_permutex2var_epi8(low_table[0], code, low_table[1]);
+        } else if (w == 8) {
             const __m512i code = _mm512_maskz_loadu_epi8(load, p);
             const __mmask64 top = _mm512_movepi8_mask(code);
             high = _mm512_mask_blend_epi8(top,
@@ -919,7 +930,8 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, cons
 {
     __m512i high_table[4], low_table[4];
     bf16_tables_avx512(c, high_table, low_table);
-    return unpack_bf16_loop_avx512(c->w, high_table, low_table, src, cur, n, dst);
+    return unpack_bf16_loop_avx512(c->w, c->sign_flag != 0, high_table, low_table, src, cur, n,
+                                   dst);
 }
 
 SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uint8_t *src,
@@ -1684,6 +1696,12 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_bf16_fma4(__m512i low, __m512i high, c
     *sum = s;
 }
 
+/* Kernel variant of SIEVE_DOT_BYTES8 for signed formats: a code's value is
+ * its magnitude's with the sign bit set, so one 128-entry lookup per byte
+ * plane (vpermi2b ignores bit 7) and an OR of the sign bit into the high
+ * byte replace two lookups and a blend per plane. */
+#define DOT_BYTES8_SIGNED (-1)
+
 SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
     const sieve_dot_plan *plan, const uint8_t *b, size_t first, size_t stride, const size_t rows,
     const float *const *vecs, const size_t n_vecs, size_t k, float *acc, size_t acc_ld,
@@ -1698,7 +1716,7 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
             sum[i][r] = _mm512_setzero_ps();
     }
     __m512i high_table[4], low_table[4];
-    if (method == SIEVE_DOT_BYTES8) {
+    if (method == SIEVE_DOT_BYTES8 || method == DOT_BYTES8_SIGNED) {
         for (int t = 0; t < 4; t++) {
             high_table[t] = _mm512_loadu_si512(plan->bf16_high + 64 * t);
             low_table[t] = _mm512_loadu_si512(plan->bf16_low + 64 * t);
@@ -1707,7 +1725,7 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
         high_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_high));
         low_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_low));
     }
-    const __m512i nibble = _mm512_set1_epi8(0x0f);
+    const __m512i nibble = _mm512_set1_epi8(0x0f), sign_bits = _mm512_set1_epi8((char)0x80);
     for (size_t j = 0; j < k; j += block) {
         const size_t count = SIEVE_MIN((size_t)block, k - j);
         const size_t bytes = (count * w + 7) / 8;
@@ -1716,7 +1734,14 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
             const __m512i codes = _mm512_maskz_loadu_epi8(load, step[r]);
             _mm_prefetch((const char *)step[r] + DOT_PREFETCH_BYTES, _MM_HINT_T0);
             step[r] += 64;
-            if (method == SIEVE_DOT_BYTES8) {
+            if (method == DOT_BYTES8_SIGNED) {
+                const __m512i high = _mm512_ternarylogic_epi32(
+                    _mm512_permutex2var_epi8(high_table[0], codes, high_table[1]), codes,
+                    sign_bits, 0xf8); /* a | (b & c) */
+                const __m512i low = _mm512_permutex2var_epi8(low_table[0], codes, low_table[1]);
+                for (size_t i = 0; i < n_vecs; i++)
+                    dot_bf16_fma4(low, high, vecs[i] + j, &sum[i][r]);
+            } else if (method == SIEVE_DOT_BYTES8) {
                 const __mmask64 top = _mm512_movepi8_mask(codes);
                 const __m512i high = _mm512_mask_blend_epi8(
                     top, _mm512_permutex2var_epi8(high_table[0], codes, high_table[1]),
@@ -1802,7 +1827,11 @@ SIEVE_TARGET_AVX512 static void dot_rows_f32_avx512(const float *b, size_t strid
 #define DOT_ROWS_dot_rows_nibbles4_avx512(R)                                                       \
     dot_rows_bytes_avx512_body(plan, b, first, stride, R, vecs, 1, k, acc, acc_ld,                 \
                                SIEVE_DOT_NIBBLES4)
+#define DOT_ROWS_dot_rows_bytes8s_avx512(R)                                                        \
+    dot_rows_bytes_avx512_body(plan, b, first, stride, R, vecs, 1, k, acc, acc_ld,                 \
+                               DOT_BYTES8_SIGNED)
 DOT_BYTES_AVX512(dot_rows_bytes8_avx512, SIEVE_DOT_BYTES8)
+DOT_BYTES_AVX512(dot_rows_bytes8s_avx512, DOT_BYTES8_SIGNED)
 DOT_BYTES_AVX512(dot_rows_nibbles4_avx512, SIEVE_DOT_NIBBLES4)
 DOT_METHOD_AVX512(dot_rows_lut_avx512, SIEVE_DOT_LUT32)
 DOT_METHOD_AVX512(dot_rows_split_avx512, SIEVE_DOT_SPLIT)
@@ -1818,7 +1847,10 @@ SIEVE_TARGET_AVX512 static void dot_rows_avx512(const sieve_dot_plan *plan, cons
         return;
     }
     if (plan->method == SIEVE_DOT_BYTES8) {
-        dot_rows_bytes8_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+        if (plan->format.is_signed)
+            dot_rows_bytes8s_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+        else
+            dot_rows_bytes8_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
         return;
     }
     if (plan->method == SIEVE_DOT_NIBBLES4) {
@@ -1875,7 +1907,8 @@ SIEVE_TARGET_AVX512 static void dot_unpack_bf16_avx512(const sieve_dot_plan *pla
         for (int t = 1; t < 4; t++)
             high_table[t] = low_table[t] = _mm512_setzero_si512();
     }
-    unpack_bf16_loop_avx512(plan->width, high_table, low_table, src, cur, n, dst);
+    unpack_bf16_loop_avx512(plan->width, plan->format.is_signed != 0, high_table, low_table, src,
+                            cur, n, dst);
 }
 #endif
 
