@@ -1378,12 +1378,20 @@ void sieve_dot_prepare(const sieve_dot_plan *plan, const float *const *vecs, siz
         return;
     }
     const size_t padded = sieve_dot_prepared_floats(1, k), block = plan->block;
+    const size_t whole = k / block * block;
+    uint8_t code_of_lane[DOT_NIBBLES4_BLOCK];
+    for (unsigned lane = 0; lane < block; lane++)
+        code_of_lane[lane] = (uint8_t)dot_code_of_lane(plan->method, lane);
     for (size_t i = 0; i < n_vecs; i++) {
+        const float *src = vecs[i];
         float *dst = scratch + i * padded;
-        for (size_t b0 = 0; b0 < padded; b0 += block)
+        for (size_t b0 = 0; b0 < whole; b0 += block)
+            for (unsigned lane = 0; lane < block; lane++)
+                dst[b0 + lane] = src[b0 + code_of_lane[lane]];
+        for (size_t b0 = whole; b0 < padded; b0 += block)
             for (unsigned lane = 0; lane < block; lane++) {
-                const size_t at = b0 + dot_code_of_lane(plan->method, lane);
-                dst[b0 + lane] = at < k ? vecs[i][at] : 0.0f;
+                const size_t at = b0 + code_of_lane[lane];
+                dst[b0 + lane] = at < k ? src[at] : 0.0f;
             }
         prepared[i] = dst;
     }

@@ -17,7 +17,7 @@
 
 #define DENSE_GEMV_ROWS 4
 _Static_assert(DENSE_GEMV_ROWS <= SIEVE_DOT_MAX_VECS, "every row of A rides in one dot call");
-#define GEMV_COLS_T 64   /* columns per task when B' rows are B's rows (transB): the
+#define GEMV_COLS_T 256  /* columns per task when B' rows are B's rows (transB): each
                           * task lays out its rows of A for the dot kernels once */
 #define GEMV_COLS_N 256  /* columns per task when B' columns are B's columns */
 /* k chunk of the GEMV when A' must be gathered (transA) or B's rows decoded
