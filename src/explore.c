@@ -1149,6 +1149,7 @@ static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve
     bool complete = false;
     st = eval_model(x, model, 0, x->n_sel, allowed, NULL, NULL, NULL, &n_correct, &complete,
                     &discordant);
+    free_execs(x); /* they run `model`, and must go first */
     sieve_model_free(model);
     *pass = st == SIEVE_OK && complete && meets(x, n_correct, discordant, min, z);
     return st;
@@ -1462,6 +1463,7 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
                         &complete, &discordant);
         norm = x->orig_sel_correct ? (double)n_correct / (double)x->orig_sel_correct : 1;
         if (st != SIEVE_OK) {
+            free_execs(x); /* they run `model`, and must go first */
             sieve_model_free(model);
             return st;
         }
@@ -1477,6 +1479,7 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
                 x->n_items ? (double)(n_correct + cal_correct) / (double)x->n_items : 0;
             break;
         }
+        free_execs(x); /* they run `model`, and must go first */
         sieve_model_free(model);
         /* back off the tensor whose own loss is the largest */
         int pick = -1;
@@ -1751,6 +1754,7 @@ done:
         report(&x, 1, "done in %.1f s (%zu evaluations)", r->wall_ms / 1000, r->evaluations);
         *out = r;
     } else {
+        free_execs(&x); /* they may run a variant's model */
         sieve_explore_result_free(ctx, r);
     }
     if (hists)
