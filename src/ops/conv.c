@@ -11,6 +11,7 @@
  * per group) has a direct kernel: as a GEMM it would be one row long. */
 #include <string.h>
 
+#include "../cfloat_dot.h"
 #include "kernels.h"
 #include "winograd.h"
 
@@ -229,6 +230,7 @@ void sieve_conv_run_ref(const sieve_layer *layer, const sieve_op_input *in, int 
 
 typedef struct conv_weights {
     const sieve_op_input *w;
+    const sieve_dot_plan *dot; /* decode tables of packed w, made once per layer run */
     size_t row0; /* first output channel of the group */
     size_t k;
 } conv_weights;
@@ -245,7 +247,7 @@ static void conv_pack_weights(const void *src, size_t i0, size_t count, size_t k
         if (cw->w->f32) {
             row = cw->w->f32 + first;
         } else {
-            sieve_format_load(&cw->w->format, cw->w->packed, first, kc, tmp);
+            sieve_dot_unpack(cw->dot, cw->w->packed, first, kc, tmp);
             row = tmp;
         }
         for (size_t k = 0; k < kc; k++)
@@ -393,6 +395,7 @@ typedef struct conv_run {
     conv_geom g;
     const float *x;
     const sieve_op_input *w;
+    sieve_dot_plan dot; /* packed w: sieve_format_load rebuilds its tables per call */
     const float *bias; /* fp32 bias or NULL (decoded into bias_buf if packed) */
     float *y;
     sieve_gemm_split split;
@@ -410,7 +413,7 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
     for (size_t t = begin; t < end; t++) {
         size_t ng = t / per_image_group;
         size_t n = ng / g->group, grp = ng % g->group;
-        conv_weights cw = {r->w, grp * g->mg, g->k};
+        conv_weights cw = {r->w, &r->dot, grp * g->mg, g->k};
         conv_image im = {r->x + (n * g->c + grp * g->cg) * g->h * g->w, g};
         sieve_gemm_job job = {
             .m = g->mg,
@@ -524,6 +527,8 @@ void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, i
         sieve_parallel_for(pool, r.g.batch * r.g.c, conv_depthwise_range, &r);
         return;
     }
+    if (!r.w->f32)
+        sieve_dot_plan_init(&r.dot, &r.w->format, 0, r.g.k);
     r.split = sieve_gemm_plan(r.g.mg, r.g.p, r.g.batch * r.g.group, threads);
     size_t tasks = r.g.batch * r.g.group * r.split.m_blocks * r.split.n_blocks;
     sieve_parallel_for(pool, tasks, conv_gemm_range, &r);
