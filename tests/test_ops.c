@@ -364,34 +364,48 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         check_conv_case(&cases[i]);
 }
 
+/* Packed weights are decoded (row-major into the tile kernel's A, or into
+ * packed panels) to the same values the quantized fp32 weights hold, and
+ * reach the same kernels: the outputs are bit-identical, on odd shapes
+ * (rows not a multiple of MR, K over one k block, M over MC, stride 2,
+ * groups, depthwise) and in 8- and 4-bit formats. */
 static void test_conv_packed_weights_equal_fp32_quantized_weights(void **state)
 {
     (void)state;
-    sieve_format fmt = sieve_format_cfloat(4, 3, 7, 1);
-    static const int groups[] = {1, 2, 13};
-    for (size_t gi = 0; gi < 3; gi++) {
-        int g = groups[gi], c = g == 13 ? 13 : 14, m = g == 13 ? 13 : 10;
-        sieve_layer l = conv_layer(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, g, true);
-        sieve_op_input in[3] = {random_input(shape_of(4, 1, c, 17, 15)),
-                                random_input(shape_of(4, m, c / g, 3, 3)),
-                                random_input(shape_of(1, m))};
-        sieve_op_input packed[3] = {in[0], pack_input(&in[1], &fmt), in[2]};
-        sieve_shape out = infer_ok(&l, in, 3);
-        for (int threads = 1; threads <= 2; threads++) {
-            float *from_f32 = run_fast(&l, in, 3, &out, threads);
-            float *from_packed = run_fast(&l, packed, 3, &out, threads);
-            assert_memory_equal(from_f32, from_packed, numel(&out) * sizeof(float));
-            free(from_f32);
-            free(from_packed);
+    static const struct {
+        int c, h, w, m, k, s, pad, group;
+    } cases[] = {
+        {14, 17, 15, 10, 3, 1, 1, 1},  {14, 17, 15, 10, 3, 1, 1, 2},
+        {13, 17, 15, 13, 3, 1, 1, 13}, {70, 7, 6, 13, 3, 2, 1, 1},  /* K = 630 > KC */
+        {3, 23, 21, 17, 7, 2, 3, 1},   {37, 5, 5, 530, 1, 1, 0, 1}, /* M > MC */
+        {5, 40, 37, 7, 3, 1, 0, 1},                                 /* P > NC */
+    };
+    const sieve_format fmts[] = {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(2, 1, 1, 1)};
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
+        for (size_t fi = 0; fi < 2; fi++) {
+            int c = cases[ci].c, m = cases[ci].m, g = cases[ci].group, k = cases[ci].k;
+            int s = cases[ci].s, pad = cases[ci].pad;
+            sieve_layer l = conv_layer(k, k, s, s, 1, 1, pad, pad, pad, pad, g, true);
+            sieve_op_input in[3] = {random_input(shape_of(4, 1, c, cases[ci].h, cases[ci].w)),
+                                    random_input(shape_of(4, m, c / g, k, k)),
+                                    random_input(shape_of(1, m))};
+            sieve_op_input packed[3] = {in[0], pack_input(&in[1], &fmts[fi]), in[2]};
+            sieve_shape out = infer_ok(&l, in, 3);
+            for (int threads = 1; threads <= 2; threads++) {
+                float *from_f32 = run_fast(&l, in, 3, &out, threads);
+                float *from_packed = run_fast(&l, packed, 3, &out, threads);
+                assert_memory_equal(from_f32, from_packed, numel(&out) * sizeof(float));
+                free(from_f32);
+                free(from_packed);
+            }
+            float *ref_f32 = run_ref(&l, in, 3, &out), *ref_packed = run_ref(&l, packed, 3, &out);
+            assert_memory_equal(ref_f32, ref_packed, numel(&out) * sizeof(float));
+            free(ref_f32);
+            free(ref_packed);
+            free_input(&packed[1]);
+            for (int i = 0; i < 3; i++)
+                free_input(&in[i]);
         }
-        float *ref_f32 = run_ref(&l, in, 3, &out), *ref_packed = run_ref(&l, packed, 3, &out);
-        assert_memory_equal(ref_f32, ref_packed, numel(&out) * sizeof(float));
-        free(ref_f32);
-        free(ref_packed);
-        free_input(&packed[1]);
-        for (int i = 0; i < 3; i++)
-            free_input(&in[i]);
-    }
 }
 
 static void test_conv_infer_rejects_bad_shapes(void **state)

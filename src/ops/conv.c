@@ -4,8 +4,8 @@
  * Fast path: per image and group, Y[Mg, P] = W[Mg, K] x im2col(X)[K, P]
  * (P output pixels, K = Cg * kh * kw) on the SGEMM core, with im2col done
  * tile by tile straight into packed B panels and packed weights decoded
- * panel by panel into packed A panels (fp32 weights are read in place by
- * the AVX-512 tile kernel). 3x3 stride-1 convolutions with enough channels
+ * panel by panel (fp32 weights are read in place by the AVX-512 tile
+ * kernel, and packed ones decoded row-major for it, untransposed). 3x3 stride-1 convolutions with enough channels
  * and pixels go to Winograd F(4x4, 3x3) instead (winograd.c), 4x fewer
  * multiply-adds. Depthwise convolution (one input and one output channel
  * per group) has a direct kernel: as a GEMM it would be one row long. */
@@ -258,6 +258,17 @@ static void conv_pack_weights(const void *src, size_t i0, size_t count, size_t k
             dst[k * SIEVE_GEMM_MR + r] = 0.0f;
 }
 
+/* The same rows row-major, decoded straight into place: packed weights
+ * only (fp32 ones are read in place through a_rows). */
+static void conv_load_weight_rows(const void *src, size_t i0, size_t count, size_t k0, size_t kc,
+                                  float *dst)
+{
+    const conv_weights *cw = src;
+    for (size_t r = 0; r < count; r++)
+        sieve_dot_unpack(cw->dot, cw->w->packed, (cw->row0 + i0 + r) * cw->k + k0, kc,
+                         dst + r * kc);
+}
+
 typedef struct conv_image {
     const float *x; /* first channel of the group in this image */
     const conv_geom *g;
@@ -423,6 +434,7 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .a = &cw,
             .a_rows = r->w->f32 ? r->w->f32 + grp * g->mg * g->k : NULL,
             .lda = g->k,
+            .load_a_rows = r->w->f32 ? NULL : conv_load_weight_rows,
             .pack_b = pointwise ? conv_pack_pointwise : conv_pack_im2col,
             .b = &im,
             .c = r->y + (n * g->m + grp * g->mg) * g->p,

@@ -96,6 +96,10 @@ sieve_pool *sieve_op_pool_for_scratch(const sieve_op_env *env, size_t slice_floa
  * dst[k * MR + r], zeros for rows r >= count. */
 typedef void (*sieve_pack_a_fn)(const void *src, size_t i0, size_t count, size_t k0, size_t kc,
                                 float *dst, float *tmp);
+/* Writes rows i0..i0+count (count <= MR) x k0..k0+kc of A row-major,
+ * row r at dst + r * kc: the layout the tile kernel also reads. */
+typedef void (*sieve_load_a_rows_fn)(const void *src, size_t i0, size_t count, size_t k0,
+                                     size_t kc, float *dst);
 /* Packs k0..k0+kc x columns j0..j0+count (count <= NC) of B into panels of NR
  * columns: dst[(j / NR) * kc * NR + k * NR + j % NR], zeros for columns
  * count..round_up(count, NR). */
@@ -116,6 +120,9 @@ typedef struct sieve_gemm_job {
      * weights when the output has few columns (7 x 7 images). */
     const float *a_rows;
     size_t lda;
+    /* Optional, without a_rows: used instead of pack_a where the tile
+     * kernel reads rows, which saves transposing decoded weights. */
+    sieve_load_a_rows_fn load_a_rows;
     float alpha;
     bool accumulate; /* C holds values to add to (else overwritten) */
     bool relu;       /* max(0, .) on the final value */

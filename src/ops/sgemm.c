@@ -326,13 +326,19 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                                                                   : NULL;
     /* fp32 A read in place by the tile kernel, not packed */
     bool rows = tile && job->a_rows;
+    /* A loaded row-major into apack (row stride kc) for the tile kernel */
+    bool loaded_rows = tile && !rows && job->load_a_rows;
 
     for (size_t ib = m0; ib < m1; ib += MC) {
         size_t ie = SIEVE_MIN(m1, ib + MC);
         for (size_t k0 = 0; k0 < job->k; k0 += KC) {
             size_t kc = SIEVE_MIN((size_t)KC, job->k - k0);
             bool first = k0 == 0, last = k0 + kc == job->k;
-            if (!rows)
+            if (loaded_rows)
+                for (size_t i = ib; i < ie; i += MR)
+                    job->load_a_rows(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
+                                     apack + (i - ib) * kc);
+            else if (!rows)
                 for (size_t i = ib; i < ie; i += MR)
                     job->pack_a(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
                                 apack + (i - ib) * kc, tmp);
@@ -347,7 +353,7 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                         sieve_gemm_tile t = {
                             .kc = kc,
                             .a = rows ? job->a_rows + i * job->lda + k0 : ap,
-                            .lda = rows ? job->lda : 0,
+                            .lda = rows ? job->lda : loaded_rows ? kc : 0,
                             .rs = job->rs,
                             .mr = mr,
                             .bias = job->row_bias ? job->row_bias + i : NULL,
