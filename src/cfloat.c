@@ -1427,11 +1427,23 @@ void sieve_dot_plan_init_level(sieve_dot_plan *plan, const sieve_format *fmt, si
         }
         return;
     }
+    /* Every code's value by the bulk decoder (bit-identical to the
+     * reference, which costs microseconds for 256 codes: a plan is made on
+     * every layer run). */
+    float values[1u << TABLE_MAX_WIDTH];
+    if (w <= TABLE_MAX_WIDTH) {
+        cfloat_codec c;
+        uint32_t codes[1u << TABLE_MAX_WIDTH];
+        codec_init(&c, fmt);
+        for (uint32_t code = 0; code < (1u << w); code++)
+            codes[code] = code;
+        decode_codes_portable(&c, codes, (size_t)1 << w, values);
+    }
     if (w == 8 || w == 4) {
         plan->bf16_tables = true;
         for (uint32_t code = 0; code < (1u << w); code++) {
             /* m <= 7: the low 16 bits of the value are zero (a bf16) */
-            const uint32_t bits = f32_bits(sieve_cfloat_decode_ref(fmt, code));
+            const uint32_t bits = f32_bits(values[code]);
             plan->bf16_high[code] = (uint8_t)(bits >> 24);
             plan->bf16_low[code] = (uint8_t)(bits >> 16);
         }
@@ -1443,7 +1455,7 @@ void sieve_dot_plan_init_level(sieve_dot_plan *plan, const sieve_format *fmt, si
     } else if (w <= 5) {
         plan->method = SIEVE_DOT_LUT32;
         for (uint32_t i = 0; i < 32; i++)
-            plan->lut[i] = sieve_cfloat_decode_ref(fmt, i & ((1u << w) - 1));
+            plan->lut[i] = values[i & ((1u << w) - 1)];
     } else if (high_bits <= 5 && m <= 5) {
         plan->method = SIEVE_DOT_SPLIT;
         const unsigned e = fmt->e_bits;
