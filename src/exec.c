@@ -120,6 +120,10 @@ static sieve_status encode_activation(sieve_exec *e, sieve_pool *pool, const sie
 {
     codec_job j = {.fmt = fmt, .values = src, .packed_out = dst, .n = n, .bad = e->codec_bad};
     int threads = sieve_pool_threads(pool);
+    /* a job of fewer blocks than threads runs fewer parts: the others must
+     * not report a rejection left over from an earlier layer */
+    for (int t = 0; t < threads; t++)
+        e->codec_bad[t] = n;
     sieve_parallel_for(pool, (n + CODEC_BLOCK - 1) / CODEC_BLOCK, encode_range, &j);
     *bad = n;
     for (int t = 0; t < threads; t++)

@@ -465,6 +465,58 @@ static void test_large_packed_activations_round_trip_on_one_and_two_threads(void
     sieve_context_destroy(ctx);
 }
 
+/* A layer big enough for the thread pool (128 -> 128 channels, 3x3, on 4x4:
+ * 2.4 M MACs) whose packed output is one codec block: on 2 threads only one
+ * part encodes it, and a leftover rejection of the idle part once failed the
+ * run ("output value 0 cannot be stored"). The packed run must succeed on 1
+ * and 2 threads and give the same bits. */
+static void test_small_packed_output_of_a_pooled_layer(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *m = sieve_model_new(ctx);
+    assert_non_null(m);
+    sieve_format fp32 = sieve_format_fp32(), f8 = sieve_format_cfloat(4, 3, 7, 1);
+    const int c = 128;
+    sieve_shape sx = shape4(1, c, 4, 4), sw = shape4(c, c, 3, 3);
+    int x = sieve_model_add_tensor(m, "x", SIEVE_TENSOR_INPUT, &sx, &fp32);
+    int w = sieve_model_add_tensor(m, "w", SIEVE_TENSOR_CONSTANT, &sw, &fp32);
+    int y = sieve_model_add_tensor(m, "y", SIEVE_TENSOR_ACTIVATION, NULL, &f8);
+    int z = sieve_model_add_tensor(m, "z", SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
+    size_t nw = (size_t)c * c * 9, nx = (size_t)c * 16;
+    float *wv = malloc(nw * sizeof(float)), *xv = malloc(nx * sizeof(float));
+    assert_non_null(wv), assert_non_null(xv);
+    for (size_t i = 0; i < nw; i++)
+        wv[i] = (float)((int)(i * 2654435761u % 17) - 8) / 256.0f;
+    for (size_t i = 0; i < nx; i++)
+        xv[i] = (float)((int)(i * 40503u % 13) - 6) / 8.0f;
+    assert_int_equal(sieve_model_set_constant(m, w, wv, nw), SIEVE_OK);
+    sieve_layer_attrs conv = {.conv = {.kernel = {3, 3}, .stride = {1, 1}, .dilation = {1, 1},
+                                       .pads = {1, 1, 1, 1}, .group = 1}};
+    int cin[2] = {x, w};
+    assert_true(sieve_model_add_layer(m, "conv", SIEVE_OP_CONV, cin, 2, &y, 1, &conv) >= 0);
+    assert_true(sieve_model_add_layer(m, "relu", SIEVE_OP_RELU, &y, 1, &z, 1, NULL) >= 0);
+    assert_int_equal(sieve_model_mark_input(m, x), SIEVE_OK);
+    assert_int_equal(sieve_model_mark_output(m, z), SIEVE_OK);
+    float out[2][2048];
+    for (int threads = 1; threads <= 2; threads++) {
+        sieve_exec_options o = {.threads = threads};
+        sieve_exec *e = NULL;
+        assert_int_equal(sieve_exec_create(m, &o, &e), SIEVE_OK);
+        assert_int_equal(sieve_exec_set_input(e, 0, xv, nx), SIEVE_OK);
+        for (int run = 0; run < 2; run++) {
+            if (sieve_exec_run(e) != SIEVE_OK)
+                fail_msg("%d threads, run %d: %s", threads, run, sieve_context_error(ctx));
+        }
+        assert_int_equal(sieve_exec_get_output(e, 0, out[threads - 1], 2048), SIEVE_OK);
+        sieve_exec_free(e);
+    }
+    assert_memory_equal(out[0], out[1], sizeof(out[0]));
+    free(wv), free(xv);
+    sieve_model_free(m);
+    sieve_context_destroy(ctx);
+}
+
 static void test_suffix_run_from_cached_activation_equals_full_run(void **state)
 {
     (void)state;
@@ -653,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_arena_reuses_memory_by_lifetime),
         cmocka_unit_test(test_packed_activations_equal_quantized_fp32),
         cmocka_unit_test(test_large_packed_activations_round_trip_on_one_and_two_threads),
+        cmocka_unit_test(test_small_packed_output_of_a_pooled_layer),
         cmocka_unit_test(test_suffix_run_from_cached_activation_equals_full_run),
         cmocka_unit_test(test_executor_keeps_the_formats_it_was_created_with),
         cmocka_unit_test(test_package_with_variants_round_trips),
