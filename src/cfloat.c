@@ -1698,6 +1698,26 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_f32_avx512_body(const float *b, s
  * dot_code_of_lane, against vectors laid out in that order. The last
  * step's load is masked to the row's bytes; lanes past k meet zeros in
  * the prepared vectors. */
+/* The bf16 byte tables of a dot plan in registers: four 64-byte tables
+ * for 8-bit codes (`wide`), else one 16-entry table broadcast to every lane
+ * (the other three zero). */
+SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_plan_tables_avx512(const sieve_dot_plan *plan, bool wide,
+                                                             __m512i high_table[4],
+                                                             __m512i low_table[4])
+{
+    if (wide) {
+        for (int t = 0; t < 4; t++) {
+            high_table[t] = _mm512_loadu_si512(plan->bf16_high + 64 * t);
+            low_table[t] = _mm512_loadu_si512(plan->bf16_low + 64 * t);
+        }
+        return;
+    }
+    high_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_high));
+    low_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_low));
+    for (int t = 1; t < 4; t++)
+        high_table[t] = low_table[t] = _mm512_setzero_si512();
+}
+
 SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_bf16_fma4(__m512i low, __m512i high, const float *a,
                                                     __m512 *sum)
 {
@@ -1736,15 +1756,8 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
             sum[i][r] = _mm512_setzero_ps();
     }
     __m512i high_table[4], low_table[4];
-    if (method == SIEVE_DOT_BYTES8 || method == DOT_BYTES8_SIGNED) {
-        for (int t = 0; t < 4; t++) {
-            high_table[t] = _mm512_loadu_si512(plan->bf16_high + 64 * t);
-            low_table[t] = _mm512_loadu_si512(plan->bf16_low + 64 * t);
-        }
-    } else {
-        high_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_high));
-        low_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_low));
-    }
+    dot_plan_tables_avx512(plan, method == SIEVE_DOT_BYTES8 || method == DOT_BYTES8_SIGNED,
+                           high_table, low_table);
     const __m512i nibble = _mm512_set1_epi8(0x0f), sign_bits = _mm512_set1_epi8((char)0x80);
     for (size_t j = 0; j < k; j += block) {
         const size_t count = SIEVE_MIN((size_t)block, k - j);
@@ -1916,17 +1929,7 @@ SIEVE_TARGET_AVX512 static void dot_unpack_bf16_avx512(const sieve_dot_plan *pla
                                                        size_t n, float *dst)
 {
     __m512i high_table[4], low_table[4];
-    if (plan->width == 8) {
-        for (int t = 0; t < 4; t++) {
-            high_table[t] = _mm512_loadu_si512(plan->bf16_high + 64 * t);
-            low_table[t] = _mm512_loadu_si512(plan->bf16_low + 64 * t);
-        }
-    } else {
-        high_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_high));
-        low_table[0] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)plan->bf16_low));
-        for (int t = 1; t < 4; t++)
-            high_table[t] = low_table[t] = _mm512_setzero_si512();
-    }
+    dot_plan_tables_avx512(plan, plan->width == 8, high_table, low_table);
     unpack_bf16_loop_avx512(plan->width, plan->format.is_signed != 0, high_table, low_table, src,
                             cur, n, dst);
 }
