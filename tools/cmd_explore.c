@@ -16,20 +16,23 @@
 static const char usage[] =
     "usage: sieve explore ORIGINAL.sieve -o PACKAGE.sieve [--data SPEC] [--target F]\n"
     "                     [--test SPEC] [--report FILE.md|FILE.json] [--threads N]\n"
-    "                     [--subset N] [--margin Z] [--select-margin Z] [--strip]\n"
-    "                     [--json] [--quiet]\n"
+    "                     [--subset N] [--sweep-margin Z] [--margin Z]\n"
+    "                     [--select-margin Z] [--max-replay F] [--strip] [--json]\n"
+    "                     [--quiet]\n"
     "\n"
     "Searches a custom float format for every weight and activation tensor of\n"
     "the model (SIEVE paper, section IV-A), combines them into three variants\n"
     "  exact        per tensor, the format moving the original's outputs least\n"
-    "  accurate     formats keeping 100% of the original's accuracy\n"
-    "  approximate  formats keeping 99.9% of it\n"
+    "  accurate     formats keeping 100% of the original's accuracy, whose\n"
+    "               detector replays at most 10% of inputs (--max-replay)\n"
+    "  approximate  formats keeping 99.9% of it, replaying at most 20%\n"
     "The validation data is halved (even- and odd-numbered items). On the first\n"
-    "half, accurate and approximate take the fewest bits that meet their\n"
-    "threshold, chosen jointly by pricing how far each format moves the\n"
-    "original's output distribution; on\n"
-    "the second, the misspeculation detector of each variant is calibrated\n"
-    "(confidence score, threshold -> replay fraction and accuracy with replay).\n"
+    "half, accurate and approximate take the fewest bits that meet their goal,\n"
+    "chosen jointly by pricing how far each format moves the original's output\n"
+    "distribution; the second half confirms the replay limit (raising the\n"
+    "price until it holds) and calibrates the misspeculation detector of each\n"
+    "variant (confidence score, threshold -> replay fraction and accuracy with\n"
+    "replay).\n"
     "The edge package holds the graph once, the original's tensors and the\n"
     "three variants with their calibration.\n"
     "Only the validation data is used for any decision; --test data is\n"
@@ -43,10 +46,18 @@ static const char usage[] =
     "  --margin Z          ... with Z standard errors to spare on the calibration\n"
     "                      half, so that it holds on unseen inputs too (default\n"
     "                      1.645, one-sided 95%; 0: at face value)\n"
+    "  --sweep-margin Z    a format ends its tensor's mantissa sweep once its\n"
+    "                      accuracy on the subset falls below 99.8% of the\n"
+    "                      original's by more than Z standard errors of their\n"
+    "                      difference (default 1.645; 0: at face value)\n"
     "  --select-margin Z   a combination meets its threshold on the first half\n"
     "                      with Z standard errors of its difference to the\n"
-    "                      original to spare (default 0: at face value); the\n"
-    "                      most conservative one is always held to face value\n"
+    "                      original to spare; negative, a tolerance (default\n"
+    "                      -1.645: fails only when significantly below; 0: at\n"
+    "                      face value)\n"
+    "  --max-replay F      the most the accurate variant's detector may replay\n"
+    "                      (default 0.10; approximate: twice that, at most 1;\n"
+    "                      1: no limit)\n"
     "  --test SPEC         also measure accuracy, alone and with replay, on SPEC\n"
     "  --report FILE       write a report: Markdown (.md) or JSON (.json)\n"
     "  --threads N         worker threads (default: all online CPUs)\n"
@@ -71,6 +82,8 @@ enum {
     OPT_SUBSET,
     OPT_MARGIN,
     OPT_SELECT_MARGIN,
+    OPT_SWEEP_MARGIN,
+    OPT_MAX_REPLAY,
     OPT_STRIP,
     OPT_JSON,
     OPT_QUIET,
@@ -82,7 +95,9 @@ static const cli_option options[] = {
     {OPT_TARGET, "target", 0, true},   {OPT_TEST, "test", 0, true},
     {OPT_REPORT, "report", 0, true},   {OPT_THREADS, "threads", 0, true},
     {OPT_SUBSET, "subset", 0, true},   {OPT_MARGIN, "margin", 0, true},
-    {OPT_SELECT_MARGIN, "select-margin", 0, true}, {OPT_STRIP, "strip", 0, false},
+    {OPT_SELECT_MARGIN, "select-margin", 0, true}, {OPT_SWEEP_MARGIN, "sweep-margin", 0, true},
+    {OPT_MAX_REPLAY, "max-replay", 0, true},
+    {OPT_STRIP, "strip", 0, false},
     {OPT_JSON, "json", 0, false},      {OPT_QUIET, "quiet", 0, false},
     {OPT_HELP, "help", 'h', false},
 };
@@ -310,7 +325,8 @@ int cmd_explore(int argc, char **argv)
     const char *model_path = NULL, *output = NULL, *data = DEFAULT_DATA, *test = NULL,
                *report = NULL, *value;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), subset = 2000;
-    float target = 1.0f, margin = 1.645f, select_margin = 0.0f;
+    float target = 1.0f, margin = 1.645f, select_margin = -1.645f,
+          sweep_margin = 1.645f, max_replay = 0.10f;
     bool strip = false, json = false, quiet = false;
     int opt;
     while ((opt = cli_next(&p, &value)) != CLI_ARG_END) {
@@ -341,8 +357,20 @@ int cmd_explore(int argc, char **argv)
         case OPT_SELECT_MARGIN:
             if (!cli_option_float(cmd, "select-margin", value, &select_margin))
                 return CLI_EXIT_USAGE;
-            if (!(select_margin >= 0 && select_margin <= 10))
-                return cli_usage_error(cmd, "--select-margin must be in [0, 10]");
+            if (!(select_margin >= -10 && select_margin <= 10))
+                return cli_usage_error(cmd, "--select-margin must be in [-10, 10]");
+            break;
+        case OPT_SWEEP_MARGIN:
+            if (!cli_option_float(cmd, "sweep-margin", value, &sweep_margin))
+                return CLI_EXIT_USAGE;
+            if (!(sweep_margin >= 0 && sweep_margin <= 10))
+                return cli_usage_error(cmd, "--sweep-margin must be in [0, 10]");
+            break;
+        case OPT_MAX_REPLAY:
+            if (!cli_option_float(cmd, "max-replay", value, &max_replay))
+                return CLI_EXIT_USAGE;
+            if (!(max_replay > 0 && max_replay <= 1))
+                return cli_usage_error(cmd, "--max-replay must be in (0, 1], e.g. 0.1");
             break;
         case OPT_TEST:
             test = value;
@@ -399,6 +427,9 @@ int cmd_explore(int argc, char **argv)
     eo.target = target;
     eo.target_z = margin;
     eo.select_z = select_margin;
+    eo.sweep_z = sweep_margin;
+    eo.replay_max[SIEVE_VARIANT_ACCURATE] = max_replay;
+    eo.replay_max[SIEVE_VARIANT_APPROXIMATE] = max_replay < 0.5f ? 2.0 * max_replay : 1.0;
     eo.data_name = data;
     if (!quiet) {
         eo.progress = print_progress;

@@ -8,12 +8,16 @@
  *   - e_bits from e_max down to 2, each with the bias that covers most
  *     values, until coverage falls below coverage_min;
  *   - for each e_bits, m_bits from m_bits_max down to 0 while the
- *     validation accuracy normalized to the original's stays >= sweep_min.
+ *     validation accuracy normalized to the original's stays >= sweep_min
+ *     (judged with sweep_z standard errors of the paired difference to the
+ *     original: the subset is small and a sweep must not end on noise).
  * The per-tensor results are combined into three variants:
  *   exact        per tensor, the explored format moving the original's
  *                softmax output least (KL; then the most accurate, widest)
- *   accurate     combination with normalized accuracy >= 1.0
- *   approximate  combination with normalized accuracy >= 0.999
+ *   accurate     combination with normalized accuracy >= 1.0 whose
+ *                detector replays <= 10 % of inputs
+ *   approximate  combination with normalized accuracy >= 0.999 whose
+ *                detector replays <= 20 %
  * Each tensor's first choice for accurate/approximate is the narrowest
  * format whose accuracy alone meets the variant's threshold (the paper's
  * combination). Losses add up across tensors, so the combination is then
@@ -22,8 +26,13 @@
  * fraction of the weight or activation elements; kl_t: the mean KL
  * divergence from the original's softmax output to the one with f_t alone,
  * over the sweep subset), and the least p whose combination meets the
- * threshold on the selection half of the validation split (with select_z
- * standard errors to spare) is found by bisection. Should even the largest price fail, and for
+ * variant's goal on the selection half of the validation split is found by
+ * bisection: its accuracy not significantly below the threshold (select_z,
+ * a paired test) and a detector calibrated on those items replaying at
+ * most replay_max. From there the price is raised until a detector
+ * calibrated on the calibration half replays at most replay_max too (the
+ * least passing price of several tried is often one whose luck on the
+ * selection half hides a loss). Should even the largest price fail, and for
  * the exact variant, tensors are backed off one by one (the one whose format
  * alone changes most answers moves to the narrowest explored format that
  * changes fewer, then to fp32) until the variant meets its threshold. Then
@@ -35,7 +44,7 @@
  * Speed: the sweeps run on an evenly spaced subset of the validation split,
  * from cached fp32 activations (only the layers from the first consumer of
  * the tensor under test are re-run), over all threads, with early stop of an
- * evaluation as soon as it cannot reach sweep_min. */
+ * evaluation as soon as it can no longer pass. */
 #ifndef SIEVE_EXPLORE_H
 #define SIEVE_EXPLORE_H
 
@@ -107,6 +116,11 @@ typedef struct sieve_explore_options {
     int threads;        /* <= 0: the context's */
     size_t subset;      /* validation items of the per-tensor sweeps (0: all) */
     double sweep_min;   /* stop the m sweep below this normalized accuracy (0.998) */
+    /* ... once the step's right answers fall below sweep_min of the
+     * original's by more than sweep_z standard errors of their paired
+     * difference (1.645): on a few hundred items one near-tie item changing
+     * its answer must not end a sweep; 0 judges at face value */
+    double sweep_z;
     double coverage_min; /* stop the e sweep below this coverage (0.5) */
     int m_bits_max;      /* first mantissa width of every sweep (6) */
     /* Least normalized validation accuracy of each variant (per tensor and
@@ -115,8 +129,15 @@ typedef struct sieve_explore_options {
     double target;                /* detector: accuracy with replay / original's (1.0) */
     double target_z;              /* detector: margin in standard errors (1.645) */
     /* variants: margin in standard errors of the paired difference to the
-     * original by which a combination must meet its threshold (0) */
+     * original by which a combination must meet its threshold; negative, a
+     * tolerance: -1.645 (the default) fails only combinations significantly
+     * below it (one-sided 95 %) */
     double select_z;
+    /* accurate, approximate: the most a detector calibrated on the selection
+     * half may replay there for a combination to be chosen; answers a
+     * variant changes both ways cost replay even when they cancel in its
+     * accuracy (exact 1: no limit, accurate 0.10, approximate 0.20) */
+    double replay_max[SIEVE_VARIANT_KIND_COUNT];
     int explore_weights;          /* nonzero: search constant tensors (1) */
     int explore_activations;      /* nonzero: search inputs and activations (1) */
     int fit_temperature;          /* nonzero: fit a softmax temperature (1) */
@@ -134,7 +155,7 @@ typedef struct sieve_explore_candidate {
     double accuracy;   /* normalized to the original's on the subset */
     double agreement;  /* fraction of subset items whose top-1 is the original's */
     double divergence; /* mean KL(original's softmax || this one's) over the subset, nats */
-    int complete;      /* 0: stopped early, accuracy is only known < sweep_min */
+    int complete;      /* 0: stopped early, the step could no longer pass */
 } sieve_explore_candidate;
 
 typedef struct sieve_explore_tensor {
@@ -208,6 +229,13 @@ typedef struct sieve_explore_result {
  * the tensor's fraction of the elements of its kind. */
 sieve_format sieve_explore_priced_format(const sieve_explore_tensor *xt, double share,
                                          double price);
+
+/* The paired test of one sweep step: `correct` right answers on items where
+ * the original has `orig_correct`, `discordant` of them right in exactly one
+ * of the two. Passes when correct + z * sqrt(discordant) >=
+ * sweep_min * orig_correct (z = 0: at face value). */
+int sieve_explore_sweep_passes(size_t correct, size_t orig_correct, size_t discordant,
+                               double sweep_min, double z);
 
 /* Runs the whole search and calibration of `original` (which it does not
  * modify) on the labelled validation data `validation`. The model must take
