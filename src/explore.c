@@ -1280,28 +1280,25 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
     double total[2] = {0, 0};
     for (int i = 0; i < n; i++)
         total[r->tensors[i].role == SIEVE_TENSOR_CONSTANT ? 0 : 1] += (double)r->tensors[i].numel;
-    enum { MAX_PASSED = PRICE_STEPS + 2 };
     size_t bytes = (size_t)(n ? n : 1) * sizeof(sieve_format);
-    sieve_format *lo = sieve_calloc(x->ctx, 1, bytes), *mid = sieve_calloc(x->ctx, 1, bytes);
-    sieve_format *passed = sieve_calloc(x->ctx, MAX_PASSED, bytes); /* by decreasing price */
-    double passed_price[MAX_PASSED];
-    int n_passed = 0;
+    /* lo: the combination of the highest price that failed; hi: of the
+     * least that passed; mid: the one under test */
+    sieve_format *lo = sieve_calloc(x->ctx, 1, bytes), *hi = sieve_calloc(x->ctx, 1, bytes),
+                 *mid = sieve_calloc(x->ctx, 1, bytes);
     sieve_status st = SIEVE_OK;
-    if (!lo || !mid || !passed) {
+    if (!lo || !hi || !mid) {
         st = SIEVE_ERR_NOMEM;
         goto done;
     }
     bool pass = false;
-    double plo = PRICE_LO, phi = PRICE_HI, replay = -1;
-    apply_price(r, 0, total, lo);
-    if ((st = formats_pass(x, original, r, v, lo, g, &pass, &replay)) != SIEVE_OK)
-        goto done;
+    double plo = PRICE_LO, phi = 0, replay = -1;
     int tried = 1;
-    if (pass) {
-        memcpy(passed, lo, bytes);
-        passed_price[n_passed++] = 0;
-    } else {
-        sieve_format *hi = passed;
+    apply_price(r, phi, total, hi);
+    if ((st = formats_pass(x, original, r, v, hi, g, &pass, &replay)) != SIEVE_OK)
+        goto done;
+    if (!pass) {
+        memcpy(lo, hi, bytes);
+        phi = PRICE_HI;
         apply_price(r, phi, total, hi);
         if ((st = formats_pass(x, original, r, v, hi, g, &pass, &replay)) != SIEVE_OK)
             goto done;
@@ -1312,12 +1309,11 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
             r->variants[v].price = phi;
             goto done;
         }
-        passed_price[n_passed++] = phi;
     }
-    for (int step = 0; step < PRICE_STEPS && passed_price[n_passed - 1] > 0; step++) {
+    for (int step = 0; step < PRICE_STEPS && phi > 0; step++) {
         double p = sqrt(plo * phi);
         apply_price(r, p, total, mid);
-        if (same_formats(mid, passed + (size_t)(n_passed - 1) * (size_t)n, n)) {
+        if (same_formats(mid, hi, n)) {
             phi = p;
             continue;
         }
@@ -1336,48 +1332,46 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
                pass ? "meets the goal" : "does not", replay_text);
         if (pass) {
             phi = p;
-            memcpy(passed + (size_t)n_passed * (size_t)n, mid, bytes);
-            passed_price[n_passed++] = p;
+            memcpy(hi, mid, bytes);
         } else {
             plo = p;
             memcpy(lo, mid, bytes);
         }
     }
-    double price = passed_price[n_passed - 1];
-    memcpy(mid, passed + (size_t)(n_passed - 1) * (size_t)n, bytes);
     if (g->replay_max < 1) {
         bool ok = false;
-        for (double p = price; p <= PRICE_HI * (1 + 1e-9); p = SIEVE_MAX(p, PRICE_LO) * CONFIRM_STEP) {
-            apply_price(r, p, total, lo);
-            if (p > price && same_formats(lo, mid, n))
+        for (double p = phi; p <= PRICE_HI * (1 + 1e-9); p = SIEVE_MAX(p, PRICE_LO) * CONFIRM_STEP) {
+            apply_price(r, p, total, mid);
+            if (p > phi && same_formats(mid, hi, n))
                 continue;
-            if (p > price)
-                memcpy(mid, lo, bytes);
-            price = p;
-            if ((st = confirm_replay(x, original, r, v, mid, g, &replay)) != SIEVE_OK)
+            if (p > phi) {
+                phi = p;
+                memcpy(hi, mid, bytes);
+            }
+            if ((st = confirm_replay(x, original, r, v, hi, g, &replay)) != SIEVE_OK)
                 goto done;
             tried++;
             ok = replay <= g->replay_max + 1e-12;
             report(x, 0.75 + 0.2 * v / 3.0,
                    "%s: price %.3g on the calibration half: detector replays %.2f%% (%s)",
-                   variant_names[v], p, 100 * replay, ok ? "confirmed" : "over the limit");
+                   variant_names[v], phi, 100 * replay, ok ? "confirmed" : "over the limit");
             if (ok)
                 break;
         }
         if (!ok) { /* none confirmed: the most conservative combination */
-            price = passed_price[0];
-            memcpy(mid, passed, bytes);
+            phi = PRICE_HI;
+            apply_price(r, phi, total, hi);
         }
     }
     for (int i = 0; i < n; i++)
-        r->tensors[i].choice[v] = mid[i];
-    r->variants[v].price = price;
+        r->tensors[i].choice[v] = hi[i];
+    r->variants[v].price = phi;
     report(x, 0.75 + 0.2 * v / 3.0, "%s: price %.3g chosen (%d combinations tried)",
-           variant_names[v], price, tried);
+           variant_names[v], phi, tried);
 done:
     sieve_free(x->ctx, lo, bytes);
+    sieve_free(x->ctx, hi, bytes);
     sieve_free(x->ctx, mid, bytes);
-    sieve_free(x->ctx, passed, MAX_PASSED * bytes);
     return st;
 }
 
