@@ -258,15 +258,38 @@ static void conv_pack_weights(const void *src, size_t i0, size_t count, size_t k
             dst[k * SIEVE_GEMM_MR + r] = 0.0f;
 }
 
+/* Each call decodes a short piece (kc codes) of rows that lie k codes
+ * apart: a pattern the hardware prefetchers missed, leaving the decoder
+ * waiting on memory for most of a packed 512-channel convolution (perf: 80 %
+ * of its samples on the load of the codes). The piece of the row this many
+ * rows ahead is requested while the current one is decoded. */
+#define CONV_PREFETCH_ROWS 4
+
+static void conv_prefetch_bits(const uint8_t *stream, size_t bit, size_t bits)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    for (size_t b = bit / 8 / 64 * 64; b * 8 < bit + bits; b += 64)
+        __builtin_prefetch(stream + b, 0, 3);
+#else
+    (void)stream, (void)bit, (void)bits;
+#endif
+}
+
 /* The same rows row-major, decoded straight into place: packed weights
  * only (fp32 ones are read in place through a_rows). */
 static void conv_load_weight_rows(const void *src, size_t i0, size_t count, size_t k0, size_t kc,
                                   float *dst)
 {
     const conv_weights *cw = src;
-    for (size_t r = 0; r < count; r++)
-        sieve_dot_unpack(cw->dot, cw->w->packed, (cw->row0 + i0 + r) * cw->k + k0, kc,
-                         dst + r * kc);
+    const size_t width = sieve_format_width(&cw->w->format);
+    const size_t rows = (size_t)cw->w->shape.dims[0];
+    for (size_t r = 0; r < count; r++) {
+        size_t row = cw->row0 + i0 + r, first = row * cw->k + k0;
+        if (row + CONV_PREFETCH_ROWS < rows)
+            conv_prefetch_bits(cw->w->packed, (first + CONV_PREFETCH_ROWS * cw->k) * width,
+                               kc * width);
+        sieve_dot_unpack(cw->dot, cw->w->packed, first, kc, dst + r * kc);
+    }
 }
 
 typedef struct conv_image {
