@@ -23,7 +23,7 @@
     X(MATMUL, "matmul")             /* in: a, b (numpy matmul broadcasting)   */ \
     X(SOFTMAX, "softmax")           /* in: x                                  */ \
     X(CONCAT, "concat")             /* in: x0..xn                             */ \
-    X(ADD, "add")                   /* in: a, b (numpy broadcasting)          */ \
+    X(ADD, "add")                   /* in: a, b (numpy broadcasting), relu?   */ \
     X(RESHAPE, "reshape")           /* in: x ; out shape in attrs             */ \
     X(FLATTEN, "flatten")           /* in: x                                  */
 
@@ -66,6 +66,10 @@ typedef struct sieve_gemm_attrs {
     bool relu;
 } sieve_gemm_attrs;
 
+typedef struct sieve_add_attrs {
+    bool relu; /* fused ReLU on the sum (model file version 2) */
+} sieve_add_attrs;
+
 typedef struct sieve_axis_attrs {
     int axis; /* softmax (opset >= 13 semantics: along one axis), concat, flatten */
     bool softmax_coerce_2d; /* softmax opset < 13: flatten to [prod(:axis), prod(axis:)] */
@@ -80,6 +84,7 @@ typedef union sieve_layer_attrs {
     sieve_pool_attrs pool;
     sieve_lrn_attrs lrn;
     sieve_gemm_attrs gemm;
+    sieve_add_attrs add;
     sieve_axis_attrs axis;
     sieve_reshape_attrs reshape;
 } sieve_layer_attrs;

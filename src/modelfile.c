@@ -2,7 +2,7 @@
  *
  * Layout (all integers little-endian):
  *   0   8  magic "SIEVEMDL"
- *   8   4  format version (SIEVE_FILE_VERSION)
+ *   8   4  format version (SIEVE_FILE_VERSION_MIN .. SIEVE_FILE_VERSION)
  *   12  4  flags (0)
  *   16  8  header length H
  *   24  H  JSON header (graph, tensor table, formats, preprocessing,
@@ -23,7 +23,13 @@
 #include "graph.h"
 
 #define SIEVE_FILE_MAGIC "SIEVEMDL"
-#define SIEVE_FILE_VERSION 1u
+/* Version 2 adds one attribute, "relu" of add layers (Add followed by a
+ * ReLU, fused). A file is written with the lowest version that holds its
+ * graph: a version 1 reader would ignore the attribute and compute another
+ * function, so it must refuse exactly the files that use it, and keep
+ * reading all the others. */
+#define SIEVE_FILE_VERSION_MIN 1u
+#define SIEVE_FILE_VERSION 2u
 #define SIEVE_FILE_PREAMBLE 24u
 #define SIEVE_BLOB_ALIGN 64u
 #define SIEVE_MAX_DIM ((int64_t)1 << 40)
@@ -115,6 +121,10 @@ static cJSON *attrs_json(const sieve_layer *l)
         cJSON_AddBoolToObject(o, "trans_b", a->gemm.trans_b);
         cJSON_AddBoolToObject(o, "relu", a->gemm.relu);
         break;
+    case SIEVE_OP_ADD:
+        if (a->add.relu) /* absent means false: version 1 files stay as they were */
+            cJSON_AddBoolToObject(o, "relu", true);
+        break;
     case SIEVE_OP_SOFTMAX:
     case SIEVE_OP_CONCAT:
     case SIEVE_OP_FLATTEN:
@@ -138,12 +148,21 @@ typedef struct blob_plan {
     size_t total;
 } blob_plan;
 
+/* The lowest file version that can hold the model's graph. */
+static uint32_t file_version_of(const sieve_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].op == SIEVE_OP_ADD && m->layers[i].attrs.add.relu)
+            return 2;
+    return SIEVE_FILE_VERSION_MIN;
+}
+
 static cJSON *header_json(const sieve_model *m, const blob_plan *plan)
 {
     const size_t *offsets = plan->base;
     char fmt[64];
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "version", SIEVE_FILE_VERSION);
+    cJSON_AddNumberToObject(root, "version", file_version_of(m));
     cJSON *tensors = cJSON_AddArrayToObject(root, "tensors");
     for (int i = 0; i < m->n_tensors; i++) {
         const sieve_tensor *t = &m->tensors[i];
@@ -290,7 +309,7 @@ sieve_status sieve_model_save_file(sieve_context *ctx, const sieve_model *m, con
     size_t hlen = strlen(text);
     uint8_t pre[SIEVE_FILE_PREAMBLE];
     memcpy(pre, SIEVE_FILE_MAGIC, 8);
-    put_u32(pre + 8, SIEVE_FILE_VERSION);
+    put_u32(pre + 8, file_version_of(m));
     put_u32(pre + 12, 0);
     put_u64(pre + 16, hlen);
     static const uint8_t zeros[SIEVE_BLOB_ALIGN];
@@ -359,6 +378,7 @@ typedef struct loader {
     size_t data_size;
     blob_span *spans; /* every blob, base and variants, for the overlap check */
     int n_spans, cap_spans;
+    uint32_t version; /* of the file being read */
 } loader;
 
 static sieve_status add_span(loader *L, size_t begin, size_t end, int tensor)
@@ -539,6 +559,16 @@ static sieve_status parse_attrs(loader *L, const cJSON *o, sieve_op op, const ch
         TRY(get_bool(L, o, "trans_a", who, &a->gemm.trans_a));
         TRY(get_bool(L, o, "trans_b", who, &a->gemm.trans_b));
         TRY(get_bool(L, o, "relu", who, &a->gemm.relu));
+        break;
+    case SIEVE_OP_ADD:
+        if (cJSON_GetObjectItemCaseSensitive(o, "relu")) {
+            TRY(get_bool(L, o, "relu", who, &a->add.relu));
+            if (a->add.relu && L->version < 2)
+                return sieve_fail(L->ctx, SIEVE_ERR_FORMAT,
+                                  "layer '%s': a fused ReLU on add needs model file version 2, "
+                                  "the file says %u",
+                                  who, L->version);
+        }
         break;
     case SIEVE_OP_SOFTMAX:
     case SIEVE_OP_CONCAT:
@@ -854,9 +884,10 @@ static sieve_status load_image(sieve_context *ctx, const uint8_t *file, size_t s
     if (memcmp(file, SIEVE_FILE_MAGIC, 8) != 0)
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "not a .sieve model (bad magic)");
     uint32_t version = get_u32(file + 8);
-    if (version != SIEVE_FILE_VERSION)
-        return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "model file version %u, this library reads %u",
-                          version, SIEVE_FILE_VERSION);
+    if (version < SIEVE_FILE_VERSION_MIN || version > SIEVE_FILE_VERSION)
+        return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED,
+                          "model file version %u, this library reads %u to %u", version,
+                          SIEVE_FILE_VERSION_MIN, SIEVE_FILE_VERSION);
     if (get_u32(file + 12) != 0)
         return sieve_fail(ctx, SIEVE_ERR_UNSUPPORTED, "model file uses flags 0x%x this library does not know",
                           get_u32(file + 12));
@@ -865,7 +896,7 @@ static sieve_status load_image(sieve_context *ctx, const uint8_t *file, size_t s
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "header length %llu runs past end of file",
                           (unsigned long long)hlen);
     size_t data_start = align_up(SIEVE_FILE_PREAMBLE + (size_t)hlen);
-    loader L = {ctx, m, NULL, 0, NULL, 0, 0};
+    loader L = {ctx, m, NULL, 0, NULL, 0, 0, version};
     if (data_start <= size) {
         L.data = file + data_start;
         L.data_size = size - data_start;

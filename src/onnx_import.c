@@ -15,7 +15,7 @@
  *           layer outputs are inferred by the kernels' own `infer`.
  *   nodes   are imported in file order (which must be topological): each op
  *           handler folds, aliases (Identity, Dropout) or appends a pending
- *           layer. Relu (and Clip to [0, inf)) fuses into the conv/gemm
+ *           layer. Relu (and Clip to [0, inf)) fuses into the conv/gemm/add
  *           before it, BatchNormalization into the conv, a constant bias Add
  *           into the MatMul (making a gemm), a zero Pad into the conv or
  *           average pool after it - each only when the intermediate result
@@ -1734,14 +1734,19 @@ static sieve_status emit_relu(onnx_importer *imp, int x)
     int y;
     const char *out_name = imp->node->output[0];
     const onnx_value *v = VAL(x);
-    /* Fused into the conv/gemm computing x when nothing else reads x. */
+    /* Fused into the conv/gemm/add computing x when nothing else reads x
+     * (an add: the residual join of a ResNet block, one layer and, in
+     * packed models, one decode and encode of the activation fewer). */
     if (v->producer >= 0 && v->uses == 1 && !v->is_output) {
         onnx_layer *p = &imp->layers[v->producer];
-        if (p->output == x && (p->op == SIEVE_OP_CONV || p->op == SIEVE_OP_GEMM)) {
+        if (p->output == x &&
+            (p->op == SIEVE_OP_CONV || p->op == SIEVE_OP_GEMM || p->op == SIEVE_OP_ADD)) {
             if (p->op == SIEVE_OP_CONV)
                 p->attrs.conv.relu = true;
-            else
+            else if (p->op == SIEVE_OP_GEMM)
                 p->attrs.gemm.relu = true;
+            else
+                p->attrs.add.relu = true;
             TRY(alias_output(imp, out_name, x));
             return value_rename(imp, x, out_name);
         }

@@ -311,6 +311,84 @@ static void test_malformed_files_are_rejected_with_reason(void **state)
     sieve_context_destroy(ctx);
 }
 
+/* y = add(x, c) with the ReLU fused or not: x [1, 4] input, c constant. */
+static sieve_model *add_model(sieve_context *ctx, bool relu)
+{
+    static const float c_values[4] = {0.5f, 3, -4, 5};
+    sieve_model *m = sieve_model_new(ctx);
+    sieve_format fp32 = sieve_format_fp32();
+    sieve_shape s = {2, {1, 4}};
+    int x = sieve_model_add_tensor(m, "x", SIEVE_TENSOR_INPUT, &s, &fp32);
+    int c = sieve_model_add_tensor(m, "c", SIEVE_TENSOR_CONSTANT, &s, &fp32);
+    int y = sieve_model_add_tensor(m, "y", SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
+    assert_int_equal(sieve_model_set_constant(m, c, c_values, 4), SIEVE_OK);
+    sieve_layer_attrs attrs = {.add = {.relu = relu}};
+    int in[2] = {x, c};
+    assert_true(sieve_model_add_layer(m, "join", SIEVE_OP_ADD, in, 2, &y, 1, &attrs) >= 0);
+    assert_int_equal(sieve_model_mark_input(m, x), SIEVE_OK);
+    assert_int_equal(sieve_model_mark_output(m, y), SIEVE_OK);
+    return m;
+}
+
+static uint8_t *saved_image(sieve_context *ctx, const sieve_model *m, size_t *size)
+{
+    char *path = tmp_path("saved.sieve");
+    assert_int_equal(sieve_model_save_file(ctx, m, path), SIEVE_OK);
+    uint8_t *image = read_all(path, size);
+    remove(path);
+    return image;
+}
+
+/* A fused Add-ReLU needs file version 2, which version 1 readers refuse
+ * (they would drop the ReLU); every other model is still written as
+ * version 1, byte for byte what those readers know. */
+static void test_add_relu_is_written_as_version_2_and_nothing_else_is(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    size_t size;
+    sieve_model *m = tiny_model(ctx, NULL);
+    uint8_t *image = saved_image(ctx, m, &size);
+    assert_int_equal(image[8], 1);
+    free(image);
+    sieve_model_free(m);
+
+    m = add_model(ctx, false);
+    image = saved_image(ctx, m, &size);
+    assert_int_equal(image[8], 1);
+    for (size_t i = 0; i + 4 <= size; i++) /* no attribute a version 1 reader lacks */
+        assert_false(memcmp(image + i, "relu", 4) == 0);
+    free(image);
+    sieve_model_free(m);
+
+    m = add_model(ctx, true);
+    image = saved_image(ctx, m, &size);
+    sieve_model_free(m);
+    assert_int_equal(image[8], 2);
+    sieve_model *r = NULL;
+    assert_int_equal(sieve_model_load_memory(ctx, image, size, 1, &r), SIEVE_OK);
+    assert_true(r->layers[0].attrs.add.relu);
+    /* [1 -2 3 -4] + [0.5 3 -4 5] = [1.5 1 -1 1] */
+    static const float x[4] = {1, -2, 3, -4}, want[4] = {1.5f, 1, 0, 1};
+    float y[4];
+    sieve_exec *e = NULL;
+    assert_int_equal(sieve_exec_create(r, NULL, &e), SIEVE_OK);
+    assert_int_equal(sieve_exec_set_input(e, 0, x, 4), SIEVE_OK);
+    assert_int_equal(sieve_exec_run(e), SIEVE_OK);
+    assert_int_equal(sieve_exec_get_output(e, 0, y, 4), SIEVE_OK);
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(y[i], want[i], 0);
+    sieve_exec_free(e);
+    sieve_model_free(r);
+
+    image[8] = 1; /* a version 1 file cannot carry it */
+    expect_load_error(ctx, image, size, "version 2");
+    image[8] = 3;
+    expect_load_error(ctx, image, size, "version 3");
+    free(image);
+    sieve_context_destroy(ctx);
+}
+
 static void test_arena_reuses_memory_by_lifetime(void **state)
 {
     (void)state;
@@ -702,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_tiny_net_matches_hand_computation),
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_malformed_files_are_rejected_with_reason),
+        cmocka_unit_test(test_add_relu_is_written_as_version_2_and_nothing_else_is),
         cmocka_unit_test(test_arena_reuses_memory_by_lifetime),
         cmocka_unit_test(test_packed_activations_equal_quantized_fp32),
         cmocka_unit_test(test_large_packed_activations_round_trip_on_one_and_two_threads),

@@ -460,6 +460,45 @@ static void test_relu_is_not_fused_when_the_conv_output_has_another_consumer(voi
     sieve_context_destroy(ctx);
 }
 
+/* A residual join, relu(c + c2) with c2 the same conv computed twice: the
+ * ReLU fuses into the add when nothing else reads the sum. */
+static void test_relu_fuses_into_the_add_before_it_unless_the_sum_is_read(void **state)
+{
+    (void)state;
+    for (int shared = 0; shared < 2; shared++) {
+        sieve_context *ctx = sieve_context_create(NULL);
+        builder *b = b_new(13);
+        add_conv(b, "c");
+        Onnx__NodeProto *n = b_node(b, "Conv", "conv2", IN("x", "W", "B"), OUT("c2"));
+        b_attr_ints(b, n, "kernel_shape", 2, (const int64_t[]){CK, CK});
+        b_attr_ints(b, n, "pads", 4, (const int64_t[]){1, 1, 1, 1});
+        b_node(b, "Add", "join", IN("c", "c2"), OUT("s"));
+        b_node(b, "Relu", "relu1", IN("s"), OUT("y"));
+        b_output(b, "y");
+        if (shared)
+            b_output(b, "s"); /* the sum itself is wanted: the ReLU stays */
+        sieve_model *m = NULL;
+        assert_int_equal(b_import(b, ctx, &m), SIEVE_OK);
+        assert_int_equal(count_layers(m, SIEVE_OP_RELU), shared ? 1 : 0);
+        assert_int_equal(count_layers(m, SIEVE_OP_ADD), 1);
+        for (int i = 0; i < m->n_layers; i++)
+            if (m->layers[i].op == SIEVE_OP_ADD)
+                assert_int_equal(m->layers[i].attrs.add.relu, !shared);
+        assert_string_equal(m->tensors[m->outputs[0]].name, "y");
+
+        float y[CM * CH * CW];
+        run_model(m, conv_x, sizeof(conv_x) / sizeof(float), y, CM * CH * CW);
+        for (int c = 0; c < CM; c++)
+            for (int i = 0; i < CH; i++)
+                for (int j = 0; j < CW; j++)
+                    assert_close(fmax(0.0, 2 * conv_ref(c, i, j)), y[(c * CH + i) * CW + j],
+                                 20.0, CC * CK * CK);
+        sieve_model_free(m);
+        b_free(b);
+        sieve_context_destroy(ctx);
+    }
+}
+
 static void test_dropout_and_identity_leave_no_layer(void **state)
 {
     (void)state;
@@ -1009,6 +1048,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_after_a_shared_conv_output_stays_a_layer),
         cmocka_unit_test(test_relu_fuses_into_the_conv_before_it),
         cmocka_unit_test(test_relu_is_not_fused_when_the_conv_output_has_another_consumer),
+        cmocka_unit_test(test_relu_fuses_into_the_add_before_it_unless_the_sum_is_read),
         cmocka_unit_test(test_dropout_and_identity_leave_no_layer),
         cmocka_unit_test(test_matmul_plus_constant_bias_and_relu_become_one_gemm),
         cmocka_unit_test(test_zero_pad_folds_into_the_following_conv),

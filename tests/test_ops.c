@@ -741,6 +741,28 @@ static void test_relu_add_batchnorm_match_hand_examples_and_ref(void **state)
     sieve_shape bad[2] = {shape_of(2, 3, 4), shape_of(1, 3)};
     infer_fails(&l, bad, 2, "cannot broadcast dimension 1: 4 vs 3");
 
+    /* fused ReLU: max(0, [1 -2 3] + [[-4] [5]]) = [[0 0 0] [6 3 8]] */
+    static const float a3r[] = {1, -2, 3}, b2r[] = {-4, 5}, sum_relu[] = {0, 0, 0, 6, 3, 8};
+    sieve_op_input abr[2] = {values_input(shape_of(1, 3), a3r),
+                             values_input(shape_of(2, 2, 1), b2r)};
+    l.attrs.add.relu = true;
+    out = infer_ok(&l, abr, 2);
+    y = run_ref(&l, abr, 2, &out);
+    expect_close(y, sum_relu, 6, NULL, 0, 0, "add relu ref");
+    free(y);
+    y = run_fast(&l, abr, 2, &out, 2);
+    expect_close(y, sum_relu, 6, NULL, 0, 0, "add relu fast");
+    free(y);
+    free_input(&abr[0]);
+    free_input(&abr[1]);
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        sieve_op_input in[2] = {random_input(pairs[i][0]), random_input(pairs[i][1])};
+        check_fast_vs_ref(&l, in, 2, 0, 0);
+        free_input(&in[0]);
+        free_input(&in[1]);
+    }
+    l.attrs.add.relu = false;
+
     /* folded batch norm: y = x * scale[c] + shift[c], x [1, 2, 2] */
     static const float xb[] = {1, 2, 3, 4}, sc[] = {2, -1}, sh[] = {0.5f, 10},
                        yb[] = {2.5f, 4.5f, 7, 6};

@@ -1,5 +1,6 @@
-/* libsieve — element-wise layers: ReLU, Add (numpy broadcasting) and
- * batch normalization folded at import into y = x * scale[c] + shift[c]. */
+/* libsieve — element-wise layers: ReLU, Add (numpy broadcasting, with an
+ * optional fused ReLU: the residual join of ResNets) and batch
+ * normalization folded at import into y = x * scale[c] + shift[c]. */
 #include <string.h>
 
 #include "kernels.h"
@@ -150,7 +151,7 @@ static void broadcast_strides(const sieve_shape *s, const sieve_shape *out, size
 void sieve_add_run_ref(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
                        const sieve_shape *out_shape)
 {
-    (void)layer, (void)n_in;
+    (void)n_in;
     size_t sa[SIEVE_MAX_RANK], sb[SIEVE_MAX_RANK], n = 0;
     broadcast_strides(&in[0].shape, out_shape, sa);
     broadcast_strides(&in[1].shape, out_shape, sb);
@@ -163,7 +164,8 @@ void sieve_add_run_ref(const sieve_layer *layer, const sieve_op_input *in, int n
             ia += idx * sa[d];
             ib += idx * sb[d];
         }
-        out[i] = sieve_op_input_at(&in[0], ia) + sieve_op_input_at(&in[1], ib);
+        float v = sieve_op_input_at(&in[0], ia) + sieve_op_input_at(&in[1], ib);
+        out[i] = layer->attrs.add.relu && v < 0.0f ? 0.0f : v;
     }
 }
 
@@ -175,7 +177,19 @@ typedef struct add_run {
     size_t dims[SIEVE_MAX_RANK], sa[SIEVE_MAX_RANK], sb[SIEVE_MAX_RANK];
     const float *a, *b;
     float *y;
+    bool relu;
 } add_run;
+
+/* y[i] = a[i * sa] + b[i * sb], then max(0, .) when relu: one pass, so a
+ * fused ReLU costs no second sweep over a long row. */
+static inline void add_row(float *restrict y, const float *restrict a, size_t sa,
+                           const float *restrict b, size_t sb, size_t n, const bool relu)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = a[i * sa] + b[i * sb];
+        y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
+    }
+}
 
 static void add_range(void *arg, size_t begin, size_t end, int thread)
 {
@@ -191,21 +205,17 @@ static void add_range(void *arg, size_t begin, size_t end, int thread)
             ia += idx * r->sa[d];
             ib += idx * r->sb[d];
         }
-        const float *restrict a = r->a + ia;
-        const float *restrict b = r->b + ib;
-        float *restrict y = r->y + row * inner;
+        const float *a = r->a + ia, *b = r->b + ib;
+        float *y = r->y + row * inner;
+        /* constant steps for the usual cases: the compiler vectorizes those */
         if (ia_step == 1 && ib_step == 1)
-            for (size_t i = 0; i < inner; i++)
-                y[i] = a[i] + b[i];
+            r->relu ? add_row(y, a, 1, b, 1, inner, true) : add_row(y, a, 1, b, 1, inner, false);
         else if (ia_step == 1)
-            for (size_t i = 0; i < inner; i++)
-                y[i] = a[i] + b[0];
+            r->relu ? add_row(y, a, 1, b, 0, inner, true) : add_row(y, a, 1, b, 0, inner, false);
         else if (ib_step == 1)
-            for (size_t i = 0; i < inner; i++)
-                y[i] = a[0] + b[i];
+            r->relu ? add_row(y, a, 0, b, 1, inner, true) : add_row(y, a, 0, b, 1, inner, false);
         else
-            for (size_t i = 0; i < inner; i++)
-                y[i] = a[0] + b[0];
+            r->relu ? add_row(y, a, 0, b, 0, inner, true) : add_row(y, a, 0, b, 0, inner, false);
     }
 }
 
@@ -219,7 +229,8 @@ void sieve_add_run(const sieve_layer *layer, const sieve_op_input *in, int n_in,
     size_t sa[SIEVE_MAX_RANK], sb[SIEVE_MAX_RANK];
     broadcast_strides(&in[0].shape, out_shape, sa);
     broadcast_strides(&in[1].shape, out_shape, sb);
-    add_run r = {.rank = 0, .a = in[0].f32, .b = in[1].f32, .y = out};
+    add_run r = {.rank = 0, .a = in[0].f32, .b = in[1].f32, .y = out,
+                 .relu = layer->attrs.add.relu};
     for (int d = 0; d < out_shape->rank; d++) {
         size_t dim = (size_t)out_shape->dims[d];
         if (dim == 1)
