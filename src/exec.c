@@ -474,6 +474,27 @@ sieve_status sieve_exec_set_input(sieve_exec *e, int i, const float *data, size_
     return SIEVE_OK;
 }
 
+/* Layers whose kernel works on packed activations directly, when every
+ * input is a packed activation and so is the output: no whole-tensor
+ * decode into fp32 scratch and encode back. True when it ran the layer. */
+static bool run_packed(sieve_exec *e, const sieve_layer *l, sieve_op_env *env)
+{
+    const sieve_op_kernel *k = &sieve_op_kernels[l->op];
+    const tensor_plan *po = &e->plans[l->outputs[0]];
+    if (!k->run_packed || po->format.kind == SIEVE_FORMAT_FP32)
+        return false;
+    sieve_op_packed in[SIEVE_MAX_LAYER_INPUTS];
+    for (int k_in = 0; k_in < l->n_inputs; k_in++) {
+        int t = l->inputs[k_in];
+        if (t < 0 || !e->plans[t].in_arena || e->plans[t].format.kind == SIEVE_FORMAT_FP32)
+            return false;
+        in[k_in].shape = e->plans[t].shape;
+        in[k_in].format = e->plans[t].format;
+        in[k_in].data = e->arena + e->plans[t].offset;
+    }
+    return k->run_packed(l, in, l->n_inputs, e->arena + po->offset, &po->format, &po->shape, env);
+}
+
 sieve_status sieve_exec_run(sieve_exec *e)
 {
     if (!e)
@@ -503,6 +524,8 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
         sieve_op_input in[SIEVE_MAX_LAYER_INPUTS];
         size_t decode_at = 0;
         env.pool = e->layer_macs[li] < SIEVE_EXEC_POOL_MIN_MACS ? NULL : e->pool;
+        if (run_packed(e, l, &env))
+            continue;
         for (int k = 0; k < l->n_inputs; k++) {
             int t = l->inputs[k];
             memset(&in[k], 0, sizeof(in[k]));

@@ -595,6 +595,126 @@ static void test_small_packed_output_of_a_pooled_layer(void **state)
     sieve_context_destroy(ctx);
 }
 
+static float quantized(const sieve_format *fmt, float v)
+{
+    assert_int_equal(sieve_cfloat_quantize(fmt, &v, 1, NULL), SIEVE_OK);
+    return v;
+}
+
+/* Max over the valid taps of a kh x kw window (stride s, pads pt/pl) of
+ * plane `x` (h x w) at output (oy, ox): the pooling oracle. */
+static float window_max(const float *x, int h, int w, int k, int s, int pad, int oy, int ox)
+{
+    float best = -INFINITY;
+    for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++) {
+            int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w && x[iy * w + ix] > best)
+                best = x[iy * w + ix];
+        }
+    return best;
+}
+
+/* Element-wise, concat and max pool layers on packed activations (which
+ * the executor hands to their packed kernels: pieces decoded and encoded
+ * in place, byte copies for concat) equal the layers computed by hand on
+ * the quantized values, rounded to each output's format: 8- and 4-bit
+ * formats mixed, concat pieces off byte boundaries, pool planes whose
+ * outputs do and do not start on whole bytes, a broadcasting add (which
+ * the packed kernel declines), 1 and 2 threads. */
+static void test_packed_layers_equal_hand_computation_on_quantized_values(void **state)
+{
+    (void)state;
+    enum { C = 3, H = 7, W = 9, HW = H * W, PH = 4, PW = 5 };
+    sieve_format a8 = sieve_format_cfloat(4, 3, 7, 1), b4 = sieve_format_cfloat(2, 1, 1, 1);
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *m = sieve_model_new(ctx);
+    sieve_shape sx = shape4(1, C, H, W);
+    int x = sieve_model_add_tensor(m, "x", SIEVE_TENSOR_INPUT, &sx, &a8);
+    const char *names[] = {"r", "s", "s2", "c", "c4", "p", "p2", "g", "b"};
+    const sieve_format *fmts[] = {&b4, &a8, &b4, &a8, &b4, &b4, &a8, &a8, &a8};
+    int t[9];
+    for (int i = 0; i < 9; i++)
+        assert_true((t[i] = sieve_model_add_tensor(m, names[i], SIEVE_TENSOR_ACTIVATION, NULL,
+                                                   fmts[i])) >= 0);
+    int r = t[0], s = t[1], s2 = t[2], c = t[3], c4 = t[4], p = t[5], p2 = t[6], g = t[7],
+        b = t[8];
+    sieve_layer_attrs relu_add = {.add = {.relu = true}}, cat = {.axis = {.axis = 1}};
+    sieve_layer_attrs pool3 = {.pool = {.kernel = {3, 3}, .stride = {2, 2}, .dilation = {1, 1},
+                                        .pads = {1, 1, 1, 1}}};
+    sieve_layer_attrs pool2 = {.pool = {.kernel = {2, 2}, .stride = {2, 2}, .dilation = {1, 1},
+                                        .ceil_mode = true}};
+    assert_true(sieve_model_add_layer(m, "relu", SIEVE_OP_RELU, &x, 1, &r, 1, NULL) >= 0);
+    assert_true(sieve_model_add_layer(m, "add", SIEVE_OP_ADD, (int[]){x, r}, 2, &s, 1, NULL) >= 0);
+    assert_true(sieve_model_add_layer(m, "add_relu", SIEVE_OP_ADD, (int[]){x, x}, 2, &s2, 1,
+                                      &relu_add) >= 0);
+    assert_true(sieve_model_add_layer(m, "cat", SIEVE_OP_CONCAT, (int[]){r, s, s2}, 3, &c, 1,
+                                      &cat) >= 0);
+    assert_true(sieve_model_add_layer(m, "cat4", SIEVE_OP_CONCAT, (int[]){r, r}, 2, &c4, 1,
+                                      &cat) >= 0);
+    assert_true(sieve_model_add_layer(m, "pool", SIEVE_OP_MAXPOOL, &c, 1, &p, 1, &pool3) >= 0);
+    assert_true(sieve_model_add_layer(m, "pool2", SIEVE_OP_MAXPOOL, &c4, 1, &p2, 1, &pool2) >= 0);
+    assert_true(sieve_model_add_layer(m, "gmax", SIEVE_OP_GLOBALMAXPOOL, &x, 1, &g, 1, NULL) >= 0);
+    assert_true(sieve_model_add_layer(m, "bcast", SIEVE_OP_ADD, (int[]){x, g}, 2, &b, 1, NULL) >=
+                0);
+    assert_int_equal(sieve_model_mark_input(m, x), SIEVE_OK);
+    assert_int_equal(sieve_model_mark_output(m, p), SIEVE_OK);
+    assert_int_equal(sieve_model_mark_output(m, p2), SIEVE_OK);
+    assert_int_equal(sieve_model_mark_output(m, b), SIEVE_OK);
+
+    /* the oracle */
+    float in[C * HW], X[C * HW], R[C * HW], S[C * HW], S2[C * HW], cat3[3 * C * HW],
+        cat2[2 * C * HW], P[3 * C * PH * PW], P2[2 * C * PH * PW], B[C * HW];
+    for (int i = 0; i < C * HW; i++) {
+        in[i] = 0.37f * (float)((i * 29 + 7) % 17 - 8);
+        X[i] = quantized(&a8, in[i]);
+        R[i] = quantized(&b4, X[i] > 0 ? X[i] : 0);
+        S[i] = quantized(&a8, X[i] + R[i]);
+        S2[i] = quantized(&b4, X[i] + X[i] > 0 ? X[i] + X[i] : 0);
+        cat3[i] = quantized(&a8, R[i]);
+        cat3[C * HW + i] = S[i];
+        cat3[2 * C * HW + i] = quantized(&a8, S2[i]);
+        cat2[i] = cat2[C * HW + i] = R[i];
+    }
+    for (int ch = 0; ch < 3 * C; ch++)
+        for (int oy = 0; oy < PH; oy++)
+            for (int ox = 0; ox < PW; ox++) {
+                P[(ch * PH + oy) * PW + ox] =
+                    quantized(&b4, window_max(cat3 + ch * HW, H, W, 3, 2, 1, oy, ox));
+                if (ch < 2 * C)
+                    P2[(ch * PH + oy) * PW + ox] =
+                        quantized(&a8, window_max(cat2 + ch * HW, H, W, 2, 2, 0, oy, ox));
+            }
+    for (int ch = 0; ch < C; ch++) {
+        float gmax = quantized(&a8, window_max(X + ch * HW, H, W, 9, 9, 0, 0, 0));
+        for (int i = 0; i < HW; i++)
+            B[ch * HW + i] = quantized(&a8, X[ch * HW + i] + gmax);
+    }
+
+    for (int threads = 1; threads <= 2; threads++) {
+        sieve_exec_options o = {.threads = threads};
+        sieve_exec *e = NULL;
+        assert_int_equal(sieve_exec_create(m, &o, &e), SIEVE_OK);
+        assert_int_equal(sieve_exec_set_input(e, 0, in, C * HW), SIEVE_OK);
+        assert_int_equal(sieve_exec_run(e), SIEVE_OK);
+        float got[3 * C * HW];
+        const struct {
+            const float *want;
+            size_t n;
+        } outs[3] = {{P, 3 * C * PH * PW}, {P2, 2 * C * PH * PW}, {B, C * HW}};
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(sieve_exec_get_output(e, k, got, outs[k].n), SIEVE_OK);
+            for (size_t i = 0; i < outs[k].n; i++)
+                if (got[i] != outs[k].want[i])
+                    fail_msg("output %d, element %zu, %d thread(s): got %g, want %g", k, i,
+                             threads, (double)got[i], (double)outs[k].want[i]);
+        }
+        sieve_exec_free(e);
+    }
+    sieve_model_free(m);
+    sieve_context_destroy(ctx);
+}
+
 static void test_suffix_run_from_cached_activation_equals_full_run(void **state)
 {
     (void)state;
@@ -785,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_packed_activations_equal_quantized_fp32),
         cmocka_unit_test(test_large_packed_activations_round_trip_on_one_and_two_threads),
         cmocka_unit_test(test_small_packed_output_of_a_pooled_layer),
+        cmocka_unit_test(test_packed_layers_equal_hand_computation_on_quantized_values),
         cmocka_unit_test(test_suffix_run_from_cached_activation_equals_full_run),
         cmocka_unit_test(test_executor_keeps_the_formats_it_was_created_with),
         cmocka_unit_test(test_package_with_variants_round_trips),

@@ -638,6 +638,66 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
     }
 }
 
+/* Max pooling on packed activations, with a decoded plane per thread in
+ * the scratch and without scratch (a ring of decoded rows), 1 and 2
+ * threads: the reference on the decoded values, rounded to the output's
+ * format, bit for bit. */
+static void test_maxpool_on_packed_activations_matches_ref(void **state)
+{
+    (void)state;
+    static const pool_case cases[] = {
+        /* n  c   h   w kh kw sh sw dh dw pt pl pb pr ceil  incl */
+        {1, 13, 11, 9, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, true, false},
+        {2, 5, 12, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, false},
+        {1, 3, 15, 14, 3, 2, 2, 3, 1, 1, 1, 0, 2, 1, true, false},
+        {1, 7, 13, 12, 3, 3, 1, 1, 2, 2, 2, 1, 1, 2, false, false},
+        {1, 3, 9, 9, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, false, false},
+    };
+    sieve_format in_fmt = sieve_format_cfloat(4, 3, 7, 1), out_fmt = sieve_format_cfloat(3, 1, 3, 1);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const pool_case *pc = &cases[i];
+        sieve_op_input x = random_input(shape_of(4, pc->n, pc->c, pc->h, pc->w));
+        sieve_op_input xp = pack_input(&x, &in_fmt); /* x now holds the decoded values */
+        sieve_layer l = pool_layer(SIEVE_OP_MAXPOOL, pc->kh, pc->kw, pc->sh, pc->sw, pc->pt,
+                                   pc->pl, pc->pb, pc->pr, pc->ceil_mode, false);
+        l.attrs.pool.dilation[0] = pc->dh;
+        l.attrs.pool.dilation[1] = pc->dw;
+        sieve_shape out = infer_ok(&l, &x, 1);
+        float *want = run_ref(&l, &x, 1, &out);
+        assert_int_equal(sieve_cfloat_quantize(&out_fmt, want, numel(&out), NULL), SIEVE_OK);
+        sieve_op_packed in = {x.shape, in_fmt, xp.packed};
+        size_t bytes = sieve_format_bytes(&out_fmt, numel(&out)) + SIEVE_PACK_SLACK;
+        float *got = malloc(numel(&out) * sizeof(float));
+        for (int threads = 1; threads <= 2; threads++)
+            for (int with_scratch = 0; with_scratch < 2; with_scratch++) {
+                sieve_context *ctx = sieve_context_create(NULL);
+                sieve_pool *pool = NULL;
+                assert_int_equal(sieve_pool_create(ctx, threads, &pool), SIEVE_OK);
+                size_t floats = with_scratch ? sieve_op_kernels[l.op].scratch_floats(
+                                                   &l, &x.shape, 1, &out, threads)
+                                             : 0;
+                float *scratch = floats ? malloc(floats * sizeof(float)) : NULL;
+                sieve_op_env env = {pool, scratch, floats};
+                uint8_t *y = malloc(bytes);
+                memset(y, 0xa5, bytes);
+                assert_true(sieve_op_kernels[l.op].run_packed(&l, &in, 1, y, &out_fmt, &out, &env));
+                sieve_cfloat_unpack(&out_fmt, y, 0, numel(&out), got);
+                for (size_t j = 0; j < numel(&out); j++)
+                    if (got[j] != want[j])
+                        fail_msg("case %zu, %d thread(s), scratch %d: element %zu is %g, want %g",
+                                 i, threads, with_scratch, j, (double)got[j], (double)want[j]);
+                free(y);
+                free(scratch);
+                sieve_pool_destroy(pool);
+                sieve_context_destroy(ctx);
+            }
+        free(got);
+        free(want);
+        free_input(&x);
+        free_input(&xp);
+    }
+}
+
 static void test_global_pools_reduce_every_spatial_axis(void **state)
 {
     (void)state;
@@ -1289,6 +1349,7 @@ int main(void)
         cmocka_unit_test(test_conv_with_short_scratch_still_correct),
         cmocka_unit_test(test_pool_ref_matches_hand_worked_examples),
         cmocka_unit_test(test_pool_fast_matches_ref_on_odd_shapes),
+        cmocka_unit_test(test_maxpool_on_packed_activations_matches_ref),
         cmocka_unit_test(test_global_pools_reduce_every_spatial_axis),
         cmocka_unit_test(test_pool_infer_rejects_bad_attributes),
         cmocka_unit_test(test_relu_add_batchnorm_match_hand_examples_and_ref),

@@ -3,6 +3,7 @@
  * normalization folded at import into y = x * scale[c] + shift[c]. */
 #include <string.h>
 
+#include "../cfloat_dot.h"
 #include "kernels.h"
 
 /* Elements per parallel task of the streaming loops: large enough to
@@ -344,4 +345,97 @@ void sieve_batchnorm_run(const sieve_layer *layer, const sieve_op_input *in, int
                        (size_t)out_shape->dims[1],
                        sieve_op_dims_product(out_shape, 2, out_shape->rank)};
     sieve_parallel_for(env->pool, sieve_op_dims_product(out_shape, 0, 2), batchnorm_range, &r);
+}
+
+/* ---- on packed activations ---------------------------------------------- */
+
+/* y = x (+ x2) then max(0, .) if relu, over pieces: each input piece is
+ * decoded into L1-sized buffers on the stack, combined and encoded into
+ * place, instead of a decode of every input and an encode of the output,
+ * each a pass over the whole tensor through fp32 scratch. */
+#define PACKED_MAX_THREADS 64 /* more threads than this run these layers on one */
+
+typedef struct packed_map {
+    sieve_dot_plan plans[2]; /* decode tables of the inputs' formats */
+    const uint8_t *x[2];
+    int n_x;
+    uint8_t *y;
+    const sieve_format *y_format;
+    size_t n;
+    bool relu;
+    bool failed[PACKED_MAX_THREADS]; /* per thread: an encode was rejected */
+} packed_map;
+
+static void packed_map_range(void *arg, size_t begin, size_t end, int thread)
+{
+    packed_map *r = arg;
+    float a[SIEVE_OP_PIECE], b[SIEVE_OP_PIECE];
+    for (size_t piece = begin; piece < end; piece++) {
+        size_t first = piece * SIEVE_OP_PIECE, n = SIEVE_MIN((size_t)SIEVE_OP_PIECE, r->n - first);
+        sieve_dot_unpack(&r->plans[0], r->x[0], first, n, a);
+        if (r->n_x == 2) {
+            sieve_dot_unpack(&r->plans[1], r->x[1], first, n, b);
+            for (size_t i = 0; i < n; i++)
+                a[i] += b[i];
+        }
+        if (r->relu)
+            for (size_t i = 0; i < n; i++)
+                a[i] = a[i] > 0.0f ? a[i] : 0.0f;
+        if (sieve_cfloat_pack(r->y_format, a, n, r->y, first, NULL) != SIEVE_OK)
+            r->failed[thread] = true;
+    }
+}
+
+static bool packed_map_run(packed_map *r, sieve_op_env *env)
+{
+    sieve_pool *pool = sieve_pool_threads(env->pool) <= PACKED_MAX_THREADS ? env->pool : NULL;
+    int threads = sieve_pool_threads(pool);
+    for (int t = 0; t < threads; t++)
+        r->failed[t] = false;
+    sieve_parallel_for(pool, (r->n + SIEVE_OP_PIECE - 1) / SIEVE_OP_PIECE, packed_map_range, r);
+    /* a value the format cannot hold (only NaN, from no finite input): the
+     * executor's usual path reports which */
+    for (int t = 0; t < threads; t++)
+        if (r->failed[t])
+            return false;
+    return true;
+}
+
+
+static bool packed_map_layer(const sieve_op_packed *in, int n_in, uint8_t *out,
+                             const sieve_format *out_format, const sieve_shape *out_shape,
+                             bool relu, sieve_op_env *env)
+{
+    packed_map r;
+    r.n_x = n_in;
+    r.y = out;
+    r.y_format = out_format;
+    r.relu = relu;
+    if (!sieve_op_numel(out_shape, &r.n))
+        return false;
+    for (int i = 0; i < n_in; i++) {
+        size_t n = 0;
+        /* as many elements as the output: no broadcasting */
+        if (!sieve_op_numel(&in[i].shape, &n) || n != r.n)
+            return false;
+        sieve_dot_plan_init(&r.plans[i], &in[i].format, 0, 0);
+        r.x[i] = in[i].data;
+    }
+    return packed_map_run(&r, env);
+}
+
+bool sieve_relu_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                           uint8_t *out, const sieve_format *out_format,
+                           const sieve_shape *out_shape, sieve_op_env *env)
+{
+    (void)layer;
+    return n_in == 1 && packed_map_layer(in, 1, out, out_format, out_shape, true, env);
+}
+
+bool sieve_add_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                          uint8_t *out, const sieve_format *out_format,
+                          const sieve_shape *out_shape, sieve_op_env *env)
+{
+    return n_in == 2 &&
+           packed_map_layer(in, 2, out, out_format, out_shape, layer->attrs.add.relu, env);
 }

@@ -44,7 +44,28 @@ SIEVE_KERNEL_DECLARE(add)
 SIEVE_KERNEL_DECLARE(reshape)
 SIEVE_KERNEL_DECLARE(flatten)
 
+/* Layers with a run_packed entry (the kernel table names them). */
+bool sieve_add_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                          uint8_t *out, const sieve_format *out_format,
+                          const sieve_shape *out_shape, sieve_op_env *env);
+bool sieve_relu_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                           uint8_t *out, const sieve_format *out_format,
+                           const sieve_shape *out_shape, sieve_op_env *env);
+bool sieve_concat_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                             uint8_t *out, const sieve_format *out_format,
+                             const sieve_shape *out_shape, sieve_op_env *env);
+bool sieve_maxpool_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                              uint8_t *out, const sieve_format *out_format,
+                              const sieve_shape *out_shape, sieve_op_env *env);
+
 /* ---- shared helpers (ops.c) --------------------------------------------- */
+
+/* Elements run_packed kernels decode and encode at a time: a multiple of 8,
+ * so that pieces start on whole bytes in every width and threads working
+ * on different pieces never write the same byte; small enough that a few
+ * fp32 pieces stay in L1 on the stack. */
+#define SIEVE_OP_PIECE 2048
+_Static_assert(SIEVE_OP_PIECE % 8 == 0, "pieces start on byte boundaries");
 
 /* Writes "<op>: <message>" into err and returns SIEVE_ERR_SHAPE. */
 sieve_status sieve_op_fail(const sieve_layer *layer, char *err, size_t err_len, const char *fmt,

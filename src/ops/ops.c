@@ -10,20 +10,27 @@
         .macs = sieve_##fam##_macs, .run = sieve_##fam##_run, .run_ref = sieve_##fam##_run_ref, \
     }
 
+#define SIEVE_KERNEL_ENTRY_PACKED(fam)                                                         \
+    {                                                                                          \
+        .infer = sieve_##fam##_infer, .scratch_floats = sieve_##fam##_scratch,                  \
+        .macs = sieve_##fam##_macs, .run = sieve_##fam##_run, .run_ref = sieve_##fam##_run_ref, \
+        .run_packed = sieve_##fam##_run_packed,                                                 \
+    }
+
 const sieve_op_kernel sieve_op_kernels[SIEVE_OP_COUNT] = {
     [SIEVE_OP_CONV] = SIEVE_KERNEL_ENTRY(conv),
-    [SIEVE_OP_MAXPOOL] = SIEVE_KERNEL_ENTRY(maxpool),
+    [SIEVE_OP_MAXPOOL] = SIEVE_KERNEL_ENTRY_PACKED(maxpool),
     [SIEVE_OP_AVGPOOL] = SIEVE_KERNEL_ENTRY(avgpool),
     [SIEVE_OP_GLOBALAVGPOOL] = SIEVE_KERNEL_ENTRY(globalavgpool),
     [SIEVE_OP_GLOBALMAXPOOL] = SIEVE_KERNEL_ENTRY(globalmaxpool),
-    [SIEVE_OP_RELU] = SIEVE_KERNEL_ENTRY(relu),
+    [SIEVE_OP_RELU] = SIEVE_KERNEL_ENTRY_PACKED(relu),
     [SIEVE_OP_LRN] = SIEVE_KERNEL_ENTRY(lrn),
     [SIEVE_OP_BATCHNORM] = SIEVE_KERNEL_ENTRY(batchnorm),
     [SIEVE_OP_GEMM] = SIEVE_KERNEL_ENTRY(gemm),
     [SIEVE_OP_MATMUL] = SIEVE_KERNEL_ENTRY(matmul),
     [SIEVE_OP_SOFTMAX] = SIEVE_KERNEL_ENTRY(softmax),
-    [SIEVE_OP_CONCAT] = SIEVE_KERNEL_ENTRY(concat),
-    [SIEVE_OP_ADD] = SIEVE_KERNEL_ENTRY(add),
+    [SIEVE_OP_CONCAT] = SIEVE_KERNEL_ENTRY_PACKED(concat),
+    [SIEVE_OP_ADD] = SIEVE_KERNEL_ENTRY_PACKED(add),
     [SIEVE_OP_RESHAPE] = SIEVE_KERNEL_ENTRY(reshape),
     [SIEVE_OP_FLATTEN] = SIEVE_KERNEL_ENTRY(flatten),
 };

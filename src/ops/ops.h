@@ -28,6 +28,13 @@ typedef struct sieve_op_input {
     sieve_format format;   /* format of `packed` */
 } sieve_op_input;
 
+/* A packed activation as run_packed sees it. */
+typedef struct sieve_op_packed {
+    sieve_shape shape;
+    sieve_format format; /* a custom float format, never fp32 */
+    const uint8_t *data;
+} sieve_op_packed;
+
 typedef struct sieve_op_env {
     sieve_pool *pool;      /* may be NULL: single thread */
     float *scratch;        /* scratch_floats(...) floats, 64-byte aligned */
@@ -46,6 +53,18 @@ typedef struct sieve_op_kernel {
                      const sieve_shape *out);
     void (*run)(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
                 const sieve_shape *out_shape, sieve_op_env *env);
+    /* Optional, for layers cheap next to decoding and encoding their
+     * activations (element-wise, concat, pooling): computes the layer from
+     * packed inputs straight into the packed output piece by piece, so no
+     * whole tensor is ever decoded to fp32 and written back. The executor
+     * calls it only when every input is a packed activation and the output
+     * is packed. Returns false when it does not handle the case (shapes,
+     * formats): it may then have written part of `out`, never an input, and
+     * the executor runs the layer the usual way. The values equal run's,
+     * encoded. */
+    bool (*run_packed)(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                       uint8_t *out, const sieve_format *out_format,
+                       const sieve_shape *out_shape, sieve_op_env *env);
     /* Naive reference: single thread, no scratch needed beyond malloc-free
      * loops (it may decode packed weights element by element). */
     void (*run_ref)(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../cfloat_dot.h"
 #include "kernels.h"
 
 typedef struct pool_geom {
@@ -161,11 +162,21 @@ uint64_t sieve_avgpool_macs(const sieve_layer *layer, const sieve_shape *in, int
     return pool_macs(layer, out);
 }
 
+/* One decoded input plane per thread, for run_packed (fp32 runs leave it
+ * unused; conv layers need far more scratch than this in the usual nets). */
+#define POOL_MAX_PLANE_FLOATS ((size_t)1 << 18)
+
+static size_t maxpool_plane_floats(const sieve_shape *in)
+{
+    size_t plane = in->rank >= 3 ? sieve_op_dims_product(in, 2, in->rank) : 0;
+    return plane <= POOL_MAX_PLANE_FLOATS ? sieve_op_slice_floats(plane) : 0;
+}
+
 size_t sieve_maxpool_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
                              const sieve_shape *out, int threads)
 {
-    (void)layer, (void)in, (void)n_in, (void)out, (void)threads;
-    return 0;
+    (void)layer, (void)n_in, (void)out;
+    return maxpool_plane_floats(&in[0]) * (size_t)SIEVE_MAX(threads, 1);
 }
 
 size_t sieve_avgpool_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
@@ -228,12 +239,6 @@ void sieve_avgpool_run_ref(const sieve_layer *layer, const sieve_op_input *in, i
 
 /* ---- fast path ---------------------------------------------------------- */
 
-typedef struct pool_run {
-    pool_geom g;
-    const float *x;
-    float *y;
-} pool_run;
-
 /* Taps k in [0, kernel) whose position start + k * dilation lies in
  * [0, len): returns [*lo, *hi). */
 static void valid_taps(ptrdiff_t start, ptrdiff_t kernel, ptrdiff_t dilation, ptrdiff_t len,
@@ -254,31 +259,105 @@ static ptrdiff_t padded_taps(ptrdiff_t start, ptrdiff_t kernel, ptrdiff_t dilati
     return hi - lo;
 }
 
+/* Floor division for a possibly negative numerator and positive divisor. */
+static ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* For every column tap kx, the output columns [lo, hi] whose tap reads
+ * inside the input row (ix = ox * sw + off): worked out once per layer,
+ * not per row (two divisions each). */
+#define POOL_MAX_KERNEL_COLS 32 /* wider kernels take the reference */
+
+typedef struct pool_cols {
+    ptrdiff_t off[POOL_MAX_KERNEL_COLS], lo[POOL_MAX_KERNEL_COLS], hi[POOL_MAX_KERNEL_COLS];
+} pool_cols;
+
+static void pool_columns(const pool_geom *g, pool_cols *c)
+{
+    for (ptrdiff_t kx = 0; kx < g->kw; kx++) {
+        ptrdiff_t off = kx * g->dw - g->pl;
+        c->off[kx] = off;
+        c->lo[kx] = off >= 0 ? 0 : floor_div(-off + g->sw - 1, g->sw);
+        c->hi[kx] = SIEVE_MIN(floor_div(g->w - 1 - off, g->sw), g->ow - 1);
+    }
+}
+
+typedef struct pool_run {
+    pool_geom g;
+    const float *x;
+    float *y;
+    pool_cols cols; /* max pool */
+} pool_run;
+
+/* One output row of a max pool from the input rows its windows cover
+ * inside the input (n_rows of them; padding takes no part): first their
+ * column-wise maximum into `column` (w floats; contiguous, so it
+ * vectorizes), then the maximum over the column taps, whose inner loops
+ * run over output columns without bounds checks (and vectorize for
+ * strides 1 and 2). A window that covers no input gives -inf, as in the
+ * reference. */
+static void maxpool_out_row(const pool_geom *g, const pool_cols *c, const float *const *rows,
+                            ptrdiff_t n_rows, float *restrict column, float *restrict y)
+{
+    for (ptrdiff_t ox = 0; ox < g->ow; ox++)
+        y[ox] = -INFINITY;
+    if (n_rows == 0)
+        return;
+    const float *restrict v = rows[0];
+    if (n_rows > 1) {
+        const float *restrict r0 = rows[0], *restrict r1 = rows[1];
+        for (ptrdiff_t i = 0; i < g->w; i++)
+            column[i] = r1[i] > r0[i] ? r1[i] : r0[i];
+        for (ptrdiff_t r = 2; r < n_rows; r++) {
+            const float *restrict row = rows[r];
+            for (ptrdiff_t i = 0; i < g->w; i++)
+                column[i] = row[i] > column[i] ? row[i] : column[i];
+        }
+        v = column;
+    }
+    for (ptrdiff_t kx = 0; kx < g->kw; kx++) {
+        ptrdiff_t off = c->off[kx], lo = c->lo[kx], hi = c->hi[kx];
+        if (g->sw == 1)
+            for (ptrdiff_t ox = lo; ox <= hi; ox++)
+                y[ox] = v[ox + off] > y[ox] ? v[ox + off] : y[ox];
+        else if (g->sw == 2)
+            for (ptrdiff_t ox = lo; ox <= hi; ox++)
+                y[ox] = v[2 * ox + off] > y[ox] ? v[2 * ox + off] : y[ox];
+        else
+            for (ptrdiff_t ox = lo; ox <= hi; ox++)
+                y[ox] = v[ox * g->sw + off] > y[ox] ? v[ox * g->sw + off] : y[ox];
+    }
+}
+
+/* The input rows of output row oy's windows: their indices [ky0, ky1). */
+static ptrdiff_t maxpool_row_taps(const pool_geom *g, ptrdiff_t oy, ptrdiff_t *first_row)
+{
+    ptrdiff_t y0 = oy * g->sh - g->pt, ky0, ky1;
+    valid_taps(y0, g->kh, g->dh, g->h, &ky0, &ky1);
+    *first_row = y0 + ky0 * g->dh;
+    return ky1 - ky0;
+}
+
+#define POOL_MAX_KERNEL_ROWS 16 /* taller kernels take the reference, */
+#define POOL_MAX_WIDTH 2048     /* and so do wider inputs */
+
 static void maxpool_range(void *arg, size_t begin, size_t end, int thread)
 {
     (void)thread;
     const pool_run *r = arg;
     const pool_geom *g = &r->g;
+    const float *rows[POOL_MAX_KERNEL_ROWS];
+    float column[POOL_MAX_WIDTH];
     for (size_t plane = begin; plane < end; plane++) {
         const float *xp = r->x + plane * (size_t)(g->h * g->w);
         float *yp = r->y + plane * (size_t)(g->oh * g->ow);
         for (ptrdiff_t oy = 0; oy < g->oh; oy++) {
-            ptrdiff_t y0 = oy * g->sh - g->pt, ky0, ky1;
-            valid_taps(y0, g->kh, g->dh, g->h, &ky0, &ky1);
-            for (ptrdiff_t ox = 0; ox < g->ow; ox++) {
-                ptrdiff_t x0 = ox * g->sw - g->pl, kx0, kx1;
-                valid_taps(x0, g->kw, g->dw, g->w, &kx0, &kx1);
-                float best = -INFINITY;
-                for (ptrdiff_t ky = ky0; ky < ky1; ky++) {
-                    /* index from the row start: x0 may be negative */
-                    const float *row = xp + (y0 + ky * g->dh) * g->w;
-                    for (ptrdiff_t kx = kx0; kx < kx1; kx++) {
-                        float v = row[x0 + kx * g->dw];
-                        best = v > best ? v : best;
-                    }
-                }
-                yp[oy * g->ow + ox] = best;
-            }
+            ptrdiff_t iy, n_rows = maxpool_row_taps(g, oy, &iy);
+            for (ptrdiff_t k = 0; k < n_rows; k++)
+                rows[k] = xp + (iy + k * g->dh) * g->w;
+            maxpool_out_row(g, &r->cols, rows, n_rows, column, yp + oy * g->ow);
         }
     }
 }
@@ -319,12 +398,117 @@ static void avgpool_range(void *arg, size_t begin, size_t end, int thread)
 void sieve_maxpool_run(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
                        const sieve_shape *out_shape, sieve_op_env *env)
 {
-    (void)n_in;
     pool_run r;
     pool_geometry(layer, &in[0].shape, out_shape, &r.g);
+    if (r.g.kh > POOL_MAX_KERNEL_ROWS || r.g.kw > POOL_MAX_KERNEL_COLS ||
+        r.g.w > POOL_MAX_WIDTH) {
+        sieve_maxpool_run_ref(layer, in, n_in, out, out_shape);
+        return;
+    }
+    pool_columns(&r.g, &r.cols);
     r.x = in[0].f32;
     r.y = out;
     sieve_parallel_for(env->pool, r.g.planes, maxpool_range, &r);
+}
+
+/* On packed activations: the input rows the windows read are decoded
+ * into a ring of row buffers on the stack (each row once per plane), and
+ * output rows gathered into a piece that is encoded whenever the next row
+ * would not fit. */
+#define POOL_PACKED_ROW_FLOATS 4096 /* ring slots x input width at most */
+
+typedef struct maxpool_packed {
+    pool_geom g;
+    pool_cols cols;
+    sieve_dot_plan plan;
+    const uint8_t *x;
+    uint8_t *y;
+    const sieve_format *y_format;
+    ptrdiff_t slots; /* rows in the ring: at least the span of a window */
+    float *planes;   /* per thread one decoded input plane, or NULL: the ring */
+    size_t plane_floats;
+    bool failed[64]; /* per thread: an encode was rejected */
+} maxpool_packed;
+
+static void maxpool_packed_range(void *arg, size_t begin, size_t end, int thread)
+{
+    maxpool_packed *r = arg;
+    const pool_geom *g = &r->g;
+    float ring[POOL_PACKED_ROW_FLOATS], piece[SIEVE_OP_PIECE], column[POOL_MAX_WIDTH];
+    ptrdiff_t held[POOL_PACKED_ROW_FLOATS]; /* input row in each slot, -1: none */
+    const float *rows[POOL_MAX_KERNEL_ROWS];
+    size_t plane_out = (size_t)(g->oh * g->ow), base = begin * plane_out, used = 0;
+    float *decoded = r->planes ? r->planes + (size_t)thread * r->plane_floats : NULL;
+    for (size_t plane = begin; plane < end; plane++) {
+        size_t plane_in = plane * (size_t)(g->h * g->w);
+        for (ptrdiff_t k = 0; k < r->slots; k++)
+            held[k] = -1;
+        if (decoded) /* the whole plane in one call: the fewest decoder set-ups */
+            sieve_dot_unpack(&r->plan, r->x, plane_in, (size_t)(g->h * g->w), decoded);
+        for (ptrdiff_t oy = 0; oy < g->oh; oy++) {
+            ptrdiff_t iy, n_rows = maxpool_row_taps(g, oy, &iy);
+            for (ptrdiff_t k = 0; k < n_rows; k++) {
+                ptrdiff_t y = iy + k * g->dh, slot = y % r->slots;
+                float *row = ring + slot * g->w;
+                if (decoded) {
+                    row = decoded + y * g->w;
+                } else if (held[slot] != y) {
+                    sieve_dot_unpack(&r->plan, r->x, plane_in + (size_t)(y * g->w),
+                                     (size_t)g->w, row);
+                    held[slot] = y;
+                }
+                rows[k] = row;
+            }
+            if (used + (size_t)g->ow > SIEVE_OP_PIECE) {
+                if (sieve_cfloat_pack(r->y_format, piece, used, r->y, base, NULL) != SIEVE_OK)
+                    r->failed[thread] = true;
+                base += used;
+                used = 0;
+            }
+            maxpool_out_row(g, &r->cols, rows, n_rows, column, piece + used);
+            used += (size_t)g->ow;
+        }
+    }
+    if (used && sieve_cfloat_pack(r->y_format, piece, used, r->y, base, NULL) != SIEVE_OK)
+        r->failed[thread] = true;
+}
+
+bool sieve_maxpool_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                              uint8_t *out, const sieve_format *out_format,
+                              const sieve_shape *out_shape, sieve_op_env *env)
+{
+    (void)n_in;
+    maxpool_packed r;
+    pool_geometry(layer, &in[0].shape, out_shape, &r.g);
+    const pool_geom *g = &r.g;
+    /* a window's rows span (kh - 1) * dh + 1 input rows: all in the ring
+     * at once, in distinct slots */
+    r.slots = SIEVE_MIN(POOL_PACKED_ROW_FLOATS / g->w, (ptrdiff_t)POOL_PACKED_ROW_FLOATS);
+    if (g->kh > POOL_MAX_KERNEL_ROWS || g->kw > POOL_MAX_KERNEL_COLS || g->w > POOL_MAX_WIDTH ||
+        (g->kh - 1) * g->dh + 1 > r.slots || g->ow > SIEVE_OP_PIECE)
+        return false;
+    pool_columns(g, &r.cols);
+    sieve_dot_plan_init(&r.plan, &in[0].format, 0, 0);
+    r.plane_floats = maxpool_plane_floats(&in[0].shape);
+    bool ok;
+    sieve_pool *plane_pool = sieve_op_pool_for_scratch(env, r.plane_floats, &ok);
+    r.planes = r.plane_floats && ok ? env->scratch : NULL;
+    r.x = in[0].data;
+    r.y = out;
+    r.y_format = out_format;
+    /* threads split planes: only where every plane's output starts on a
+     * byte boundary (no two threads write one byte) */
+    sieve_pool *pool = r.planes ? plane_pool : env->pool;
+    if ((size_t)(g->oh * g->ow) * sieve_format_width(out_format) % 8 != 0 ||
+        sieve_pool_threads(pool) > (int)(sizeof(r.failed) / sizeof(r.failed[0])))
+        pool = NULL;
+    for (int t = 0; t < sieve_pool_threads(pool); t++)
+        r.failed[t] = false;
+    sieve_parallel_for(pool, g->planes, maxpool_packed_range, &r);
+    for (int t = 0; t < sieve_pool_threads(pool); t++)
+        if (r.failed[t])
+            return false;
+    return true;
 }
 
 void sieve_avgpool_run(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,

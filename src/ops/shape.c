@@ -1,6 +1,7 @@
 /* libsieve — layers that only move data: Concat, Reshape, Flatten. */
 #include <string.h>
 
+#include "../cfloat_dot.h"
 #include "kernels.h"
 
 static uint64_t out_elements(const sieve_shape *out)
@@ -132,6 +133,56 @@ void sieve_concat_run(const sieve_layer *layer, const sieve_op_input *in, int n_
         r.offsets[i + 1] = r.offsets[i] + (size_t)in[i].shape.dims[axis];
     size_t outer = sieve_op_dims_product(out_shape, 0, axis);
     sieve_parallel_for(env->pool, outer * (size_t)n_in, concat_range, &r);
+}
+
+static bool same_format(const sieve_format *a, const sieve_format *b)
+{
+    return a->kind == b->kind && a->e_bits == b->e_bits && a->m_bits == b->m_bits &&
+           a->bias == b->bias && a->is_signed == b->is_signed;
+}
+
+/* Packed pieces of the inputs into their places in the output: a byte copy
+ * where an input has the output's format and the piece starts and ends on
+ * byte boundaries (the concatenations of GoogLeNet and SqueezeNet along
+ * channels, 8- or 4-bit), else decoded and re-encoded SIEVE_OP_PIECE
+ * elements at a time. One thread: pieces need not end on byte boundaries,
+ * and two threads must not write one byte. */
+bool sieve_concat_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
+                             uint8_t *out, const sieve_format *out_format,
+                             const sieve_shape *out_shape, sieve_op_env *env)
+{
+    (void)env;
+    int axis = concat_axis(layer, out_shape->rank);
+    size_t inner = sieve_op_dims_product(out_shape, axis + 1, out_shape->rank);
+    size_t out_len = (size_t)out_shape->dims[axis];
+    size_t outer = sieve_op_dims_product(out_shape, 0, axis);
+    size_t out_w = sieve_format_width(out_format);
+    float values[SIEVE_OP_PIECE];
+    for (int i = 0; i < n_in; i++) {
+        size_t at = 0; /* start of input i along the axis */
+        for (int j = 0; j < i; j++)
+            at += (size_t)in[j].shape.dims[axis];
+        size_t count = (size_t)in[i].shape.dims[axis] * inner;
+        bool bytes = same_format(&in[i].format, out_format) && (count * out_w) % 8 == 0 &&
+                     (out_len * inner * out_w) % 8 == 0 && (at * inner * out_w) % 8 == 0;
+        sieve_dot_plan plan;
+        if (!bytes)
+            sieve_dot_plan_init(&plan, &in[i].format, 0, 0);
+        for (size_t o = 0; o < outer; o++) {
+            size_t src = o * count, dst = (o * out_len + at) * inner;
+            if (bytes) {
+                memcpy(out + dst * out_w / 8, in[i].data + src * out_w / 8, count * out_w / 8);
+                continue;
+            }
+            for (size_t done = 0; done < count; done += SIEVE_OP_PIECE) {
+                size_t n = SIEVE_MIN((size_t)SIEVE_OP_PIECE, count - done);
+                sieve_dot_unpack(&plan, in[i].data, src + done, n, values);
+                if (sieve_cfloat_pack(out_format, values, n, out, dst + done, NULL) != SIEVE_OK)
+                    return false;
+            }
+        }
+    }
+    return true;
 }
 
 /* ---- Reshape ------------------------------------------------------------ */
