@@ -359,6 +359,12 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         {1, 40, 9, 11, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},   /* K = 360, P = 99 */
         {1, 30, 17, 16, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false}, /* P = 272 > NC */
         {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},   /* M > MC */
+        /* windows inside the input (the unpadded im2col), LeNet-5-like */
+        {1, 1, 28, 28, 20, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},  /* rows of 24 */
+        {1, 20, 12, 12, 50, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, true},  /* rows of 8 */
+        {2, 11, 13, 14, 7, 3, 2, 2, 3, 1, 1, 0, 0, 0, 0, 1, false, true},  /* strides 2, 3 */
+        {1, 12, 14, 13, 10, 3, 3, 1, 1, 2, 3, 0, 0, 0, 0, 2, true, false}, /* dilated, groups */
+        {1, 31, 9, 7, 5, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},    /* K = 775, rows of 3 */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_conv_case(&cases[i]);
