@@ -628,6 +628,11 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
         {1, 4, 9, 9, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, false, true},
         {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, true},
         {1, 2, 5, 5, 5, 5, 5, 5, 1, 1, 0, 0, 0, 0, false, false},
+        /* stride 1, output the input's size: the flat "same" kernel */
+        {1, 13, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},  /* GoogLeNet's */
+        {2, 5, 9, 11, 3, 5, 1, 1, 1, 1, 0, 4, 2, 0, false, true},   /* one-sided pads */
+        {1, 3, 12, 10, 3, 3, 1, 1, 2, 2, 1, 3, 3, 1, false, false}, /* dilated */
+        {1, 3, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},   /* no inside row */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const pool_case *pc = &cases[i];
@@ -645,9 +650,10 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
 }
 
 /* Max pooling on packed activations, with a decoded plane per thread in
- * the scratch and without scratch (a ring of decoded rows), 1 and 2
- * threads: the reference on the decoded values, rounded to the output's
- * format, bit for bit. */
+ * the scratch and without scratch (a ring of decoded rows), and on the
+ * codes themselves where input and output share an 8-bit format (signed:
+ * negative codes order backwards; unsigned), 1 and 2 threads: the
+ * reference on the decoded values, rounded to the output's format. */
 static void test_maxpool_on_packed_activations_matches_ref(void **state)
 {
     (void)state;
@@ -658,11 +664,23 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
         {1, 3, 15, 14, 3, 2, 2, 3, 1, 1, 1, 0, 2, 1, true, false},
         {1, 7, 13, 12, 3, 3, 1, 1, 2, 2, 2, 1, 1, 2, false, false},
         {1, 3, 9, 9, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, false, false},
+        {1, 13, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
+        {2, 5, 9, 11, 3, 5, 1, 1, 1, 1, 0, 4, 2, 0, false, false},
+        {1, 3, 12, 10, 3, 3, 1, 1, 2, 2, 1, 3, 3, 1, false, false},
+        {1, 3, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
     };
-    sieve_format in_fmt = sieve_format_cfloat(4, 3, 7, 1), out_fmt = sieve_format_cfloat(3, 1, 3, 1);
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const pool_case *pc = &cases[i];
+    const sieve_format formats[][2] = {
+        {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(3, 1, 3, 1)}, /* decoded */
+        {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(4, 3, 7, 1)}, /* on codes */
+        {sieve_format_cfloat(4, 4, 7, 0), sieve_format_cfloat(4, 4, 7, 0)}, /* unsigned */
+    };
+    for (size_t i = 0; i < 3 * sizeof(cases) / sizeof(cases[0]); i++) {
+        const pool_case *pc = &cases[i / 3];
+        sieve_format in_fmt = formats[i % 3][0], out_fmt = formats[i % 3][1];
         sieve_op_input x = random_input(shape_of(4, pc->n, pc->c, pc->h, pc->w));
+        if (!in_fmt.is_signed)
+            for (size_t j = 0; j < numel(&x.shape); j++)
+                ((float *)x.f32)[j] = fabsf(x.f32[j]);
         sieve_op_input xp = pack_input(&x, &in_fmt); /* x now holds the decoded values */
         sieve_layer l = pool_layer(SIEVE_OP_MAXPOOL, pc->kh, pc->kw, pc->sh, pc->sw, pc->pt,
                                    pc->pl, pc->pb, pc->pr, pc->ceil_mode, false);
@@ -690,8 +708,10 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
                 sieve_cfloat_unpack(&out_fmt, y, 0, numel(&out), got);
                 for (size_t j = 0; j < numel(&out); j++)
                     if (got[j] != want[j])
-                        fail_msg("case %zu, %d thread(s), scratch %d: element %zu is %g, want %g",
-                                 i, threads, with_scratch, j, (double)got[j], (double)want[j]);
+                        fail_msg("case %zu, formats %zu, %d thread(s), scratch %d: element %zu "
+                                 "is %g, want %g",
+                                 i / 3, i % 3, threads, with_scratch, j, (double)got[j],
+                                 (double)want[j]);
                 free(y);
                 free(scratch);
                 sieve_pool_destroy(pool);

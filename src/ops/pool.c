@@ -172,11 +172,22 @@ static size_t maxpool_plane_floats(const sieve_shape *in)
     return plane <= POOL_MAX_PLANE_FLOATS ? sieve_op_slice_floats(plane) : 0;
 }
 
+/* Elements kept on each side of the column maxima of a "same" pool (see
+ * maxpool_same_plane): at least the horizontal reach of a window. */
+#define POOL_SAME_GUARD 64
+
+/* Per thread: a decoded plane and the column maxima of one (with guards). */
+static size_t maxpool_slice_floats(const sieve_shape *in)
+{
+    size_t plane = maxpool_plane_floats(in);
+    return plane ? sieve_op_slice_floats(2 * plane + 2 * POOL_SAME_GUARD) : 0;
+}
+
 size_t sieve_maxpool_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
                              const sieve_shape *out, int threads)
 {
     (void)layer, (void)n_in, (void)out;
-    return maxpool_plane_floats(&in[0]) * (size_t)SIEVE_MAX(threads, 1);
+    return maxpool_slice_floats(&in[0]) * (size_t)SIEVE_MAX(threads, 1);
 }
 
 size_t sieve_avgpool_scratch(const sieve_layer *layer, const sieve_shape *in, int n_in,
@@ -343,6 +354,97 @@ static ptrdiff_t maxpool_row_taps(const pool_geom *g, ptrdiff_t oy, ptrdiff_t *f
 #define POOL_MAX_KERNEL_ROWS 16 /* taller kernels take the reference, */
 #define POOL_MAX_WIDTH 2048     /* and so do wider inputs */
 
+/* Stride 1 and "same" size (GoogLeNet's 3x3 pools beside its inception
+ * branches: 7 to 28 columns): the row-by-row kernel spends its time on
+ * loop overhead there, so a plane is done in flat passes instead. The
+ * column maxima V of the rows whose windows lie inside the input are one
+ * pass per kernel row over those rows at once (the top and bottom rows
+ * clip their taps); then one pass per kernel column over the whole plane,
+ * which reads across row ends (into the guards at the plane's ends), and
+ * the few columns whose windows reach the padding are redone with clipped
+ * taps. Written for floats and for the order-preserving keys of 8-bit
+ * codes. */
+static bool maxpool_same_shape(const pool_geom *g)
+{
+    return g->sh == 1 && g->sw == 1 && g->oh == g->h && g->ow == g->w &&
+           g->pt + g->pb == (g->kh - 1) * g->dh && g->pl + g->pr == (g->kw - 1) * g->dw &&
+           (g->kw - 1) * g->dw <= POOL_SAME_GUARD;
+}
+
+#define POOL_MAX(a, b) ((b) > (a) ? (b) : (a))
+#define DEFINE_MAXPOOL_SAME_PLANE(name, T, lowest)                                             \
+    static void name(const pool_geom *g, const T *restrict x, T *restrict vbuf,               \
+                     T *restrict y)                                                            \
+    {                                                                                          \
+        const ptrdiff_t h = g->h, w = g->w, n = h * w;                                         \
+        T *restrict v = vbuf + POOL_SAME_GUARD;                                                \
+        for (ptrdiff_t i = 0; i < POOL_SAME_GUARD; i++)                                        \
+            vbuf[i] = v[n + i] = lowest;                                                       \
+        /* rows [a, b) have every kernel row inside the input */                              \
+        const ptrdiff_t a = SIEVE_MIN(g->pt, h), b = SIEVE_MAX(a, h - g->pb);                  \
+        for (ptrdiff_t oy = 0; oy < h; oy++) {                                                 \
+            if (oy == a && a < b) {                                                            \
+                const T *restrict x0 = x + (a - g->pt) * w;                                    \
+                for (ptrdiff_t j = 0; j < (b - a) * w; j++)                                    \
+                    v[a * w + j] = x0[j];                                                      \
+                for (ptrdiff_t ky = 1; ky < g->kh; ky++) {                                     \
+                    const T *restrict xk = x + (a - g->pt + ky * g->dh) * w;                   \
+                    for (ptrdiff_t j = 0; j < (b - a) * w; j++)                                \
+                        v[a * w + j] = POOL_MAX(v[a * w + j], xk[j]);                          \
+                }                                                                              \
+                oy = b - 1;                                                                    \
+                continue;                                                                      \
+            }                                                                                  \
+            ptrdiff_t iy, rows = maxpool_row_taps(g, oy, &iy);                                 \
+            for (ptrdiff_t j = 0; j < w; j++)                                                  \
+                v[oy * w + j] = lowest;                                                        \
+            for (ptrdiff_t k = 0; k < rows; k++)                                               \
+                for (ptrdiff_t j = 0; j < w; j++)                                              \
+                    v[oy * w + j] = POOL_MAX(v[oy * w + j], x[(iy + k * g->dh) * w + j]);      \
+        }                                                                                      \
+        for (ptrdiff_t j = 0; j < n; j++)                                                      \
+            y[j] = v[j - g->pl];                                                               \
+        for (ptrdiff_t kx = 1; kx < g->kw; kx++) {                                             \
+            const T *restrict vk = v + kx * g->dw - g->pl;                                     \
+            for (ptrdiff_t j = 0; j < n; j++)                                                  \
+                y[j] = POOL_MAX(y[j], vk[j]);                                                  \
+        }                                                                                      \
+        for (ptrdiff_t oy = 0; oy < h; oy++)                                                   \
+            for (ptrdiff_t ox = 0; ox < w; ox++) {                                             \
+                if (ox == g->pl && w - g->pr > ox)                                             \
+                    ox = w - g->pr; /* the columns in between read inside their row */         \
+                if (ox >= w)                                                                   \
+                    break;                                                                     \
+                T best = lowest;                                                               \
+                for (ptrdiff_t kx = 0; kx < g->kw; kx++) {                                     \
+                    ptrdiff_t ix = ox + kx * g->dw - g->pl;                                    \
+                    if (ix >= 0 && ix < w)                                                     \
+                        best = POOL_MAX(best, v[oy * w + ix]);                                 \
+                }                                                                              \
+                y[oy * w + ox] = best;                                                         \
+            }                                                                                  \
+    }
+
+DEFINE_MAXPOOL_SAME_PLANE(maxpool_same_plane_f32, float, -INFINITY)
+DEFINE_MAXPOOL_SAME_PLANE(maxpool_same_plane_u8, uint8_t, 0)
+
+typedef struct maxpool_same {
+    pool_geom g;
+    const float *x;
+    float *y;
+    float *scratch; /* per thread: slice floats, the column maxima after a plane */
+    size_t slice, plane;
+} maxpool_same;
+
+static void maxpool_same_range(void *arg, size_t begin, size_t end, int thread)
+{
+    const maxpool_same *r = arg;
+    float *vbuf = r->scratch + (size_t)thread * r->slice + r->plane;
+    size_t hw = (size_t)(r->g.h * r->g.w);
+    for (size_t plane = begin; plane < end; plane++)
+        maxpool_same_plane_f32(&r->g, r->x + plane * hw, vbuf, r->y + plane * hw);
+}
+
 static void maxpool_range(void *arg, size_t begin, size_t end, int thread)
 {
     (void)thread;
@@ -404,6 +506,17 @@ void sieve_maxpool_run(const sieve_layer *layer, const sieve_op_input *in, int n
         r.g.w > POOL_MAX_WIDTH) {
         sieve_maxpool_run_ref(layer, in, n_in, out, out_shape);
         return;
+    }
+    if (maxpool_same_shape(&r.g)) {
+        maxpool_same s = {.g = r.g, .x = in[0].f32, .y = out, .scratch = env->scratch,
+                          .slice = maxpool_slice_floats(&in[0].shape),
+                          .plane = maxpool_plane_floats(&in[0].shape)};
+        bool ok;
+        sieve_pool *pool = s.slice ? sieve_op_pool_for_scratch(env, s.slice, &ok) : NULL;
+        if (s.slice && ok) {
+            sieve_parallel_for(pool, r.g.planes, maxpool_same_range, &s);
+            return;
+        }
     }
     pool_columns(&r.g, &r.cols);
     r.x = in[0].f32;
@@ -473,6 +586,128 @@ static void maxpool_packed_range(void *arg, size_t begin, size_t end, int thread
         r->failed[thread] = true;
 }
 
+/* ---- max pool on 8-bit codes --------------------------------------------
+ *
+ * When input and output share an 8-bit format, the maximum of a window is
+ * one of its codes, and codes order like their values once mapped to keys:
+ * an unsigned format's codes already do; a signed (sign-magnitude) one's
+ * positive codes 0x00-0x7f become 0x80-0xff (c ^ 0x80) and negative ones
+ * 0x80-0xff become 0x7f-0x00 (c ^ 0xff: larger magnitude, smaller key). -0
+ * gets the key just below +0; a key's top bit tells which flip to undo. So the
+ * pool runs on bytes, 4x less data than fp32 and four times the SIMD
+ * lanes, with no decode or encode. The result equals decode, max, encode
+ * (every code encodes back to itself) up to the sign of a zero. */
+typedef struct maxpool_codes {
+    pool_geom g;
+    pool_cols cols;
+    const uint8_t *x;
+    uint8_t *y;
+    uint8_t flip_negative, flip_positive; /* key = c ^ (c & 0x80 ? neg : pos) */
+    uint8_t *keys;                        /* per thread one input plane, slice bytes apart */
+    size_t slice_bytes;
+} maxpool_codes;
+
+static void maxpool_codes_range(void *arg, size_t begin, size_t end, int thread)
+{
+    const maxpool_codes *r = arg;
+    const pool_geom *g = &r->g;
+    const uint8_t neg = r->flip_negative, pos = r->flip_positive;
+    uint8_t *restrict keys = r->keys + (size_t)thread * r->slice_bytes;
+    uint8_t column[POOL_MAX_WIDTH];
+    size_t hw = (size_t)(g->h * g->w), ohw = (size_t)(g->oh * g->ow);
+    const bool same = maxpool_same_shape(g);
+    for (size_t plane = begin; plane < end; plane++) {
+        const uint8_t *restrict x = r->x + plane * hw;
+        for (size_t i = 0; i < hw; i++)
+            keys[i] = (uint8_t)(x[i] ^ (x[i] & 0x80 ? neg : pos));
+        uint8_t *restrict y = r->y + plane * ohw;
+        if (same) {
+            maxpool_same_plane_u8(g, keys, keys + hw, y);
+            for (size_t i = 0; i < ohw; i++)
+                y[i] = (uint8_t)(y[i] ^ (y[i] & 0x80 ? pos : neg));
+            continue;
+        }
+        for (ptrdiff_t oy = 0; oy < g->oh; oy++) {
+            ptrdiff_t iy, n_rows = maxpool_row_taps(g, oy, &iy);
+            const uint8_t *v = keys + iy * g->w;
+            if (n_rows > 1) {
+                for (ptrdiff_t i = 0; i < g->w; i++)
+                    column[i] = v[i];
+                for (ptrdiff_t k = 1; k < n_rows; k++) {
+                    const uint8_t *restrict row = keys + (iy + k * g->dh) * g->w;
+                    for (ptrdiff_t i = 0; i < g->w; i++)
+                        column[i] = row[i] > column[i] ? row[i] : column[i];
+                }
+                v = column;
+            }
+            uint8_t *restrict yr = y + oy * g->ow;
+            for (ptrdiff_t ox = 0; ox < g->ow; ox++)
+                yr[ox] = 0; /* below every key; never kept: no window is empty */
+            for (ptrdiff_t kx = 0; kx < g->kw; kx++) {
+                ptrdiff_t off = r->cols.off[kx], lo = r->cols.lo[kx], hi = r->cols.hi[kx];
+                if (g->sw == 1)
+                    for (ptrdiff_t ox = lo; ox <= hi; ox++)
+                        yr[ox] = v[ox + off] > yr[ox] ? v[ox + off] : yr[ox];
+                else if (g->sw == 2)
+                    for (ptrdiff_t ox = lo; ox <= hi; ox++)
+                        yr[ox] = v[2 * ox + off] > yr[ox] ? v[2 * ox + off] : yr[ox];
+                else
+                    for (ptrdiff_t ox = lo; ox <= hi; ox++)
+                        yr[ox] = v[ox * g->sw + off] > yr[ox] ? v[ox * g->sw + off] : yr[ox];
+            }
+            /* keys back to codes: a key's top bit set means a positive code */
+            for (ptrdiff_t ox = 0; ox < g->ow; ox++)
+                yr[ox] = (uint8_t)(yr[ox] ^ (yr[ox] & 0x80 ? pos : neg));
+        }
+    }
+}
+
+/* Whether every window of the pool covers at least one input element. */
+static bool maxpool_windows_nonempty(const pool_geom *g, const pool_cols *c)
+{
+    ptrdiff_t first;
+    for (ptrdiff_t oy = 0; oy < g->oh; oy++)
+        if (maxpool_row_taps(g, oy, &first) == 0)
+            return false;
+    for (ptrdiff_t ox = 0; ox < g->ow; ox++) {
+        bool any = false;
+        for (ptrdiff_t kx = 0; kx < g->kw && !any; kx++)
+            any = c->lo[kx] <= ox && ox <= c->hi[kx];
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
+static bool maxpool_on_codes(const pool_geom *g, const sieve_op_packed *in, uint8_t *out,
+                             const sieve_format *out_format, sieve_op_env *env)
+{
+    const sieve_format *f = &in[0].format;
+    if (sieve_format_width(f) != 8 || f->kind != out_format->kind ||
+        f->e_bits != out_format->e_bits || f->m_bits != out_format->m_bits ||
+        f->bias != out_format->bias || f->is_signed != out_format->is_signed)
+        return false;
+    maxpool_codes r = {.g = *g, .x = in[0].data, .y = out};
+    pool_columns(g, &r.cols);
+    if (!maxpool_windows_nonempty(g, &r.cols))
+        return false;
+    r.flip_negative = f->is_signed ? 0xff : 0x00;
+    r.flip_positive = f->is_signed ? 0x80 : 0x00;
+    /* per thread in the scratch (sized in floats for the other paths: four
+     * times what bytes need): a plane of keys, then the column maxima of a
+     * "same" pool with their guards */
+    size_t plane = (size_t)(g->h * g->w),
+           floats = sieve_op_slice_floats((2 * plane + 2 * POOL_SAME_GUARD + 3) / 4);
+    bool ok;
+    sieve_pool *pool = sieve_op_pool_for_scratch(env, floats, &ok);
+    if (!ok || plane > POOL_MAX_PLANE_FLOATS)
+        return false;
+    r.keys = (uint8_t *)env->scratch;
+    r.slice_bytes = floats * sizeof(float);
+    sieve_parallel_for(pool, g->planes, maxpool_codes_range, &r);
+    return true;
+}
+
 bool sieve_maxpool_run_packed(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
                               uint8_t *out, const sieve_format *out_format,
                               const sieve_shape *out_shape, sieve_op_env *env)
@@ -481,6 +716,9 @@ bool sieve_maxpool_run_packed(const sieve_layer *layer, const sieve_op_packed *i
     maxpool_packed r;
     pool_geometry(layer, &in[0].shape, out_shape, &r.g);
     const pool_geom *g = &r.g;
+    if (g->kh <= POOL_MAX_KERNEL_ROWS && g->kw <= POOL_MAX_KERNEL_COLS && g->w <= POOL_MAX_WIDTH &&
+        maxpool_on_codes(g, in, out, out_format, env))
+        return true;
     /* a window's rows span (kh - 1) * dh + 1 input rows: all in the ring
      * at once, in distinct slots */
     r.slots = SIEVE_MIN(POOL_PACKED_ROW_FLOATS / g->w, (ptrdiff_t)POOL_PACKED_ROW_FLOATS);
