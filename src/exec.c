@@ -5,7 +5,10 @@
  * every scratch buffer; all memory is allocated here. run walks the layers
  * in order: packed activations are decoded into fp32 scratch, the kernel
  * computes in fp32 (decoding packed weight panels itself), and the output is
- * encoded into its storage format as it is written back to the arena. */
+ * encoded into its storage format as it is written back to the arena.
+ * Layers cheap next to that decoding and encoding (element-wise, concat,
+ * max pool) run on packed activations directly when all of theirs are
+ * packed (run_packed in src/ops/ops.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

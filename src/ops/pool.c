@@ -283,6 +283,7 @@ static ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b)
 
 typedef struct pool_cols {
     ptrdiff_t off[POOL_MAX_KERNEL_COLS], lo[POOL_MAX_KERNEL_COLS], hi[POOL_MAX_KERNEL_COLS];
+    ptrdiff_t inner_lo, inner_hi; /* output columns every tap reads inside */
 } pool_cols;
 
 static void pool_columns(const pool_geom *g, pool_cols *c)
@@ -293,7 +294,65 @@ static void pool_columns(const pool_geom *g, pool_cols *c)
         c->lo[kx] = off >= 0 ? 0 : floor_div(-off + g->sw - 1, g->sw);
         c->hi[kx] = SIEVE_MIN(floor_div(g->w - 1 - off, g->sw), g->ow - 1);
     }
+    c->inner_lo = 0;
+    c->inner_hi = g->ow - 1;
+    for (ptrdiff_t kx = 0; kx < g->kw; kx++) {
+        c->inner_lo = SIEVE_MAX(c->inner_lo, c->lo[kx]);
+        c->inner_hi = SIEVE_MIN(c->inner_hi, c->hi[kx]);
+    }
 }
+
+/* y[ox] = the maximum of v over the column taps of output column ox that
+ * fall inside the row (`lowest` if none): the columns where every tap is
+ * inside in one pass, with the taps of the usual small kernels (2 or 3,
+ * stride 1 or 2) unrolled in it - a loop per tap costs more than its
+ * work on LeNet-5's rows of 12 - and the edge columns one by one. */
+#define POOL_MAX2(a, b) ((b) > (a) ? (b) : (a))
+#define DEFINE_MAXPOOL_TAPS(name, T, lowest)                                                   \
+    static void name(const pool_geom *g, const pool_cols *c, const T *restrict v,             \
+                     T *restrict y)                                                            \
+    {                                                                                          \
+        const ptrdiff_t lo = c->inner_lo, hi = c->inner_hi, sw = g->sw, kw = g->kw;            \
+        for (ptrdiff_t ox = 0; ox < g->ow; ox++) {                                             \
+            if (ox == lo && lo <= hi)                                                          \
+                ox = hi + 1;                                                                   \
+            if (ox >= g->ow)                                                                   \
+                break;                                                                         \
+            T best = lowest;                                                                   \
+            for (ptrdiff_t kx = 0; kx < kw; kx++)                                              \
+                if (c->lo[kx] <= ox && ox <= c->hi[kx])                                        \
+                    best = POOL_MAX2(best, v[ox * sw + c->off[kx]]);                           \
+            y[ox] = best;                                                                      \
+        }                                                                                      \
+        if (lo > hi)                                                                           \
+            return;                                                                            \
+        const ptrdiff_t o = c->off[0]; /* indexes, not v + o: that may precede the row */   \
+        if (g->dw == 1 && sw == 2 && kw == 2) {                                                \
+            for (ptrdiff_t ox = lo; ox <= hi; ox++)                                            \
+                y[ox] = POOL_MAX2(v[2 * ox + o], v[2 * ox + o + 1]);                           \
+        } else if (g->dw == 1 && sw == 2 && kw == 3) {                                         \
+            for (ptrdiff_t ox = lo; ox <= hi; ox++)                                            \
+                y[ox] = POOL_MAX2(POOL_MAX2(v[2 * ox + o], v[2 * ox + o + 1]),                 \
+                                  v[2 * ox + o + 2]);                                          \
+        } else if (g->dw == 1 && sw == 1 && kw == 3) {                                         \
+            for (ptrdiff_t ox = lo; ox <= hi; ox++)                                            \
+                y[ox] = POOL_MAX2(POOL_MAX2(v[ox + o], v[ox + o + 1]), v[ox + o + 2]);         \
+        } else if (g->dw == 1 && sw == 1 && kw == 2) {                                         \
+            for (ptrdiff_t ox = lo; ox <= hi; ox++)                                            \
+                y[ox] = POOL_MAX2(v[ox + o], v[ox + o + 1]);                                   \
+        } else {                                                                               \
+            for (ptrdiff_t ox = lo; ox <= hi; ox++)                                            \
+                y[ox] = v[ox * sw + o];                                                        \
+            for (ptrdiff_t kx = 1; kx < kw; kx++) {                                            \
+                const ptrdiff_t ok = c->off[kx];                                               \
+                for (ptrdiff_t ox = lo; ox <= hi; ox++)                                        \
+                    y[ox] = POOL_MAX2(y[ox], v[ox * sw + ok]);                                 \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+DEFINE_MAXPOOL_TAPS(maxpool_taps_f32, float, -INFINITY)
+DEFINE_MAXPOOL_TAPS(maxpool_taps_u8, uint8_t, 0)
 
 typedef struct pool_run {
     pool_geom g;
@@ -312,10 +371,11 @@ typedef struct pool_run {
 static void maxpool_out_row(const pool_geom *g, const pool_cols *c, const float *const *rows,
                             ptrdiff_t n_rows, float *restrict column, float *restrict y)
 {
-    for (ptrdiff_t ox = 0; ox < g->ow; ox++)
-        y[ox] = -INFINITY;
-    if (n_rows == 0)
+    if (n_rows == 0) {
+        for (ptrdiff_t ox = 0; ox < g->ow; ox++)
+            y[ox] = -INFINITY;
         return;
+    }
     const float *restrict v = rows[0];
     if (n_rows > 1) {
         const float *restrict r0 = rows[0], *restrict r1 = rows[1];
@@ -328,18 +388,7 @@ static void maxpool_out_row(const pool_geom *g, const pool_cols *c, const float 
         }
         v = column;
     }
-    for (ptrdiff_t kx = 0; kx < g->kw; kx++) {
-        ptrdiff_t off = c->off[kx], lo = c->lo[kx], hi = c->hi[kx];
-        if (g->sw == 1)
-            for (ptrdiff_t ox = lo; ox <= hi; ox++)
-                y[ox] = v[ox + off] > y[ox] ? v[ox + off] : y[ox];
-        else if (g->sw == 2)
-            for (ptrdiff_t ox = lo; ox <= hi; ox++)
-                y[ox] = v[2 * ox + off] > y[ox] ? v[2 * ox + off] : y[ox];
-        else
-            for (ptrdiff_t ox = lo; ox <= hi; ox++)
-                y[ox] = v[ox * g->sw + off] > y[ox] ? v[ox * g->sw + off] : y[ox];
-    }
+    maxpool_taps_f32(g, c, v, y);
 }
 
 /* The input rows of output row oy's windows: their indices [ky0, ky1). */
@@ -641,20 +690,7 @@ static void maxpool_codes_range(void *arg, size_t begin, size_t end, int thread)
                 v = column;
             }
             uint8_t *restrict yr = y + oy * g->ow;
-            for (ptrdiff_t ox = 0; ox < g->ow; ox++)
-                yr[ox] = 0; /* below every key; never kept: no window is empty */
-            for (ptrdiff_t kx = 0; kx < g->kw; kx++) {
-                ptrdiff_t off = r->cols.off[kx], lo = r->cols.lo[kx], hi = r->cols.hi[kx];
-                if (g->sw == 1)
-                    for (ptrdiff_t ox = lo; ox <= hi; ox++)
-                        yr[ox] = v[ox + off] > yr[ox] ? v[ox + off] : yr[ox];
-                else if (g->sw == 2)
-                    for (ptrdiff_t ox = lo; ox <= hi; ox++)
-                        yr[ox] = v[2 * ox + off] > yr[ox] ? v[2 * ox + off] : yr[ox];
-                else
-                    for (ptrdiff_t ox = lo; ox <= hi; ox++)
-                        yr[ox] = v[ox * g->sw + off] > yr[ox] ? v[ox * g->sw + off] : yr[ox];
-            }
+            maxpool_taps_u8(g, &r->cols, v, yr); /* no window is empty: key 0 never kept */
             /* keys back to codes: a key's top bit set means a positive code */
             for (ptrdiff_t ox = 0; ox < g->ow; ox++)
                 yr[ox] = (uint8_t)(yr[ox] ^ (yr[ox] & 0x80 ? pos : neg));
