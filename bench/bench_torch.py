@@ -190,7 +190,8 @@ def compile_c(tmp, name, source):
 def fma_peak(tmp, threads_list, trials):
     exe = compile_c(tmp, "fma_peak", FMA_PEAK_C)
     peak = {}
-    for n in threads_list:
+    # one core's rate (1_cpu) is what conv%core divides by, whatever --threads says
+    for n in sorted(set(threads_list) | {1}):
         # the best of a few trials: load from other jobs only lowers it
         runs = [json.loads(subprocess.run([exe, str(n)], check=True, capture_output=True,
                                           text=True).stdout) for _ in range(trials)]
