@@ -132,16 +132,24 @@ static float *run_fast(const sieve_layer *l, const sieve_op_input *in, int n_in,
     sieve_context *ctx = sieve_context_create(NULL);
     sieve_pool *pool = NULL;
     assert_int_equal(sieve_pool_create(ctx, threads, &pool), SIEVE_OK);
-    float *scratch = floats ? sieve_alloc_aligned(ctx, floats * sizeof(float)) : NULL;
+    /* a canary after the scratch: kernels stay within what they asked for */
+    enum { CANARY = 64 };
+    float *scratch = sieve_alloc_aligned(ctx, (floats + CANARY) * sizeof(float));
     /* poison the scratch: kernels must not rely on it being zero */
     for (size_t i = 0; i < floats; i++)
         scratch[i] = NAN;
-    sieve_op_env env = {pool, scratch, floats};
+    for (size_t i = floats; i < floats + CANARY; i++)
+        scratch[i] = 12345.0f;
+    sieve_op_env env = {pool, floats ? scratch : NULL, floats};
     float *y = malloc(numel(out) * sizeof(float) + 1);
     for (size_t i = 0; i < numel(out); i++)
         y[i] = NAN;
     k->run(l, in, n_in, y, out, &env);
-    sieve_free_aligned(ctx, scratch, floats * sizeof(float));
+    for (size_t i = floats; i < floats + CANARY; i++)
+        if (scratch[i] != 12345.0f)
+            fail_msg("%s wrote past its scratch of %zu floats (at %zu)", sieve_op_name(l->op),
+                     floats, i);
+    sieve_free_aligned(ctx, scratch, (floats + CANARY) * sizeof(float));
     sieve_pool_destroy(pool);
     sieve_context_destroy(ctx);
     return y;
@@ -700,12 +708,17 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
                 size_t floats = with_scratch ? sieve_op_kernels[l.op].scratch_floats(
                                                    &l, &x.shape, 1, &out, threads)
                                              : 0;
-                float *scratch = floats ? malloc(floats * sizeof(float)) : NULL;
-                sieve_op_env env = {pool, scratch, floats};
+                float *scratch = malloc((floats + 64) * sizeof(float));
+                for (size_t j = floats; j < floats + 64; j++)
+                    scratch[j] = 12345.0f; /* a canary after the scratch */
+                sieve_op_env env = {pool, floats ? scratch : NULL, floats};
                 uint8_t *y = malloc(bytes);
                 memset(y, 0xa5, bytes);
                 assert_true(sieve_op_kernels[l.op].run_packed(&l, &in, 1, y, &out_fmt, &out, &env));
                 sieve_cfloat_unpack(&out_fmt, y, 0, numel(&out), got);
+                for (size_t j = floats; j < floats + 64; j++)
+                    if (scratch[j] != 12345.0f)
+                        fail_msg("case %zu: max pool wrote past its scratch", i / 3);
                 for (size_t j = 0; j < numel(&out); j++)
                     if (got[j] != want[j])
                         fail_msg("case %zu, formats %zu, %d thread(s), scratch %d: element %zu "
