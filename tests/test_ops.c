@@ -737,6 +737,62 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
     }
 }
 
+/* Add (with and without its ReLU) and ReLU on packed activations, over
+ * several pieces and a tail that ends inside a byte (4-bit codes, odd
+ * length), split over 1 to 3 threads: a + b (then max(0, .)) on the
+ * decoded values, rounded to the output's format; the bytes around the
+ * output are untouched. */
+static void test_packed_add_and_relu_match_the_values_they_decode(void **state)
+{
+    (void)state;
+    const size_t n = 3 * SIEVE_OP_PIECE + 77;
+    const sieve_format a_fmt = sieve_format_cfloat(4, 3, 7, 1), b_fmt = sieve_format_cfloat(2, 1, 1, 1),
+                       y_fmt = sieve_format_cfloat(3, 0, 3, 1);
+    sieve_op_input a = random_input(shape_of(2, 1, (int64_t)n)),
+                   b = random_input(shape_of(2, 1, (int64_t)n));
+    sieve_op_input ap = pack_input(&a, &a_fmt), bp = pack_input(&b, &b_fmt);
+    sieve_op_packed in[2] = {{a.shape, a_fmt, ap.packed}, {b.shape, b_fmt, bp.packed}};
+    size_t bytes = sieve_format_bytes(&y_fmt, n);
+    uint8_t *y = malloc(bytes + 1 + SIEVE_PACK_SLACK);
+    float *got = malloc(n * sizeof(float)), *want = malloc(n * sizeof(float));
+    for (int op = 0; op < 3; op++) { /* add, add + relu, relu */
+        sieve_layer l = layer_of(op == 2 ? SIEVE_OP_RELU : SIEVE_OP_ADD, op == 2 ? 1 : 2);
+        l.attrs.add.relu = op == 1;
+        for (size_t i = 0; i < n; i++) {
+            float v = op == 2 ? a.f32[i] : a.f32[i] + b.f32[i];
+            want[i] = op >= 1 && v < 0.0f ? 0.0f : v;
+        }
+        assert_int_equal(sieve_cfloat_quantize(&y_fmt, want, n, NULL), SIEVE_OK);
+        for (int threads = 1; threads <= 3; threads++) {
+            sieve_context *ctx = sieve_context_create(NULL);
+            sieve_pool *pool = NULL;
+            assert_int_equal(sieve_pool_create(ctx, threads, &pool), SIEVE_OK);
+            sieve_op_env env = {pool, NULL, 0};
+            memset(y, 0xa5, bytes + 1 + SIEVE_PACK_SLACK);
+            sieve_shape out = a.shape;
+            assert_true(sieve_op_kernels[l.op].run_packed(&l, in, l.n_inputs, y, &y_fmt, &out,
+                                                          &env));
+            assert_int_equal(y[bytes - 1] >> 4, 0xa); /* the last byte's free high nibble */
+            assert_int_equal(y[bytes], 0xa5);
+            sieve_cfloat_unpack(&y_fmt, y, 0, n, got);
+            for (size_t i = 0; i < n; i++)
+                if (got[i] != want[i])
+                    fail_msg("%s, %d thread(s): element %zu is %g, want %g",
+                             op == 2 ? "relu" : op ? "add relu" : "add", threads, i,
+                             (double)got[i], (double)want[i]);
+            sieve_pool_destroy(pool);
+            sieve_context_destroy(ctx);
+        }
+    }
+    free(y);
+    free(got);
+    free(want);
+    free_input(&a);
+    free_input(&b);
+    free_input(&ap);
+    free_input(&bp);
+}
+
 static void test_global_pools_reduce_every_spatial_axis(void **state)
 {
     (void)state;
@@ -1389,6 +1445,7 @@ int main(void)
         cmocka_unit_test(test_pool_ref_matches_hand_worked_examples),
         cmocka_unit_test(test_pool_fast_matches_ref_on_odd_shapes),
         cmocka_unit_test(test_maxpool_on_packed_activations_matches_ref),
+        cmocka_unit_test(test_packed_add_and_relu_match_the_values_they_decode),
         cmocka_unit_test(test_global_pools_reduce_every_spatial_axis),
         cmocka_unit_test(test_pool_infer_rejects_bad_attributes),
         cmocka_unit_test(test_relu_add_batchnorm_match_hand_examples_and_ref),
