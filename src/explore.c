@@ -817,7 +817,7 @@ static void structural_non_negative(const sieve_model *w, bool *nonneg)
             out = n_data > 0 && data_nonneg;
             break;
         case SIEVE_OP_ADD:
-            out = n_data == L->n_inputs && data_nonneg;
+            out = L->attrs.add.relu || (n_data == L->n_inputs && data_nonneg);
             break;
         default:
             out = false;
