@@ -11,8 +11,10 @@
 #include "sieve/image.h"
 
 /* stb_image pads a binary PGM/PPM whose pixel data is cut short with
- * zeros; a truncated file is an error here. Returns false if `data` is a
- * P5/P6 file whose pixel data is shorter than its header says. */
+ * zeros, and reads a missing maxval as 0; both are errors here (a fuzzed
+ * "P5 5 5666666" and a few bytes made it decode and resize 28 million
+ * pixels). Returns false if `data` is a P5/P6 file whose header lacks a
+ * field or whose pixel data is shorter than its header says. */
 static bool pnm_complete(const uint8_t *data, size_t size)
 {
     if (size < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '6'))
@@ -35,7 +37,7 @@ static bool pnm_complete(const uint8_t *data, size_t size)
             digits++;
         }
         if (digits == 0)
-            return true; /* malformed header: let stb report it */
+            return false;
         fields[f] = v;
     }
     at++; /* the single whitespace after maxval */
@@ -100,7 +102,8 @@ sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t
         return sieve_fail(ctx, SIEVE_ERR_RANGE, "image is too large (%dx%d pixels, limit %u)", w, h,
                           SIEVE_IMAGE_MAX_PIXELS);
     if (!pnm_complete(data, size))
-        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "truncated PGM/PPM image (%dx%d)", w, h);
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "truncated or malformed PGM/PPM image (%dx%d)",
+                          w, h);
     int got_comp = 0;
     unsigned char *pixels = stbi_load_from_memory(data, (int)size, &w, &h, &got_comp, channels);
     if (!pixels)

@@ -73,6 +73,10 @@ static void test_bad_images_are_errors(void **state)
     const unsigned char truncated[] = "P5 2 2 255\n\x00";
     assert_int_not_equal(sieve_image_preprocess(ctx, truncated, sizeof(truncated) - 1, &gray2x2, x, 4),
                          SIEVE_OK);
+    /* no maxval: stb would read it as 0 and pad 28 million pixels */
+    const unsigned char no_maxval[] = "P5 5 5666666\xff\xff\xff\xff";
+    assert_int_equal(sieve_image_preprocess(ctx, no_maxval, sizeof(no_maxval) - 1, &gray2x2, x, 4),
+                     SIEVE_ERR_FORMAT);
     const unsigned char zero[] = "P5 0 0 255\n";
     assert_int_not_equal(sieve_image_preprocess(ctx, zero, sizeof(zero) - 1, &gray2x2, x, 4),
                          SIEVE_OK);
