@@ -1208,12 +1208,12 @@ static long tolerant_allowed(const explorer *x, long allowed, double z)
     return allowed + (long)ceil(-z * sqrt((double)x->n_sel));
 }
 
-/* Whether the formats `f` of variant v meet goal `g` (accuracy with z
- * standard errors to spare); *replay receives the replay fraction (-1: not
- * measured). */
-static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve_explore_result *r,
-                                 int v, const sieve_format *f, const variant_goal *g,
-                                 bool *pass, double *replay)
+/* Runs variant v with the formats `f` (left in r->tensors[].choice[v]) on
+ * items [first, first + count), as eval_model does. */
+static sieve_status eval_formats(explorer *x, const sieve_model *original, sieve_explore_result *r,
+                                 int v, const sieve_format *f, size_t first, size_t count,
+                                 long allowed, float *logits, uint8_t *correct, size_t *n_correct,
+                                 bool *complete, size_t *discordant)
 {
     for (int i = 0; i < r->n_tensors; i++)
         r->tensors[i].choice[v] = f[i];
@@ -1221,12 +1221,25 @@ static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve
     sieve_status st = build_variant(x, original, r, v, &model);
     if (st != SIEVE_OK)
         return st;
-    size_t n_correct = 0, discordant = 0;
-    bool complete = false, limit = g->replay_max < 1;
-    st = eval_model(x, model, 0, x->n_sel, g->allowed, limit ? g->logits : NULL,
-                    limit ? g->correct : NULL, NULL, &n_correct, &complete, &discordant);
+    st = eval_model(x, model, first, count, allowed, logits, correct, NULL, n_correct, complete,
+                    discordant);
     free_execs(x); /* they run `model`, and must go first */
     sieve_model_free(model);
+    return st;
+}
+
+/* Whether the formats `f` of variant v meet goal `g` (accuracy with z
+ * standard errors to spare); *replay receives the replay fraction (-1: not
+ * measured). */
+static sieve_status formats_pass(explorer *x, const sieve_model *original, sieve_explore_result *r,
+                                 int v, const sieve_format *f, const variant_goal *g,
+                                 bool *pass, double *replay)
+{
+    size_t n_correct = 0, discordant = 0;
+    bool complete = false, limit = g->replay_max < 1;
+    sieve_status st = eval_formats(x, original, r, v, f, 0, x->n_sel, g->allowed,
+                                   limit ? g->logits : NULL, limit ? g->correct : NULL, &n_correct,
+                                   &complete, &discordant);
     *pass = st == SIEVE_OK && complete && meets(x, n_correct, discordant, g->min, g->z);
     *replay = -1;
     if (st == SIEVE_OK && *pass && limit) {
@@ -1242,20 +1255,12 @@ static sieve_status confirm_replay(explorer *x, const sieve_model *original,
                                    sieve_explore_result *r, int v, const sieve_format *f,
                                    const variant_goal *g, double *replay)
 {
-    for (int i = 0; i < r->n_tensors; i++)
-        r->tensors[i].choice[v] = f[i];
-    sieve_model *model = NULL;
-    sieve_status st = build_variant(x, original, r, v, &model);
-    if (st != SIEVE_OK)
-        return st;
     size_t n = x->n_items - x->n_sel, n_correct = 0;
     float *logits = g->logits + x->n_sel * x->classes;
     uint8_t *correct = g->correct + x->n_sel;
     bool complete = false;
-    st = eval_model(x, model, x->n_sel, n, LONG_MAX, logits, correct, NULL, &n_correct, &complete,
-                    NULL);
-    free_execs(x); /* they run `model`, and must go first */
-    sieve_model_free(model);
+    sieve_status st = eval_formats(x, original, r, v, f, x->n_sel, n, LONG_MAX, logits, correct,
+                                   &n_correct, &complete, NULL);
     if (st == SIEVE_OK)
         st = replay_needed(x, logits, correct, x->orig_correct + x->n_sel, n, replay);
     return st;

@@ -211,7 +211,10 @@ static void write_tiny_dataset(void)
 
 static const float tiny_W[8] = {1, 1, -0.5f, -0.5f, -0.5f, -0.5f, 1, 1};
 
-static sieve_model *tiny_classifier(sieve_context *ctx)
+/* With `add_relu`, the classifier ends in y = relu(z + z) instead (one
+ * fused Add, as the importer folds Add -> Relu): y is non-negative by
+ * construction, z not. */
+static sieve_model *tiny_model(sieve_context *ctx, bool add_relu)
 {
     sieve_model *m = sieve_model_new(ctx);
     assert_non_null(m);
@@ -228,39 +231,16 @@ static sieve_model *tiny_classifier(sieve_context *ctx)
     sieve_layer_attrs gemm = {.gemm = {.alpha = 1, .beta = 1, .trans_b = true}};
     int gin[2] = {f, W};
     assert_true(sieve_model_add_layer(m, "fc", SIEVE_OP_GEMM, gin, 2, &z, 1, &gemm) >= 0);
+    int out = z;
+    if (add_relu) {
+        out = sieve_model_add_tensor(m, "y", SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
+        assert_true(out >= 0);
+        sieve_layer_attrs add = {.add = {.relu = true}};
+        int ain[2] = {z, z};
+        assert_true(sieve_model_add_layer(m, "add", SIEVE_OP_ADD, ain, 2, &out, 1, &add) >= 0);
+    }
     assert_int_equal(sieve_model_mark_input(m, x), SIEVE_OK);
-    assert_int_equal(sieve_model_mark_output(m, z), SIEVE_OK);
-    sieve_preprocess pre = {1, 2, 2, 1.0f / 255, {0}, {1, 1, 1, 1}};
-    assert_int_equal(sieve_model_set_preprocess(m, &pre), SIEVE_OK);
-    assert_int_equal(sieve_model_validate(m), SIEVE_OK);
-    return m;
-}
-
-/* The same classifier ending in y = relu(z + z) (one fused Add, as the
- * importer folds Add -> Relu): y is non-negative by construction, z not. */
-static sieve_model *tiny_classifier_add_relu(sieve_context *ctx)
-{
-    sieve_model *m = sieve_model_new(ctx);
-    assert_non_null(m);
-    sieve_format fp32 = sieve_format_fp32();
-    sieve_shape sx = {4, {1, 1, 2, 2}}, sW = {2, {2, 4}};
-    int x = sieve_model_add_tensor(m, "x", SIEVE_TENSOR_INPUT, &sx, &fp32);
-    int f = sieve_model_add_tensor(m, "f", SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
-    int W = sieve_model_add_tensor(m, "fc.w", SIEVE_TENSOR_CONSTANT, &sW, &fp32);
-    int z = sieve_model_add_tensor(m, "z", SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
-    int y = sieve_model_add_tensor(m, "y", SIEVE_TENSOR_ACTIVATION, NULL, &fp32);
-    assert_true(x >= 0 && f >= 0 && W >= 0 && z >= 0 && y >= 0);
-    assert_int_equal(sieve_model_set_constant(m, W, tiny_W, 8), SIEVE_OK);
-    sieve_layer_attrs flat = {.axis = {.axis = 1}};
-    assert_true(sieve_model_add_layer(m, "flatten", SIEVE_OP_FLATTEN, &x, 1, &f, 1, &flat) >= 0);
-    sieve_layer_attrs gemm = {.gemm = {.alpha = 1, .beta = 1, .trans_b = true}};
-    int gin[2] = {f, W};
-    assert_true(sieve_model_add_layer(m, "fc", SIEVE_OP_GEMM, gin, 2, &z, 1, &gemm) >= 0);
-    sieve_layer_attrs add = {.add = {.relu = true}};
-    int ain[2] = {z, z};
-    assert_true(sieve_model_add_layer(m, "add", SIEVE_OP_ADD, ain, 2, &y, 1, &add) >= 0);
-    assert_int_equal(sieve_model_mark_input(m, x), SIEVE_OK);
-    assert_int_equal(sieve_model_mark_output(m, y), SIEVE_OK);
+    assert_int_equal(sieve_model_mark_output(m, out), SIEVE_OK);
     sieve_preprocess pre = {1, 2, 2, 1.0f / 255, {0}, {1, 1, 1, 1}};
     assert_int_equal(sieve_model_set_preprocess(m, &pre), SIEVE_OK);
     assert_int_equal(sieve_model_validate(m), SIEVE_OK);
@@ -288,7 +268,7 @@ static void test_search_tiny_model(void **state)
     write_tiny_dataset();
     sieve_context_options co = {NULL, 2};
     sieve_context *ctx = sieve_context_create(&co);
-    sieve_model *m = tiny_classifier(ctx);
+    sieve_model *m = tiny_model(ctx, false);
     char spec[300];
     snprintf(spec, sizeof(spec), "idx:%s/tiny", tmp_dir);
     sieve_dataset *ds = NULL;
@@ -381,7 +361,7 @@ static void test_search_tiny_model(void **state)
     assert_format(&ti.format, "cf(e2,m0,b2)");
 
     /* a fused Add -> ReLU makes its output non-negative: unsigned formats */
-    sieve_model *fused = tiny_classifier_add_relu(ctx);
+    sieve_model *fused = tiny_model(ctx, true);
     sieve_explore_result *rf = NULL;
     assert_int_equal(sieve_explore(ctx, fused, ds, &o, &rf), SIEVE_OK);
     const sieve_explore_tensor *ty = find_explored(rf, "y"), *tz = find_explored(rf, "z");
