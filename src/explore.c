@@ -1345,7 +1345,8 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
     }
     if (g->replay_max < 1) {
         bool ok = false;
-        for (double p = phi; p <= PRICE_HI * (1 + 1e-9); p = SIEVE_MAX(p, PRICE_LO) * CONFIRM_STEP) {
+        for (double p = phi; p <= PRICE_HI * (1 + 1e-9);
+             p = SIEVE_MAX(p, PRICE_LO) * CONFIRM_STEP) {
             apply_price(r, p, total, mid);
             if (p > phi && same_formats(mid, hi, n))
                 continue;
