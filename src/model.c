@@ -636,6 +636,55 @@ sieve_variant *sieve_model_push_variant(sieve_model *m, const char *name, const 
     return v;
 }
 
+static bool same_ints(const int *a, const int *b, int n)
+{
+    return memcmp(a, b, (size_t)n * sizeof(int)) == 0;
+}
+
+/* Field by field: the bytes of a union's other members (and padding) are
+ * whatever the caller's initializer left there. */
+static bool same_attrs(sieve_op op, const sieve_layer_attrs *a, const sieve_layer_attrs *b)
+{
+    switch (op) {
+    case SIEVE_OP_CONV:
+        return same_ints(a->conv.kernel, b->conv.kernel, 2) &&
+               same_ints(a->conv.stride, b->conv.stride, 2) &&
+               same_ints(a->conv.dilation, b->conv.dilation, 2) &&
+               same_ints(a->conv.pads, b->conv.pads, 4) && a->conv.group == b->conv.group &&
+               a->conv.relu == b->conv.relu;
+    case SIEVE_OP_MAXPOOL:
+    case SIEVE_OP_AVGPOOL:
+        return same_ints(a->pool.kernel, b->pool.kernel, 2) &&
+               same_ints(a->pool.stride, b->pool.stride, 2) &&
+               same_ints(a->pool.dilation, b->pool.dilation, 2) &&
+               same_ints(a->pool.pads, b->pool.pads, 4) &&
+               a->pool.ceil_mode == b->pool.ceil_mode &&
+               a->pool.count_include_pad == b->pool.count_include_pad;
+    case SIEVE_OP_LRN:
+        return a->lrn.size == b->lrn.size && a->lrn.alpha == b->lrn.alpha &&
+               a->lrn.beta == b->lrn.beta && a->lrn.bias == b->lrn.bias;
+    case SIEVE_OP_GEMM:
+        return a->gemm.alpha == b->gemm.alpha && a->gemm.beta == b->gemm.beta &&
+               a->gemm.trans_a == b->gemm.trans_a && a->gemm.trans_b == b->gemm.trans_b &&
+               a->gemm.relu == b->gemm.relu;
+    case SIEVE_OP_ADD:
+        return a->add.relu == b->add.relu;
+    case SIEVE_OP_SOFTMAX:
+    case SIEVE_OP_CONCAT:
+    case SIEVE_OP_FLATTEN:
+        return a->axis.axis == b->axis.axis &&
+               a->axis.softmax_coerce_2d == b->axis.softmax_coerce_2d;
+    case SIEVE_OP_RESHAPE:
+        return a->reshape.shape.rank == b->reshape.shape.rank &&
+               memcmp(a->reshape.shape.dims, b->reshape.shape.dims,
+                      (size_t)a->reshape.shape.rank * sizeof(a->reshape.shape.dims[0])) == 0;
+    default:
+        return true; /* no attributes */
+    }
+}
+
+/* A variant may differ from the base in formats and constant bytes only:
+ * the same tensors, and layers of the same op, wiring and attributes. */
 static sieve_status same_graph(const sieve_model *a, const sieve_model *b)
 {
     if (a->n_tensors != b->n_tensors || a->n_layers != b->n_layers)
@@ -647,10 +696,14 @@ static sieve_status same_graph(const sieve_model *a, const sieve_model *b)
              memcmp(&x->shape, &y->shape, sizeof(x->shape)) != 0))
             return sieve_fail(a->ctx, SIEVE_ERR_ARG, "variant: tensor '%s' differs", x->name);
     }
-    for (int l = 0; l < a->n_layers; l++)
-        if (a->layers[l].op != b->layers[l].op)
-            return sieve_fail(a->ctx, SIEVE_ERR_ARG, "variant: layer '%s' differs",
-                              a->layers[l].name);
+    for (int l = 0; l < a->n_layers; l++) {
+        const sieve_layer *x = &a->layers[l], *y = &b->layers[l];
+        if (x->op != y->op || x->n_inputs != y->n_inputs || x->n_outputs != y->n_outputs ||
+            !same_ints(x->inputs, y->inputs, x->n_inputs) ||
+            !same_ints(x->outputs, y->outputs, x->n_outputs) ||
+            !same_attrs(x->op, &x->attrs, &y->attrs))
+            return sieve_fail(a->ctx, SIEVE_ERR_ARG, "variant: layer '%s' differs", x->name);
+    }
     return SIEVE_OK;
 }
 

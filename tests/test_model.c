@@ -776,6 +776,34 @@ static void test_executor_keeps_the_formats_it_was_created_with(void **state)
     sieve_context_destroy(ctx);
 }
 
+/* A variant may change formats and constant bytes, never the computation. */
+static void test_variant_must_share_the_graph(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    sieve_model *base = add_model(ctx, false), *var = add_model(ctx, true);
+    /* same tensors and op, another attribute: a fused ReLU */
+    assert_int_equal(sieve_model_add_variant(base, "v", var, "{}"), SIEVE_ERR_ARG);
+    assert_non_null(strstr(sieve_context_error(ctx), "join"));
+    sieve_model_free(var);
+    /* same op and attributes, other wiring: y = c + x read as x + c is not
+     * the same layer */
+    assert_int_equal(sieve_model_clone(base, &var), SIEVE_OK);
+    int t = var->layers[0].inputs[0];
+    var->layers[0].inputs[0] = var->layers[0].inputs[1];
+    var->layers[0].inputs[1] = t;
+    assert_int_equal(sieve_model_add_variant(base, "v", var, "{}"), SIEVE_ERR_ARG);
+    sieve_model_free(var);
+    assert_int_equal(sieve_model_variant_count(base), 0);
+    /* an unchanged clone is a variant */
+    assert_int_equal(sieve_model_clone(base, &var), SIEVE_OK);
+    assert_int_equal(sieve_model_add_variant(base, "v", var, "{}"), SIEVE_OK);
+    assert_int_equal(sieve_model_variant_count(base), 1);
+    sieve_model_free(var);
+    sieve_model_free(base);
+    sieve_context_destroy(ctx);
+}
+
 static void test_package_with_variants_round_trips(void **state)
 {
     (void)state;
@@ -908,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_packed_layers_equal_hand_computation_on_quantized_values),
         cmocka_unit_test(test_suffix_run_from_cached_activation_equals_full_run),
         cmocka_unit_test(test_executor_keeps_the_formats_it_was_created_with),
+        cmocka_unit_test(test_variant_must_share_the_graph),
         cmocka_unit_test(test_package_with_variants_round_trips),
         cmocka_unit_test(test_every_allocation_failure_is_an_error),
     };
