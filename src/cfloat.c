@@ -667,61 +667,88 @@ SIEVE_TARGET_AVX512 static void decode_codes_avx512(const cfloat_codec *c, const
  * embedded in the instruction (so MXCSR's rounding mode does not matter);
  * an fp32 denormal input, which DAZ would read as zero, only matters for a
  * format whose step is 2^-126 (it is code 1 above 2^-127) and is set
- * explicitly. About half the instructions of the integer path. Formats
- * whose scale 2^(bias-1+m) is not a normal fp32 take the portable loop. */
-SIEVE_TARGET_AVX512 static uint32_t encode_codes_avx512(const cfloat_codec *c, const float *src,
-                                                        size_t n, uint32_t *codes)
+ * explicitly. Saturation is an unsigned minimum: the rounded normal code
+ * grows with |x| and is the largest magnitude code at the largest value's
+ * bits, so min(code, largest) equals "largest for |x| >= the largest
+ * value" everywhere (infinities and NaNs included). About half the
+ * instructions of the integer path. Formats whose scale 2^(bias-1+m) is
+ * not a normal fp32 take the portable loop. */
+typedef struct encode_avx512 {
+    __m512 scale;
+    __m512i abs_mask, inf_bits, round_half_m1, lsb_flip, lsb_flag, exp_offset_code;
+    __m512i normal_min_bits, magnitude_mask, sign_bit, half_denormal, smallest_normal;
+    __m128i round_shift, sign_to_code;
+    bool step_is_2m126, unsigned_flag;
+} encode_avx512;
+
+/* False when the format takes the portable loop (see above). */
+SIEVE_TARGET_AVX512 SIEVE_INLINE bool encode_avx512_init(const cfloat_codec *c, encode_avx512 *k)
 {
     const int32_t scale_exp = FP32_EXP_BIAS + FP32_MANT_BITS - c->sub_shift_base; /* bias+m-1 */
     const int32_t scale_biased = scale_exp + FP32_EXP_BIAS;
     if (scale_biased < 1 || scale_biased > 254)
+        return false;
+    k->scale = _mm512_castsi512_ps(_mm512_set1_epi32(scale_biased << FP32_MANT_BITS));
+    k->abs_mask = _mm512_set1_epi32((int)FP32_ABS_MASK);
+    k->inf_bits = _mm512_set1_epi32((int)FP32_INF_BITS);
+    k->round_half_m1 = _mm512_set1_epi32((int)c->round_half_m1);
+    k->lsb_flip = _mm512_set1_epi32((int)c->round_lsb_flip);
+    k->lsb_flag = _mm512_set1_epi32((int)c->round_lsb_flag);
+    k->exp_offset_code = _mm512_set1_epi32((int)c->exp_offset_code);
+    k->normal_min_bits = _mm512_set1_epi32((int)c->normal_min_bits);
+    k->magnitude_mask = _mm512_set1_epi32((int)c->magnitude_mask);
+    k->sign_bit = _mm512_set1_epi32((int)(c->sign_flag << c->sign_shift));
+    k->half_denormal = _mm512_set1_epi32(0x00400000); /* 2^-127 */
+    k->smallest_normal = _mm512_set1_epi32(0x00800000);
+    k->step_is_2m126 = scale_exp == 126;
+    k->unsigned_flag = c->unsigned_flag != 0;
+    k->round_shift = _mm_cvtsi32_si128((int)c->round_shift);
+    k->sign_to_code = _mm_cvtsi32_si128((int)(31 - c->sign_shift));
+    return true;
+}
+
+/* The codes of the fp32 lanes `bits` (lanes outside `lanes` give garbage);
+ * ORs into *bad the lanes that are NaN, or negative in an unsigned format. */
+SIEVE_TARGET_AVX512 SIEVE_INLINE __m512i encode16_avx512(const encode_avx512 *k, __m512i bits,
+                                                         __mmask16 lanes, __mmask16 *bad)
+{
+    const __m512i a = _mm512_and_si512(bits, k->abs_mask);
+    *bad |= _mm512_mask_cmpgt_epu32_mask(lanes, a, k->inf_bits);
+    if (k->unsigned_flag)
+        *bad |= _mm512_mask_test_epi32_mask(_mm512_movepi32_mask(bits) & lanes, a, a);
+    /* normal range: integer round to m mantissa bits, then saturate */
+    const __m512i lsb = _mm512_ternarylogic_epi32(_mm512_srl_epi32(a, k->round_shift), k->lsb_flip,
+                                                  k->lsb_flag, 0x28); /* (a ^ b) & c */
+    const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(a, k->round_half_m1), lsb);
+    __m512i magnitude = _mm512_min_epu32(
+        _mm512_sub_epi32(_mm512_srl_epi32(rounded, k->round_shift), k->exp_offset_code),
+        k->magnitude_mask);
+    /* subnormal range: |x| / step, rounded to nearest even */
+    const __mmask16 sub = _mm512_cmplt_epu32_mask(a, k->normal_min_bits);
+    const __m512 steps = _mm512_mul_round_ps(_mm512_castsi512_ps(a), k->scale,
+                                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    magnitude = _mm512_mask_cvt_roundps_epu32(magnitude, sub, steps,
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    if (k->step_is_2m126) {
+        const __mmask16 denormal_up = _mm512_cmpgt_epu32_mask(a, k->half_denormal) &
+                                      _mm512_cmplt_epu32_mask(a, k->smallest_normal);
+        magnitude = _mm512_mask_mov_epi32(magnitude, denormal_up, _mm512_set1_epi32(1));
+    }
+    return _mm512_ternarylogic_epi32(magnitude, _mm512_srl_epi32(bits, k->sign_to_code),
+                                     k->sign_bit, 0xf8); /* a | (b & c) */
+}
+
+SIEVE_TARGET_AVX512 static uint32_t encode_codes_avx512(const cfloat_codec *c, const float *src,
+                                                        size_t n, uint32_t *codes)
+{
+    encode_avx512 k;
+    if (!encode_avx512_init(c, &k))
         return encode_codes_body(c, src, n, codes);
-    const __m512 scale = _mm512_castsi512_ps(_mm512_set1_epi32(scale_biased << FP32_MANT_BITS));
-    const __m512i abs_mask = _mm512_set1_epi32((int)FP32_ABS_MASK);
-    const __m512i inf_bits = _mm512_set1_epi32((int)FP32_INF_BITS);
-    const __m512i round_half_m1 = _mm512_set1_epi32((int)c->round_half_m1);
-    const __m512i lsb_flip = _mm512_set1_epi32((int)c->round_lsb_flip);
-    const __m512i lsb_flag = _mm512_set1_epi32((int)c->round_lsb_flag);
-    const __m512i exp_offset_code = _mm512_set1_epi32((int)c->exp_offset_code);
-    const __m512i normal_min_bits = _mm512_set1_epi32((int)c->normal_min_bits);
-    const __m512i max_bits = _mm512_set1_epi32((int)c->max_bits);
-    const __m512i magnitude_mask = _mm512_set1_epi32((int)c->magnitude_mask);
-    const __m512i sign_bit = _mm512_set1_epi32((int)(c->sign_flag << c->sign_shift));
-    const __m512i half_denormal = _mm512_set1_epi32(0x00400000); /* 2^-127 */
-    const __m512i smallest_normal = _mm512_set1_epi32(0x00800000);
-    const bool step_is_2m126 = scale_exp == 126;
-    const __m128i round_shift = _mm_cvtsi32_si128((int)c->round_shift);
-    const __m128i sign_to_code = _mm_cvtsi32_si128((int)(31 - c->sign_shift));
     __mmask16 bad = 0;
     for (size_t i = 0; i < n; i += 16) {
         const __mmask16 lanes = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        const __m512i bits = _mm512_maskz_loadu_epi32(lanes, src + i);
-        const __m512i a = _mm512_and_si512(bits, abs_mask);
-        bad |= _mm512_mask_cmpgt_epu32_mask(lanes, a, inf_bits);
-        if (c->unsigned_flag)
-            bad |= _mm512_mask_test_epi32_mask(_mm512_movepi32_mask(bits) & lanes, a, a);
-        /* normal range: integer round to m mantissa bits */
-        const __m512i lsb = _mm512_ternarylogic_epi32(_mm512_srl_epi32(a, round_shift), lsb_flip,
-                                                      lsb_flag, 0x28); /* (a ^ b) & c */
-        const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(a, round_half_m1), lsb);
-        __m512i magnitude =
-            _mm512_sub_epi32(_mm512_srl_epi32(rounded, round_shift), exp_offset_code);
-        /* subnormal range: |x| / step, rounded to nearest even */
-        const __mmask16 sub = _mm512_cmplt_epu32_mask(a, normal_min_bits);
-        const __m512 steps = _mm512_mul_round_ps(_mm512_castsi512_ps(a), scale,
-                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        magnitude = _mm512_mask_mov_epi32(
-            magnitude, sub,
-            _mm512_cvt_roundps_epu32(steps, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        if (step_is_2m126) {
-            const __mmask16 denormal_up = _mm512_cmpgt_epu32_mask(a, half_denormal) &
-                                          _mm512_cmplt_epu32_mask(a, smallest_normal);
-            magnitude = _mm512_mask_mov_epi32(magnitude, denormal_up, _mm512_set1_epi32(1));
-        }
-        magnitude = _mm512_mask_mov_epi32(magnitude, _mm512_cmpge_epu32_mask(a, max_bits),
-                                          magnitude_mask);
-        const __m512i code = _mm512_ternarylogic_epi32(
-            magnitude, _mm512_srl_epi32(bits, sign_to_code), sign_bit, 0xf8); /* a | (b & c) */
+        const __m512i code =
+            encode16_avx512(&k, _mm512_maskz_loadu_epi32(lanes, src + i), lanes, &bad);
         _mm512_mask_storeu_epi32(codes + i, lanes, code);
     }
     return bad != 0;
@@ -1013,45 +1040,56 @@ SIEVE_TARGET_AVX512 static size_t unpack_arith_avx512(const cfloat_codec *c, con
  * Stops before a chunk holding NaN or a negative for an unsigned format
  * and returns how many elements it stored (a multiple of CHUNK), leaving
  * the portable loop to report the offender. */
-/* 8- and 4-bit codes from a byte boundary: 8-bit codes are bytes, stored by
- * vpmovdb straight from the encoded lanes; 4-bit ones are paired into
- * bytes (32 codes per step), and an odd last code keeps the high nibble of
- * its byte. Same contract as pack_avx512. */
+/* 8- and 4-bit codes from a byte boundary, encoded in registers and
+ * stored without a round trip through a codes buffer: 8-bit codes are
+ * bytes, narrowed from the encoded lanes; 4-bit ones are paired into bytes
+ * (32 codes per step), and an odd last code keeps the high nibble of its
+ * byte. Stops before a step holding NaN or a negative for an unsigned
+ * format and returns how many elements it stored (a multiple of 16),
+ * leaving the portable loop to report the offender; otherwise the
+ * contract of pack_avx512. */
 SIEVE_TARGET_AVX512 static size_t pack_bytes_avx512(const cfloat_codec *c, const float *src,
                                                     size_t n, uint8_t *dst)
 {
-    uint32_t codes[CHUNK];
-    for (size_t done = 0; done < n; done += CHUNK) {
-        const size_t len = SIEVE_MIN((size_t)CHUNK, n - done);
-        if (encode_codes_avx512(c, src + done, len, codes))
-            return done;
-        if (c->w == 8) {
-            for (size_t i = 0; i < len; i += 16) {
-                const size_t count = SIEVE_MIN((size_t)16, len - i);
-                const __mmask16 lanes = (__mmask16)((1u << count) - 1);
-                _mm512_mask_cvtepi32_storeu_epi8(dst + done + i, lanes,
-                                                 _mm512_maskz_loadu_epi32(lanes, codes + i));
-            }
-            continue;
+    encode_avx512 k;
+    if (!encode_avx512_init(c, &k))
+        return 0;
+    if (c->w == 8) {
+        for (size_t i = 0; i < n; i += 16) {
+            const size_t count = SIEVE_MIN((size_t)16, n - i);
+            const __mmask16 lanes = (__mmask16)((1u << count) - 1);
+            __mmask16 bad = 0;
+            const __m512i code =
+                encode16_avx512(&k, _mm512_maskz_loadu_epi32(lanes, src + i), lanes, &bad);
+            if (bad)
+                return i;
+            _mm_mask_storeu_epi8(dst + i, lanes, _mm512_cvtepi32_epi8(code));
         }
-        uint8_t *out = dst + done / 2;
-        for (size_t i = 0; i < len; i += 32, out += 16) {
-            const size_t count = SIEVE_MIN((size_t)32, len - i);
-            const __mmask32 lanes = count == 32 ? ~(__mmask32)0 : ((__mmask32)1 << count) - 1;
-            const __m256i low = _mm512_cvtepi32_epi16(
-                _mm512_maskz_loadu_epi32((__mmask16)lanes, codes + i));
-            const __m256i high = _mm512_cvtepi32_epi16(
-                _mm512_maskz_loadu_epi32((__mmask16)(lanes >> 16), codes + i + 16));
-            /* dword j: code 2j in bits 0-3, code 2j+1 in bits 16-19 */
-            const __m512i pairs = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
-            const __m128i bytes = _mm512_cvtepi32_epi8(
-                _mm512_or_si512(pairs, _mm512_srli_epi32(pairs, 12)));
-            _mm_mask_storeu_epi8(out, (__mmask16)((1u << (count / 2)) - 1), bytes);
-            if (count % 2) {
-                uint8_t last[16];
-                _mm_storeu_si128((__m128i *)last, bytes);
-                out[count / 2] = (uint8_t)((out[count / 2] & 0xf0) | (last[count / 2] & 0x0f));
-            }
+        return n;
+    }
+    uint8_t *out = dst;
+    for (size_t i = 0; i < n; i += 32, out += 16) {
+        const size_t count = SIEVE_MIN((size_t)32, n - i);
+        const __mmask32 lanes = count == 32 ? ~(__mmask32)0 : ((__mmask32)1 << count) - 1;
+        __mmask16 bad = 0;
+        const __m512i codes_low = encode16_avx512(
+            &k, _mm512_maskz_loadu_epi32((__mmask16)lanes, src + i), (__mmask16)lanes, &bad);
+        const __m512i codes_high =
+            encode16_avx512(&k, _mm512_maskz_loadu_epi32((__mmask16)(lanes >> 16), src + i + 16),
+                            (__mmask16)(lanes >> 16), &bad);
+        if (bad)
+            return i;
+        const __m256i low = _mm512_cvtepi32_epi16(codes_low);
+        const __m256i high = _mm512_cvtepi32_epi16(codes_high);
+        /* dword j: code 2j in bits 0-3, code 2j+1 in bits 16-19 */
+        const __m512i pairs = _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
+        const __m128i bytes =
+            _mm512_cvtepi32_epi8(_mm512_or_si512(pairs, _mm512_srli_epi32(pairs, 12)));
+        _mm_mask_storeu_epi8(out, (__mmask16)((1u << (count / 2)) - 1), bytes);
+        if (count % 2) {
+            uint8_t last[16];
+            _mm_storeu_si128((__m128i *)last, bytes);
+            out[count / 2] = (uint8_t)((out[count / 2] & 0xf0) | (last[count / 2] & 0x0f));
         }
     }
     return n;

@@ -1044,59 +1044,66 @@ static void test_pack_midpoints_match_reference(void **state)
 
 /* On NaN (or a negative in an unsigned format) pack and quantize report
  * the first offender; elements before it are stored, the rest of the
- * destination is untouched. */
+ * destination is untouched. 8- and 4-bit formats from a byte boundary
+ * (first 0) take the SIMD byte path, from element 3 the general one. */
 static void test_pack_reports_first_bad_index(void **state)
 {
     (void)state;
     const sieve_format formats[] = {sieve_format_cfloat(4, 3, 7, 1),
                                     sieve_format_cfloat(5, 10, 15, 0),
-                                    sieve_format_cfloat(3, 2, 3, 0)};
-    const size_t positions[] = {0, 5, 255, 256, 300, 599};
+                                    sieve_format_cfloat(3, 2, 3, 0),
+                                    sieve_format_cfloat(2, 1, 1, 1),
+                                    sieve_format_cfloat(2, 2, 1, 0),
+                                    sieve_format_cfloat(4, 4, 7, 0)};
+    const size_t positions[] = {0, 5, 15, 16, 31, 33, 255, 256, 300, 599};
+    const size_t firsts[] = {0, 3};
     enum { N = 600 };
     for (int level = 0; level <= sieve_cfloat_cpu_level(); level++)
         for (size_t fi = 0; fi < sizeof(formats) / sizeof(formats[0]); fi++)
-            for (size_t pi = 0; pi < sizeof(positions) / sizeof(positions[0]); pi++) {
-                const sieve_format *f = &formats[fi];
-                const unsigned w = sieve_format_width(f);
-                const size_t first = 3, bad = positions[pi];
-                float src[N];
-                for (size_t i = 0; i < N; i++)
-                    src[i] = (float)(i % 17) * 0.25f;
-                src[bad] = (f->is_signed || pi % 2) ? NAN : -0.5f;
-                if (bad + 7 < N)
-                    src[bad + 7] = NAN; /* only the first offender is reported */
-                const size_t bytes = sieve_format_bytes(f, first + N);
-                uint8_t *buf = malloc(bytes), *before = malloc(bytes);
-                assert_true(buf && before);
-                memset(buf, 0x5a, bytes);
-                memcpy(before, buf, bytes);
-                size_t bad_index = 0;
-                assert_int_equal(sieve_cfloat_pack_level(level, f, src, N, buf, first, &bad_index),
-                                 SIEVE_ERR_RANGE);
-                assert_int_equal(bad_index, bad);
-                for (size_t i = 0; i < bad; i++)
-                    assert_int_equal(stream_get(buf, (first + i) * w, w), encode(f, src[i]));
-                for (size_t i = bad; i < N; i++)
-                    assert_int_equal(stream_get(buf, (first + i) * w, w),
-                                     stream_get(before, (first + i) * w, w));
-                assert_memory_equal(buf, before, (first * w) / 8);
-                assert_int_equal(sieve_cfloat_pack_level(level, f, src, N, buf, first, NULL),
-                                 SIEVE_ERR_RANGE);
+            for (size_t pi = 0; pi < sizeof(positions) / sizeof(positions[0]); pi++)
+                for (size_t si = 0; si < sizeof(firsts) / sizeof(firsts[0]); si++) {
+                    const sieve_format *f = &formats[fi];
+                    const unsigned w = sieve_format_width(f);
+                    const size_t first = firsts[si], bad = positions[pi];
+                    float src[N];
+                    for (size_t i = 0; i < N; i++)
+                        src[i] = (float)(i % 17) * 0.25f;
+                    src[bad] = (f->is_signed || pi % 2) ? NAN : -0.5f;
+                    if (bad + 7 < N)
+                        src[bad + 7] = NAN; /* only the first offender is reported */
+                    const size_t bytes = sieve_format_bytes(f, first + N);
+                    uint8_t *buf = malloc(bytes), *before = malloc(bytes);
+                    assert_true(buf && before);
+                    memset(buf, 0x5a, bytes);
+                    memcpy(before, buf, bytes);
+                    size_t bad_index = 0;
+                    assert_int_equal(
+                        sieve_cfloat_pack_level(level, f, src, N, buf, first, &bad_index),
+                        SIEVE_ERR_RANGE);
+                    assert_int_equal(bad_index, bad);
+                    for (size_t i = 0; i < bad; i++)
+                        assert_int_equal(stream_get(buf, (first + i) * w, w), encode(f, src[i]));
+                    for (size_t i = bad; i < N; i++)
+                        assert_int_equal(stream_get(buf, (first + i) * w, w),
+                                         stream_get(before, (first + i) * w, w));
+                    assert_memory_equal(buf, before, (first * w) / 8);
+                    assert_int_equal(sieve_cfloat_pack_level(level, f, src, N, buf, first, NULL),
+                                     SIEVE_ERR_RANGE);
 
-                float q[N];
-                memcpy(q, src, sizeof(q));
-                bad_index = 0;
-                assert_int_equal(sieve_cfloat_quantize_level(level, f, q, N, &bad_index),
-                                 SIEVE_ERR_RANGE);
-                assert_int_equal(bad_index, bad);
-                for (size_t i = 0; i < N; i++) {
-                    const float want =
-                        i < bad ? sieve_cfloat_decode_ref(f, encode(f, src[i])) : src[i];
-                    assert_memory_equal(&q[i], &want, sizeof(float));
+                    float q[N];
+                    memcpy(q, src, sizeof(q));
+                    bad_index = 0;
+                    assert_int_equal(sieve_cfloat_quantize_level(level, f, q, N, &bad_index),
+                                     SIEVE_ERR_RANGE);
+                    assert_int_equal(bad_index, bad);
+                    for (size_t i = 0; i < N; i++) {
+                        const float want =
+                            i < bad ? sieve_cfloat_decode_ref(f, encode(f, src[i])) : src[i];
+                        assert_memory_equal(&q[i], &want, sizeof(float));
+                    }
+                    free(buf);
+                    free(before);
                 }
-                free(buf);
-                free(before);
-            }
     /* The public entry points report the same. */
     const sieve_format cf = sieve_format_cfloat(4, 3, 7, 1);
     float x[3] = {1.0f, NAN, 2.0f};
