@@ -659,9 +659,10 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
 
 /* Max pooling on packed activations, with a decoded plane per thread in
  * the scratch and without scratch (a ring of decoded rows), and on the
- * codes themselves where input and output share an 8-bit format (signed:
- * negative codes order backwards; unsigned), 1 and 2 threads: the
- * reference on the decoded values, rounded to the output's format. */
+ * codes themselves where input and output share an 8- or 4-bit format
+ * (signed: negative codes order backwards; unsigned; 4-bit planes of odd
+ * sizes start mid-byte), 1 and 2 threads: the reference on the decoded
+ * values, rounded to the output's format. */
 static void test_maxpool_on_packed_activations_matches_ref(void **state)
 {
     (void)state;
@@ -676,15 +677,21 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
         {2, 5, 9, 11, 3, 5, 1, 1, 1, 1, 0, 4, 2, 0, false, false},
         {1, 3, 12, 10, 3, 3, 1, 1, 2, 2, 1, 3, 3, 1, false, false},
         {1, 3, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
+        /* wide enough for 4-bit codes to be pooled as bytes: odd planes */
+        {1, 3, 9, 67, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, true, false},
+        {2, 3, 5, 65, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
     };
     const sieve_format formats[][2] = {
         {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(3, 1, 3, 1)}, /* decoded */
         {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(4, 3, 7, 1)}, /* on codes */
         {sieve_format_cfloat(4, 4, 7, 0), sieve_format_cfloat(4, 4, 7, 0)}, /* unsigned */
+        {sieve_format_cfloat(2, 1, 1, 1), sieve_format_cfloat(2, 1, 1, 1)}, /* 4-bit codes */
+        {sieve_format_cfloat(2, 2, 1, 0), sieve_format_cfloat(2, 2, 1, 0)}, /* unsigned */
     };
-    for (size_t i = 0; i < 3 * sizeof(cases) / sizeof(cases[0]); i++) {
-        const pool_case *pc = &cases[i / 3];
-        sieve_format in_fmt = formats[i % 3][0], out_fmt = formats[i % 3][1];
+    enum { NF = sizeof(formats) / sizeof(formats[0]) };
+    for (size_t i = 0; i < NF * sizeof(cases) / sizeof(cases[0]); i++) {
+        const pool_case *pc = &cases[i / NF];
+        sieve_format in_fmt = formats[i % NF][0], out_fmt = formats[i % NF][1];
         sieve_op_input x = random_input(shape_of(4, pc->n, pc->c, pc->h, pc->w));
         if (!in_fmt.is_signed)
             for (size_t j = 0; j < numel(&x.shape); j++)
@@ -718,12 +725,12 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
                 sieve_cfloat_unpack(&out_fmt, y, 0, numel(&out), got);
                 for (size_t j = floats; j < floats + 64; j++)
                     if (scratch[j] != 12345.0f)
-                        fail_msg("case %zu: max pool wrote past its scratch", i / 3);
+                        fail_msg("case %zu: max pool wrote past its scratch", i / NF);
                 for (size_t j = 0; j < numel(&out); j++)
                     if (got[j] != want[j])
                         fail_msg("case %zu, formats %zu, %d thread(s), scratch %d: element %zu "
                                  "is %g, want %g",
-                                 i / 3, i % 3, threads, with_scratch, j, (double)got[j],
+                                 i / NF, i % NF, threads, with_scratch, j, (double)got[j],
                                  (double)want[j]);
                 free(y);
                 free(scratch);
