@@ -119,12 +119,21 @@ static const char *fmt_str(const sieve_format *f, char *buf, size_t len)
 }
 
 static cJSON *result_json(const char *model, const char *data, const char *test,
-                          const char *package, const sieve_explore_result *r)
+                          const char *package, const sieve_explore_options *eo,
+                          const sieve_explore_result *r)
 {
     char buf[32];
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", model);
     cJSON_AddStringToObject(o, "data", data);
+    cJSON *goals = cJSON_AddObjectToObject(o, "options");
+    cJSON_AddNumberToObject(goals, "sweep_margin", eo->sweep_z);
+    cJSON_AddNumberToObject(goals, "select_margin", eo->select_z);
+    cJSON_AddNumberToObject(goals, "target", eo->target);
+    cJSON_AddNumberToObject(goals, "margin", eo->target_z);
+    cJSON_AddNumberToObject(goals, "max_replay_accurate", eo->replay_max[SIEVE_VARIANT_ACCURATE]);
+    cJSON_AddNumberToObject(goals, "max_replay_approximate",
+                            eo->replay_max[SIEVE_VARIANT_APPROXIMATE]);
     if (test)
         cJSON_AddStringToObject(o, "test", test);
     cJSON_AddStringToObject(o, "package", package);
@@ -205,7 +214,8 @@ static cJSON *result_json(const char *model, const char *data, const char *test,
 }
 
 static void print_markdown(FILE *f, const char *model, const char *data, const char *test,
-                           const char *package, const sieve_explore_result *r)
+                           const char *package, const sieve_explore_options *eo,
+                           const sieve_explore_result *r)
 {
     char a[32], b[32], c[32];
     fprintf(f, "# sieve explore: %s\n\n", cli_basename(model));
@@ -218,6 +228,12 @@ static void print_markdown(FILE *f, const char *model, const char *data, const c
     if (test)
         fprintf(f, "- test: `%s` (%zu items)\n", test, r->n_test);
     fprintf(f, "- package: `%s`\n", package);
+    fprintf(f,
+            "- goals: sweep margin %.4g, select margin %.4g, detector target %.4g with margin "
+            "%.4g, replay at most %.0f %% (accurate) / %.0f %% (approximate)\n",
+            eo->sweep_z, eo->select_z, eo->target, eo->target_z,
+            100 * eo->replay_max[SIEVE_VARIANT_ACCURATE],
+            100 * eo->replay_max[SIEVE_VARIANT_APPROXIMATE]);
     fprintf(f, "- search wall time: %.1f s on %d thread%s, %zu evaluations\n", r->wall_ms / 1000,
             r->threads, r->threads == 1 ? "" : "s", r->evaluations);
     fprintf(f, "- original accuracy: validation %.4f (calibration half %.4f)",
@@ -465,14 +481,14 @@ int cmd_explore(int argc, char **argv)
             goto done;
         }
         if (ends_with(report, ".json")) {
-            cJSON *o = result_json(model_path, data, test, output, result);
+            cJSON *o = result_json(model_path, data, test, output, &eo, result);
             char *text = cJSON_Print(o);
             fputs(text ? text : "{}", f);
             fputc('\n', f);
             cJSON_free(text);
             cJSON_Delete(o);
         } else {
-            print_markdown(f, model_path, data, test, output, result);
+            print_markdown(f, model_path, data, test, output, &eo, result);
         }
         if (fclose(f) != 0) {
             cli_error(cmd, report, "error writing the report");
@@ -480,7 +496,7 @@ int cmd_explore(int argc, char **argv)
         }
     }
     if (json) {
-        cJSON *o = result_json(model_path, data, test, output, result);
+        cJSON *o = result_json(model_path, data, test, output, &eo, result);
         char *text = cJSON_PrintUnformatted(o);
         puts(text ? text : "{}");
         cJSON_free(text);
