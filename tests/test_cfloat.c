@@ -192,6 +192,25 @@ static format_list small_formats(unsigned max_width)
     return list;
 }
 
+/* Every valid 8- and 4-bit format (the widths with byte-table decoding),
+ * signed and unsigned, at the least, the IEEE-like and the largest bias. */
+static format_list byte_formats(void)
+{
+    format_list list = {NULL, 0};
+    for (int w = 4; w <= 8; w += 4)
+        for (int is_signed = 0; is_signed <= 1; is_signed++)
+            for (int e = 1; e <= w - is_signed; e++) {
+                const int m = w - is_signed - e;
+                const int biases[] = {bias_min(e), (1 << (e - 1)) - 1, bias_max(m)};
+                for (int b = 0; b < 3; b++) {
+                    sieve_format f = sieve_format_cfloat(e, m, biases[b], is_signed);
+                    if (sieve_format_validate(&f, NULL, 0) == SIEVE_OK)
+                        add_format(&list, f);
+                }
+            }
+    return list;
+}
+
 /* A random valid cfloat format exactly `w` bits wide (2 <= w <= 31; w = 1
  * is only ucf(e1,m0)). */
 static sieve_format random_format_of_width(uint64_t *rng, unsigned w)
@@ -929,35 +948,30 @@ static void test_unpack_every_4_and_8_bit_format_long_runs(void **state)
     uint32_t *codes = malloc(MAX_N * sizeof(uint32_t));
     float *out = malloc(MAX_N * sizeof(float));
     assert_true(buf && codes && out);
-    for (int w = 4; w <= 8; w += 4)
-        for (int is_signed = 0; is_signed <= 1; is_signed++)
-            for (int e = 1; e <= w - is_signed; e++) {
-                const int m = w - is_signed - e;
-                const int biases[] = {bias_min(e), (1 << (e - 1)) - 1, bias_max(m)};
-                for (int b = 0; b < 3; b++) {
-                    sieve_format f = sieve_format_cfloat(e, m, biases[b], is_signed);
-                    if (sieve_format_validate(&f, NULL, 0) != SIEVE_OK)
-                        continue;
-                    for (size_t i = 0; i < MAX_N; i++) {
-                        codes[i] = (uint32_t)rng_next(&rng) & ((1u << w) - 1);
-                        stream_put(buf, i * (size_t)w, (unsigned)w, codes[i]);
+    format_list list = byte_formats();
+    for (size_t fi = 0; fi < list.count; fi++) {
+        const sieve_format *f = &list.items[fi];
+        const unsigned w = sieve_format_width(f);
+        for (size_t i = 0; i < MAX_N; i++) {
+            codes[i] = (uint32_t)rng_next(&rng) & ((1u << w) - 1);
+            stream_put(buf, i * (size_t)w, w, codes[i]);
+        }
+        for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
+            for (size_t first = 0; first < 17; first += 8)
+                for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
+                    const size_t n = lengths[li] - (first == 16 ? 15 : 0);
+                    const size_t from = first == 16 ? 1 : first;
+                    sieve_cfloat_unpack_level(level, f, buf, from, n, out);
+                    for (size_t i = 0; i < n; i++) {
+                        const float want = sieve_cfloat_decode_ref(f, codes[from + i]);
+                        if (bits_of(out[i]) != bits_of(want))
+                            fail_msg("%s level %d n=%zu first=%zu: element %zu is %a, "
+                                     "expected %a",
+                                     fmt_name(f), level, n, from, i, out[i], want);
                     }
-                    for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++)
-                        for (size_t first = 0; first < 17; first += 8)
-                            for (int level = 0; level <= sieve_cfloat_cpu_level(); level++) {
-                                const size_t n = lengths[li] - (first == 16 ? 15 : 0);
-                                const size_t from = first == 16 ? 1 : first;
-                                sieve_cfloat_unpack_level(level, &f, buf, from, n, out);
-                                for (size_t i = 0; i < n; i++) {
-                                    const float want = sieve_cfloat_decode_ref(&f, codes[from + i]);
-                                    if (bits_of(out[i]) != bits_of(want))
-                                        fail_msg("%s level %d n=%zu first=%zu: element %zu is %a, "
-                                                 "expected %a",
-                                                 fmt_name(&f), level, n, from, i, out[i], want);
-                                }
-                            }
                 }
-            }
+    }
+    free(list.items);
     free(buf), free(codes), free(out);
 }
 
@@ -1256,17 +1270,10 @@ static void test_dot_rows_match_definition_every_4_and_8_bit_format(void **state
 {
     (void)state;
     uint64_t rng = 77;
-    for (int w = 4; w <= 8; w += 4)
-        for (int is_signed = 0; is_signed <= 1; is_signed++)
-            for (int e = 1; e <= w - is_signed; e++) {
-                const int m = w - is_signed - e;
-                const int biases[] = {bias_min(e), (1 << (e - 1)) - 1, bias_max(m)};
-                for (int b = 0; b < 3; b++) {
-                    sieve_format f = sieve_format_cfloat(e, m, biases[b], is_signed);
-                    if (sieve_format_validate(&f, NULL, 0) == SIEVE_OK)
-                        check_dot_format(&f, &rng);
-                }
-            }
+    format_list list = byte_formats();
+    for (size_t i = 0; i < list.count; i++)
+        check_dot_format(&list.items[i], &rng);
+    free(list.items);
 }
 
 static void test_dot_rows_match_definition_other_widths_and_fp32(void **state)
