@@ -10,39 +10,78 @@
 #include "pixels.h"
 #include "sieve/image.h"
 
-/* stb_image pads a binary PGM/PPM whose pixel data is cut short with
- * zeros, and reads a missing maxval as 0; both are errors here (a fuzzed
- * "P5 5 5666666" and a few bytes made it decode and resize 28 million
- * pixels). Returns false if `data` is a P5/P6 file whose header lacks a
- * field or whose pixel data is shorter than its header says. */
-static bool pnm_complete(const uint8_t *data, size_t size)
+/* The formats the library promises (PNG, JPEG, BMP, binary PGM/PPM),
+ * recognized by their magic bytes. stb_image also decodes TGA, GIF, PSD,
+ * PIC and HDR, which have no magic (TGA) or a history of memory-safety bugs;
+ * they never reach it. */
+static const char *image_kind(const uint8_t *d, size_t size)
 {
-    if (size < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '6'))
-        return true; /* not binary PNM: stb checks the rest */
+    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (size >= 8 && memcmp(d, png, 8) == 0)
+        return "PNG";
+    if (size >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+        return "JPEG";
+    if (size >= 2 && d[0] == 'B' && d[1] == 'M')
+        return "BMP";
+    if (size >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6'))
+        return "PNM";
+    return NULL;
+}
+
+static bool pnm_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* Reads a binary PGM/PPM header the way stb_image does (whitespace and
+ * '#' comments to the end of the line between fields, digits without a
+ * length limit, one byte after maxval) and checks what stb does not: every
+ * field is present and fits, maxval is 1..255, and the pixel data is as
+ * long as the header says. stb pads short pixel data with zeros, reads a
+ * missing field as 0 and mishandles 16-bit data that is cut short (fuzzed
+ * headers made it decode 28 million pixels from 100 bytes, or read past its
+ * buffer). On failure writes the reason to `why`. */
+static bool pnm_complete(const uint8_t *data, size_t size, const char **why)
+{
     uint64_t fields[3];
     size_t at = 2;
     for (int f = 0; f < 3; f++) {
-        while (at < size && (data[at] == ' ' || data[at] == '\t' || data[at] == '\r' ||
-                             data[at] == '\n' || data[at] == '#')) {
-            if (data[at] == '#')
-                while (at < size && data[at] != '\n')
-                    at++;
-            else
+        for (;;) {
+            while (at < size && pnm_space(data[at]))
+                at++;
+            if (at >= size || data[at] != '#')
+                break;
+            while (at < size && data[at] != '\n' && data[at] != '\r')
                 at++;
         }
         uint64_t v = 0;
         size_t digits = 0;
-        while (at < size && data[at] >= '0' && data[at] <= '9' && digits < 12) {
+        while (at < size && data[at] >= '0' && data[at] <= '9') {
             v = v * 10 + (uint64_t)(data[at++] - '0');
+            if (v > 65535) {
+                *why = f == 2 ? "maxval above 255 (16-bit samples are not supported)"
+                              : "width or height above 65535";
+                return false;
+            }
             digits++;
         }
-        if (digits == 0)
+        if (digits == 0) {
+            *why = f == 0 ? "width missing" : f == 1 ? "height missing" : "maxval missing";
             return false;
+        }
         fields[f] = v;
     }
+    if (fields[2] == 0 || fields[2] > 255) {
+        *why = fields[2] ? "maxval above 255 (16-bit samples are not supported)" : "maxval is 0";
+        return false;
+    }
     at++; /* the single whitespace after maxval */
-    uint64_t need = fields[0] * fields[1] * (data[1] == '6' ? 3u : 1u) * (fields[2] > 255 ? 2u : 1u);
-    return at <= size && size - at >= need;
+    uint64_t need = fields[0] * fields[1] * (data[1] == '6' ? 3u : 1u);
+    if (at > size || size - at < need) {
+        *why = "pixel data shorter than the header says";
+        return false;
+    }
+    return true;
 }
 
 sieve_status sieve_pixels_to_input(sieve_context *ctx, const float *hwc, int w, int h,
@@ -93,17 +132,22 @@ sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t
                           need);
     if (size == 0 || size > (size_t)INT32_MAX)
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "image: %zu bytes is not an image", size);
+    const char *kind = image_kind(data, size);
+    if (!kind)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT,
+                          "not a PNG, JPEG, BMP or binary PGM/PPM image (%zu bytes)", size);
+    const char *why = NULL;
+    if (strcmp(kind, "PNM") == 0 && !pnm_complete(data, size, &why))
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed PGM/PPM image: %s", why);
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp))
-        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "not a readable image (%s)", stbi_failure_reason());
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "not a readable %s image (%s)", kind,
+                          stbi_failure_reason());
     if (w <= 0 || h <= 0)
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "image has zero size (%dx%d)", w, h);
     if ((uint64_t)w * (uint64_t)h > SIEVE_IMAGE_MAX_PIXELS)
         return sieve_fail(ctx, SIEVE_ERR_RANGE, "image is too large (%dx%d pixels, limit %u)", w, h,
                           SIEVE_IMAGE_MAX_PIXELS);
-    if (!pnm_complete(data, size))
-        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "truncated or malformed PGM/PPM image (%dx%d)",
-                          w, h);
     int got_comp = 0;
     unsigned char *pixels = stbi_load_from_memory(data, (int)size, &w, &h, &got_comp, channels);
     if (!pixels)

@@ -1,5 +1,6 @@
 /* Image preprocessing: hand-computed values, channel conversion, resize,
- * and bad input (garbage, truncation, zero size, huge declared size). */
+ * and bad input (garbage, truncation, zero size, huge declared size,
+ * formats outside the promised four). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,20 @@ static void test_pgm_is_normalized_as_worked_out_by_hand(void **state)
     assert_float_equal(x[0], -1.0f, 1e-6);
     assert_float_equal(x[1], 1.0f, 1e-6);
     assert_float_equal(x[2], -0.6f, 1e-6);
+    assert_float_equal(x[3], -0.2f, 1e-6);
+    sieve_context_destroy(ctx);
+}
+
+/* stb's header grammar: any of " \t\n\v\f\r" between fields, '#' comments
+ * to the end of a line, leading zeros */
+static void test_pgm_header_spacing_and_comments(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    const unsigned char pgm[] = "P5\v0002\f2 # a comment\r255\n\x00\xff\x33\x66";
+    float x[4];
+    assert_int_equal(sieve_image_preprocess(ctx, pgm, sizeof(pgm) - 1, &gray2x2, x, 4), SIEVE_OK);
+    assert_float_equal(x[1], 1.0f, 1e-6);
     assert_float_equal(x[3], -0.2f, 1e-6);
     sieve_context_destroy(ctx);
 }
@@ -77,6 +92,24 @@ static void test_bad_images_are_errors(void **state)
     const unsigned char no_maxval[] = "P5 5 5666666\xff\xff\xff\xff";
     assert_int_equal(sieve_image_preprocess(ctx, no_maxval, sizeof(no_maxval) - 1, &gray2x2, x, 4),
                      SIEVE_ERR_FORMAT);
+    /* a fuzzed header: 25-digit width 8001 (the old check read 12 digits
+     * and saw width 0), \v, 16-bit maxval, 30 bytes of data: stb read past
+     * its buffer */
+    const unsigned char long_width[] = "P50000000000000000000008001 2\v500\xfd\x94\x9f";
+    assert_int_equal(
+        sieve_image_preprocess(ctx, long_width, sizeof(long_width) - 1, &gray2x2, x, 4),
+        SIEVE_ERR_FORMAT);
+    const unsigned char sixteen[] = "P5 2 2 65535\n\x00\x00\xff\xff\x33\x33\x66\x66";
+    assert_int_equal(sieve_image_preprocess(ctx, sixteen, sizeof(sixteen) - 1, &gray2x2, x, 4),
+                     SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(sieve_context_error(ctx), "16-bit"));
+    /* formats stb decodes but the library does not accept */
+    const unsigned char gif[] = "GIF89a\x02\x00\x02\x00\x00\x00\x00;";
+    assert_int_equal(sieve_image_preprocess(ctx, gif, sizeof(gif) - 1, &gray2x2, x, 4),
+                     SIEVE_ERR_FORMAT);
+    const unsigned char tga[18 + 4] = {0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 8, 0};
+    assert_int_equal(sieve_image_preprocess(ctx, tga, sizeof(tga), &gray2x2, x, 4),
+                     SIEVE_ERR_FORMAT);
     const unsigned char zero[] = "P5 0 0 255\n";
     assert_int_not_equal(sieve_image_preprocess(ctx, zero, sizeof(zero) - 1, &gray2x2, x, 4),
                          SIEVE_OK);
@@ -98,6 +131,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pgm_is_normalized_as_worked_out_by_hand),
+        cmocka_unit_test(test_pgm_header_spacing_and_comments),
         cmocka_unit_test(test_color_ppm_becomes_planar_rgb),
         cmocka_unit_test(test_uniform_image_resizes_to_uniform),
         cmocka_unit_test(test_bad_images_are_errors),

@@ -14,8 +14,9 @@ extern "C" {
 /* Largest image accepted, in pixels (width * height), before decoding. */
 #define SIEVE_IMAGE_MAX_PIXELS (64u * 1024u * 1024u)
 
-/* Decodes an encoded image (PNG, JPEG, BMP, PGM/PPM, GIF, TGA, ... via
- * stb_image), converts it to pre->channels (1: luminance, 3: RGB), resizes
+/* Decodes an encoded image (PNG, JPEG, BMP or binary 8-bit PGM/PPM, told
+ * apart by their first bytes, via stb_image; other formats are
+ * SIEVE_ERR_FORMAT), converts it to pre->channels (1: luminance, 3: RGB), resizes
  * it to pre->height x pre->width and normalizes every value as
  * (pixel * scale - mean[c]) / std[c], writing CHW order into dst, which
  * holds n = channels * height * width floats. */
