@@ -22,7 +22,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y --no-install-recommends \
     cmake make pkg-config gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
     protobuf-c-compiler libonnx-dev libonnx-testdata dataset-fashion-mnist \
-    libc6:arm64 libcmocka-dev:arm64 libcjson-dev:arm64 libprotobuf-c-dev:arm64 libstb-dev:arm64
+    libc6:arm64 libcmocka-dev:arm64 libcjson-dev:arm64 libprotobuf-c-dev:arm64 libstb-dev:arm64 libjpeg62-turbo-dev:arm64
 
 # -Werror is enforced by the host gcc and clang builds of .ci/run; the cross
 # compiler warns on other files in its own way and must not stop this check.

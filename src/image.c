@@ -1,7 +1,12 @@
-/* libsieve — image decoding and preprocessing (stb_image, stb_image_resize). */
+/* libsieve — image decoding and preprocessing: JPEG through libjpeg-turbo,
+ * PNG, BMP and PGM/PPM through stb_image, resizing with stb_image_resize. */
 #include <errno.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
@@ -84,6 +89,134 @@ static bool pnm_complete(const uint8_t *data, size_t size, const char **why)
     return true;
 }
 
+/* ---- JPEG: libjpeg-turbo ----
+ *
+ * stb_image 2.27 (Debian's) asserts and reads freed memory on corrupt
+ * Huffman tables (CVE-2022-28042, CVE-2022-29977; a fuzzed JPEG aborted the
+ * process), so JPEG goes to libjpeg-turbo, whose errors come back here by
+ * longjmp and whose messages are kept instead of printed. */
+#define JPEG_MAX_SCANS 128 /* progressive files: more scans is a known CPU bomb */
+
+typedef struct jpeg_guard {
+    struct jpeg_error_mgr err;
+    struct jpeg_progress_mgr progress;
+    jmp_buf escape;
+    char message[JMSG_LENGTH_MAX];
+} jpeg_guard;
+
+static void jpeg_fail(j_common_ptr cinfo)
+{
+    jpeg_guard *g = (jpeg_guard *)cinfo->err;
+    g->err.format_message(cinfo, g->message);
+    longjmp(g->escape, 1);
+}
+
+/* Warnings (corrupt data libjpeg recovers from) are not printed; data that
+ * ends early is an error, as for PGM/PPM, not an image padded with gray. */
+static void jpeg_warn(j_common_ptr cinfo, int level)
+{
+    jpeg_guard *g = (jpeg_guard *)cinfo->err;
+    if (level < 0 && g->err.msg_code == JWRN_JPEG_EOF) {
+        g->err.format_message(cinfo, g->message);
+        longjmp(g->escape, 1);
+    }
+}
+
+static void jpeg_count_scans(j_common_ptr cinfo)
+{
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    jpeg_guard *g = (jpeg_guard *)cinfo->err;
+    if (cinfo->is_decompressor && d->input_scan_number > JPEG_MAX_SCANS) {
+        snprintf(g->message, sizeof(g->message), "more than %d scans", JPEG_MAX_SCANS);
+        longjmp(g->escape, 1);
+    }
+}
+
+/* Decodes a JPEG to `channels` (1 or 3) bytes per pixel, row-major, into a
+ * buffer from sieve_alloc of *w * *h * channels bytes. */
+static sieve_status jpeg_decode(sieve_context *ctx, const uint8_t *data, size_t size,
+                                int channels, uint8_t **out, int *w, int *h)
+{
+    struct jpeg_decompress_struct cinfo;
+    jpeg_guard g;
+    uint8_t *volatile pixels = NULL;
+    volatile size_t bytes = 0;
+    *out = NULL;
+    memset(&cinfo, 0, sizeof(cinfo));
+    cinfo.err = jpeg_std_error(&g.err);
+    g.err.error_exit = jpeg_fail;
+    g.err.emit_message = jpeg_warn;
+    g.message[0] = 0;
+    if (setjmp(g.escape)) {
+        jpeg_destroy_decompress(&cinfo);
+        if (pixels)
+            sieve_free(ctx, pixels, bytes);
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "cannot decode JPEG image (%s)", g.message);
+    }
+    jpeg_create_decompress(&cinfo);
+    g.progress.progress_monitor = jpeg_count_scans;
+    cinfo.progress = &g.progress;
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    if (cinfo.image_width == 0 || cinfo.image_height == 0 ||
+        (uint64_t)cinfo.image_width * cinfo.image_height > SIEVE_IMAGE_MAX_PIXELS) {
+        snprintf(g.message, sizeof(g.message), "%ux%u pixels, limit %u", cinfo.image_width,
+                 cinfo.image_height, SIEVE_IMAGE_MAX_PIXELS);
+        longjmp(g.escape, 1);
+    }
+    if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+        snprintf(g.message, sizeof(g.message), "CMYK images are not supported");
+        longjmp(g.escape, 1);
+    }
+    cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    size_t row = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
+    bytes = row * cinfo.output_height;
+    if (!(pixels = sieve_alloc(ctx, bytes))) {
+        jpeg_destroy_decompress(&cinfo);
+        return SIEVE_ERR_NOMEM;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW line = pixels + (size_t)cinfo.output_scanline * row;
+        jpeg_read_scanlines(&cinfo, &line, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    *w = (int)cinfo.output_width;
+    *h = (int)cinfo.output_height;
+    jpeg_destroy_decompress(&cinfo);
+    *out = pixels;
+    return SIEVE_OK;
+}
+
+/* PNG, BMP, PGM/PPM through stb_image, copied into a sieve_alloc buffer of
+ * *w * *h * channels bytes so that both decoders hand back the same kind. */
+static sieve_status stb_decode(sieve_context *ctx, const uint8_t *data, size_t size,
+                               const char *kind, int channels, uint8_t **out, int *w, int *h)
+{
+    const char *why = NULL;
+    *out = NULL;
+    if (strcmp(kind, "PNM") == 0 && !pnm_complete(data, size, &why))
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed PGM/PPM image: %s", why);
+    int comp = 0;
+    if (!stbi_info_from_memory(data, (int)size, w, h, &comp))
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "not a readable %s image (%s)", kind,
+                          stbi_failure_reason());
+    if (*w <= 0 || *h <= 0)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "image has zero size (%dx%d)", *w, *h);
+    if ((uint64_t)*w * (uint64_t)*h > SIEVE_IMAGE_MAX_PIXELS)
+        return sieve_fail(ctx, SIEVE_ERR_RANGE, "image is too large (%dx%d pixels, limit %u)", *w,
+                          *h, SIEVE_IMAGE_MAX_PIXELS);
+    unsigned char *pixels = stbi_load_from_memory(data, (int)size, w, h, &comp, channels);
+    if (!pixels)
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "cannot decode %s image (%s)", kind,
+                          stbi_failure_reason());
+    size_t bytes = (size_t)*w * (size_t)*h * (size_t)channels;
+    if ((*out = sieve_alloc(ctx, bytes)))
+        memcpy(*out, pixels, bytes);
+    stbi_image_free(pixels);
+    return *out ? SIEVE_OK : SIEVE_ERR_NOMEM;
+}
+
 sieve_status sieve_pixels_to_input(sieve_context *ctx, const float *hwc, int w, int h,
                                    int src_channels, const sieve_preprocess *pre, float *dst)
 {
@@ -136,25 +269,15 @@ sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t
     if (!kind)
         return sieve_fail(ctx, SIEVE_ERR_FORMAT,
                           "not a PNG, JPEG, BMP or binary PGM/PPM image (%zu bytes)", size);
-    const char *why = NULL;
-    if (strcmp(kind, "PNM") == 0 && !pnm_complete(data, size, &why))
-        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed PGM/PPM image: %s", why);
-    int w = 0, h = 0, comp = 0;
-    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp))
-        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "not a readable %s image (%s)", kind,
-                          stbi_failure_reason());
-    if (w <= 0 || h <= 0)
-        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "image has zero size (%dx%d)", w, h);
-    if ((uint64_t)w * (uint64_t)h > SIEVE_IMAGE_MAX_PIXELS)
-        return sieve_fail(ctx, SIEVE_ERR_RANGE, "image is too large (%dx%d pixels, limit %u)", w, h,
-                          SIEVE_IMAGE_MAX_PIXELS);
-    int got_comp = 0;
-    unsigned char *pixels = stbi_load_from_memory(data, (int)size, &w, &h, &got_comp, channels);
-    if (!pixels)
-        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "cannot decode image (%s)", stbi_failure_reason());
+    int w = 0, h = 0;
+    uint8_t *pixels = NULL;
+    sieve_status st = strcmp(kind, "JPEG") == 0
+                          ? jpeg_decode(ctx, data, size, channels, &pixels, &w, &h)
+                          : stb_decode(ctx, data, size, kind, channels, &pixels, &w, &h);
+    if (st != SIEVE_OK)
+        return st;
     size_t src_n = (size_t)w * (size_t)h * (size_t)channels;
     float *src = sieve_alloc(ctx, src_n * sizeof(float));
-    sieve_status st = SIEVE_OK;
     if (!src) {
         st = SIEVE_ERR_NOMEM;
         goto done;
@@ -162,10 +285,9 @@ sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t
     for (size_t i = 0; i < src_n; i++)
         src[i] = (float)pixels[i];
     st = sieve_pixels_to_input(ctx, src, w, h, channels, pre, dst);
+    sieve_free(ctx, src, src_n * sizeof(float));
 done:
-    if (src)
-        sieve_free(ctx, src, src_n * sizeof(float));
-    stbi_image_free(pixels);
+    sieve_free(ctx, pixels, src_n);
     return st;
 }
 

@@ -44,6 +44,60 @@ static void test_pgm_header_spacing_and_comments(void **state)
     sieve_context_destroy(ctx);
 }
 
+static unsigned char *read_test_file(const char *name, size_t *size)
+{
+    const char *dir = getenv("SIEVE_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/tests/data/image/%s", dir ? dir : ".", name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *buf = malloc(1 << 16);
+    assert_non_null(buf);
+    *size = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    return buf;
+}
+
+/* Expected values worked out in tests/data/README.md. */
+static void test_jpeg_decodes_to_its_colours(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    const sieve_preprocess raw1 = {1, 16, 16, 1.0f, {0}, {1, 1, 1, 1}};
+    const sieve_preprocess raw3 = {3, 16, 16, 1.0f, {0, 0, 0}, {1, 1, 1, 1}};
+    float x[3 * 256];
+    size_t size;
+    unsigned char *jpg = read_test_file("gray100_q90.jpg", &size);
+    assert_int_equal(sieve_image_preprocess(ctx, jpg, size, &raw1, x, 256), SIEVE_OK);
+    for (int i = 0; i < 256; i++)
+        assert_float_equal(x[i], 100.0f, 1.0f);
+    free(jpg);
+    jpg = read_test_file("rgb_200_40_40_q90.jpg", &size);
+    assert_int_equal(sieve_image_preprocess(ctx, jpg, size, &raw3, x, 3 * 256), SIEVE_OK);
+    const float rgb[3] = {200, 40, 40};
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < 256; i++)
+            assert_float_equal(x[c * 256 + i], rgb[c], 4.0f);
+    assert_int_equal(sieve_image_preprocess(ctx, jpg, size, &raw1, x, 256), SIEVE_OK);
+    for (int i = 0; i < 256; i++)
+        assert_float_equal(x[i], 87.8f, 3.0f);
+    /* cut short, before the pixel data or inside it (libjpeg would pad
+     * with gray) */
+    assert_int_equal(sieve_image_preprocess(ctx, jpg, size / 2, &raw3, x, 3 * 256),
+                     SIEVE_ERR_FORMAT);
+    assert_int_equal(sieve_image_preprocess(ctx, jpg, size - 8, &raw3, x, 3 * 256),
+                     SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(sieve_context_error(ctx), "JPEG"));
+    free(jpg);
+    /* found by fuzz_image: Debian's stb_image asserts (aborts) on it */
+    jpg = read_test_file("stb_huffman_assert.jpg", &size);
+    assert_int_equal(sieve_image_preprocess(ctx, jpg, size, &raw1, x, 256), SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(sieve_context_error(ctx), "JPEG"));
+    assert_int_equal(sieve_image_preprocess(ctx, jpg, 40, &raw1, x, 256), SIEVE_ERR_FORMAT);
+    free(jpg);
+    sieve_context_destroy(ctx);
+}
+
 static void test_color_ppm_becomes_planar_rgb(void **state)
 {
     (void)state;
@@ -133,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_pgm_is_normalized_as_worked_out_by_hand),
         cmocka_unit_test(test_pgm_header_spacing_and_comments),
         cmocka_unit_test(test_color_ppm_becomes_planar_rgb),
+        cmocka_unit_test(test_jpeg_decodes_to_its_colours),
         cmocka_unit_test(test_uniform_image_resizes_to_uniform),
         cmocka_unit_test(test_bad_images_are_errors),
     };
