@@ -195,8 +195,6 @@ static sieve_status stb_decode(sieve_context *ctx, const uint8_t *data, size_t s
 {
     const char *why = NULL;
     *out = NULL;
-    if (strcmp(kind, "PNM") == 0 && !pnm_complete(data, size, &why))
-        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed PGM/PPM image: %s", why);
     int comp = 0;
     if (!stbi_info_from_memory(data, (int)size, w, h, &comp))
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "not a readable %s image (%s)", kind,
@@ -206,6 +204,8 @@ static sieve_status stb_decode(sieve_context *ctx, const uint8_t *data, size_t s
     if ((uint64_t)*w * (uint64_t)*h > SIEVE_IMAGE_MAX_PIXELS)
         return sieve_fail(ctx, SIEVE_ERR_RANGE, "image is too large (%dx%d pixels, limit %u)", *w,
                           *h, SIEVE_IMAGE_MAX_PIXELS);
+    if (strcmp(kind, "PNM") == 0 && !pnm_complete(data, size, &why))
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed PGM/PPM image: %s", why);
     unsigned char *pixels = stbi_load_from_memory(data, (int)size, w, h, &comp, channels);
     if (!pixels)
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "cannot decode %s image (%s)", kind,
