@@ -1751,6 +1751,28 @@ static sieve_status emit_relu(onnx_importer *imp, int x)
             return value_rename(imp, x, out_name);
         }
     }
+    /* ReLU after a max pool commutes with it (max is monotone, and every
+     * window holds an element of the input): it fuses into the conv/gemm
+     * before the pool when the pool is that layer's only reader. The conv
+     * then writes non-negative values, which packed models store in
+     * unsigned formats, and a layer goes (Caffe's CIFAR-10 quick net pools
+     * before its first ReLU). */
+    if (v->producer >= 0 && v->uses == 1 && !v->is_output) {
+        const onnx_layer *pool = &imp->layers[v->producer];
+        int u = pool->n_inputs > 0 ? pool->inputs[0] : -1;
+        if (pool->output == x && pool->op == SIEVE_OP_MAXPOOL && u >= 0 &&
+            VAL(u)->producer >= 0 && VAL(u)->uses == 1 && !VAL(u)->is_output) {
+            onnx_layer *p = &imp->layers[VAL(u)->producer];
+            if (p->output == u && (p->op == SIEVE_OP_CONV || p->op == SIEVE_OP_GEMM)) {
+                if (p->op == SIEVE_OP_CONV)
+                    p->attrs.conv.relu = true;
+                else
+                    p->attrs.gemm.relu = true;
+                TRY(alias_output(imp, out_name, x));
+                return value_rename(imp, x, out_name);
+            }
+        }
+    }
     sieve_layer_attrs attrs;
     memset(&attrs, 0, sizeof(attrs));
     return emit(imp, SIEVE_OP_RELU, &attrs, &x, 1, NULL, out_name, &y);

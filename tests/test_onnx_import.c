@@ -432,6 +432,45 @@ static void test_relu_fuses_into_the_conv_before_it(void **state)
     sieve_context_destroy(ctx);
 }
 
+/* Conv, MaxPool 2x2 stride 2, Relu (Caffe's CIFAR-10 quick order): the
+ * ReLU moves into the conv, the pool stays, and the output is
+ * max(0, max over each window) as before. */
+static void test_relu_after_max_pool_fuses_into_the_conv(void **state)
+{
+    (void)state;
+    for (int shared = 0; shared < 2; shared++) {
+        sieve_context *ctx = sieve_context_create(NULL);
+        builder *b = b_new(13);
+        add_conv(b, "c");
+        Onnx__NodeProto *n = b_node(b, "MaxPool", "pool", IN("c"), OUT("p"));
+        b_attr_ints(b, n, "kernel_shape", 2, (const int64_t[]){2, 2});
+        b_attr_ints(b, n, "strides", 2, (const int64_t[]){2, 2});
+        b_node(b, "Relu", "relu1", IN("p"), OUT("y"));
+        b_output(b, "y");
+        if (shared)
+            b_output(b, "c"); /* the conv output is wanted as it is: no move */
+        sieve_model *m = NULL;
+        assert_int_equal(b_import(b, ctx, &m), SIEVE_OK);
+        assert_int_equal(m->n_layers, shared ? 3 : 2);
+        assert_int_equal(m->layers[0].attrs.conv.relu, !shared);
+        assert_int_equal(count_layers(m, SIEVE_OP_RELU), shared);
+        float y[CM * 2 * 2];
+        run_model(m, conv_x, sizeof(conv_x) / sizeof(float), y, CM * 2 * 2);
+        for (int c = 0; c < CM; c++)
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++) {
+                    double v = -INFINITY;
+                    for (int di = 0; di < 2; di++)
+                        for (int dj = 0; dj < 2; dj++)
+                            v = fmax(v, conv_ref(c, 2 * i + di, 2 * j + dj));
+                    assert_close(fmax(0.0, v), y[(c * 2 + i) * 2 + j], 10.0, CC * CK * CK);
+                }
+        sieve_model_free(m);
+        b_free(b);
+        sieve_context_destroy(ctx);
+    }
+}
+
 static void test_relu_is_not_fused_when_the_conv_output_has_another_consumer(void **state)
 {
     (void)state;
@@ -1048,6 +1087,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_after_a_shared_conv_output_stays_a_layer),
         cmocka_unit_test(test_relu_fuses_into_the_conv_before_it),
         cmocka_unit_test(test_relu_is_not_fused_when_the_conv_output_has_another_consumer),
+        cmocka_unit_test(test_relu_after_max_pool_fuses_into_the_conv),
         cmocka_unit_test(test_relu_fuses_into_the_add_before_it_unless_the_sum_is_read),
         cmocka_unit_test(test_dropout_and_identity_leave_no_layer),
         cmocka_unit_test(test_matmul_plus_constant_bias_and_relu_become_one_gemm),
