@@ -187,6 +187,7 @@ typedef struct explorer {
     bool output_is_softmax;
     size_t *numel;
     int *producer, *first_consumer, *last_consumer;
+    int *explored_at; /* tensor -> its index in the result's tensors, or -1 */
     /* labelled data in memory */
     size_t n_items;
     float *inputs;
@@ -515,11 +516,13 @@ static sieve_status setup(explorer *x, const sieve_model *original, int threads)
     x->producer = sieve_calloc(ctx, nt + 1, sizeof(int));
     x->first_consumer = sieve_calloc(ctx, nt + 1, sizeof(int));
     x->last_consumer = sieve_calloc(ctx, nt + 1, sizeof(int));
-    if (!x->numel || !x->producer || !x->first_consumer || !x->last_consumer)
+    x->explored_at = sieve_calloc(ctx, nt + 1, sizeof(int));
+    if (!x->numel || !x->producer || !x->first_consumer || !x->last_consumer || !x->explored_at)
         return SIEVE_ERR_NOMEM;
     for (int t = 0; t < x->n_tensors; t++) {
         sieve_tensor *tt = &w->tensors[t];
         x->producer[t] = -1;
+        x->explored_at[t] = -1;
         x->first_consumer[t] = x->n_layers;
         x->last_consumer[t] = -1;
         if (tt->role != SIEVE_TENSOR_CONSTANT)
@@ -595,6 +598,7 @@ static void teardown(explorer *x)
     size_t nt = (size_t)x->n_tensors + 1;
     sieve_free(ctx, x->numel, nt * sizeof(size_t));
     sieve_free(ctx, x->producer, nt * sizeof(int));
+    sieve_free(ctx, x->explored_at, (nt + 1) * sizeof(int));
     sieve_free(ctx, x->first_consumer, nt * sizeof(int));
     sieve_free(ctx, x->last_consumer, nt * sizeof(int));
     sieve_free(ctx, x->frontier, nt * sizeof(int));
@@ -1160,9 +1164,99 @@ sieve_format sieve_explore_priced_format(const sieve_explore_tensor *xt, double 
     return best;
 }
 
-/* Every tensor's format at `price` (const_total: elements of weights, of activations). */
-static void apply_price(const sieve_explore_result *r, double price, const double *const_total,
-                        sieve_format *into)
+/* Whether every value of `from` (through ReLU if `relu`) is one of `to`'s:
+ * checked code by code (formats of up to 16 bits; wider ones are not
+ * carried). */
+int sieve_explore_format_carries(const sieve_format *from, const sieve_format *to, int relu)
+{
+    if (to->kind == SIEVE_FORMAT_FP32)
+        return true;
+    unsigned w = sieve_format_width(from);
+    if (from->kind == SIEVE_FORMAT_FP32 || w > 16)
+        return false;
+    for (uint32_t code = 0; code < (1u << w); code++) {
+        float v = sieve_cfloat_decode_ref(from, code);
+        if (relu && !(v > 0))
+            v = 0;
+        uint32_t back;
+        if (sieve_cfloat_encode_ref(to, v, &back) != SIEVE_OK ||
+            sieve_cfloat_decode_ref(to, back) != v)
+            return false;
+    }
+    return true;
+}
+
+/* Max pool, ReLU, flatten, reshape and concat only move values: the output
+ * holds values of its inputs (or zero), so a format holding every input's
+ * values stores it with no loss beyond the inputs'. Where one of the input
+ * formats (or its unsigned twin, for a non-negative output) is such a
+ * format and no wider than the output's own choice, the output takes it:
+ * bits saved for nothing (LeNet-5's pools kept a mantissa bit more than the
+ * convolutions feeding them). Layers in order, so chains (pool, then
+ * flatten) carry through. `carried` (may be NULL) marks the tensors taken. */
+static void carry_formats(const explorer *x, const sieve_explore_result *r, sieve_format *into,
+                          int *carried)
+{
+    const sieve_model *w = x->work;
+    for (int i = 0; carried && i < r->n_tensors; i++)
+        carried[i] = 0;
+    for (int l = 0; l < w->n_layers; l++) {
+        const sieve_layer *L = &w->layers[l];
+        bool relu = L->op == SIEVE_OP_RELU;
+        if (!(relu || L->op == SIEVE_OP_MAXPOOL || L->op == SIEVE_OP_GLOBALMAXPOOL ||
+              L->op == SIEVE_OP_FLATTEN || L->op == SIEVE_OP_RESHAPE || L->op == SIEVE_OP_CONCAT) ||
+            L->n_outputs != 1)
+            continue;
+        int out = x->explored_at[L->outputs[0]];
+        if (out < 0)
+            continue;
+        const sieve_explore_tensor *xo = &r->tensors[out];
+        sieve_format best = into[out];
+        bool found = false;
+        for (int k = 0; k < L->n_inputs; k++) {
+            int t = L->inputs[k];
+            if (t < 0 || w->tensors[t].role == SIEVE_TENSOR_CONSTANT)
+                continue;
+            int in = x->explored_at[t];
+            if (in < 0 || into[in].kind == SIEVE_FORMAT_FP32)
+                continue;
+            sieve_format cand[2] = {into[in], into[in]};
+            int n_cand = 1;
+            if (xo->non_negative && into[in].is_signed) {
+                cand[0].is_signed = 0; /* the unsigned twin first: a bit narrower */
+                n_cand = 2;
+            }
+            for (int c = 0; c < n_cand; c++) {
+                if (sieve_format_width(&cand[c]) > sieve_format_width(&best) ||
+                    (found && sieve_format_width(&cand[c]) == sieve_format_width(&best)))
+                    continue;
+                bool holds_all = true;
+                for (int j = 0; j < L->n_inputs && holds_all; j++) {
+                    int tj = L->inputs[j];
+                    if (tj < 0 || w->tensors[tj].role == SIEVE_TENSOR_CONSTANT)
+                        continue;
+                    int ij = x->explored_at[tj];
+                    holds_all = ij >= 0 &&
+                                sieve_explore_format_carries(&into[ij], &cand[c], relu);
+                }
+                if (holds_all) {
+                    best = cand[c];
+                    found = true;
+                }
+            }
+        }
+        if (found) {
+            into[out] = best;
+            if (carried)
+                carried[out] = 1;
+        }
+    }
+}
+
+/* Every tensor's format at `price` (const_total: elements of weights, of
+ * activations), value-moving layers' outputs carried from their inputs. */
+static void apply_price(const explorer *x, const sieve_explore_result *r, double price,
+                        const double *const_total, sieve_format *into)
 {
     for (int i = 0; i < r->n_tensors; i++) {
         const sieve_explore_tensor *xt = &r->tensors[i];
@@ -1170,6 +1264,7 @@ static void apply_price(const sieve_explore_result *r, double price, const doubl
         double share = total > 0 ? (double)xt->numel / total : 0;
         into[i] = sieve_explore_priced_format(xt, share, price);
     }
+    carry_formats(x, r, into, NULL);
 }
 
 static bool same_formats(const sieve_format *a, const sieve_format *b, int n)
@@ -1298,13 +1393,13 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
     bool pass = false;
     double plo = PRICE_LO, phi = 0, replay = -1;
     int tried = 1;
-    apply_price(r, phi, total, hi);
+    apply_price(x, r, phi, total, hi);
     if ((st = formats_pass(x, original, r, v, hi, g, &pass, &replay)) != SIEVE_OK)
         goto done;
     if (!pass) {
         memcpy(lo, hi, bytes);
         phi = PRICE_HI;
-        apply_price(r, phi, total, hi);
+        apply_price(x, r, phi, total, hi);
         if ((st = formats_pass(x, original, r, v, hi, g, &pass, &replay)) != SIEVE_OK)
             goto done;
         tried++;
@@ -1317,7 +1412,7 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
     }
     for (int step = 0; step < PRICE_STEPS && phi > 0; step++) {
         double p = sqrt(plo * phi);
-        apply_price(r, p, total, mid);
+        apply_price(x, r, p, total, mid);
         if (same_formats(mid, hi, n)) {
             phi = p;
             continue;
@@ -1347,7 +1442,7 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
         bool ok = false;
         for (double p = phi; p <= PRICE_HI * (1 + 1e-9);
              p = SIEVE_MAX(p, PRICE_LO) * CONFIRM_STEP) {
-            apply_price(r, p, total, mid);
+            apply_price(x, r, p, total, mid);
             if (p > phi && same_formats(mid, hi, n))
                 continue;
             if (p > phi) {
@@ -1366,7 +1461,7 @@ static sieve_status price_variant(explorer *x, const sieve_model *original,
         }
         if (!ok) { /* none confirmed: the most conservative combination */
             phi = PRICE_HI;
-            apply_price(r, phi, total, hi);
+            apply_price(x, r, phi, total, hi);
         }
     }
     for (int i = 0; i < n; i++)
@@ -1640,6 +1735,34 @@ done:
     return st;
 }
 
+/* Carries value-moving layers' formats (carry_formats) in variant v's
+ * choices, or with `mark_only` just records which tensors hold a format
+ * carried from their inputs. */
+static sieve_status carry_choices(const explorer *x, sieve_explore_result *r, int v, bool mark_only)
+{
+    size_t n = (size_t)r->n_tensors + 1;
+    sieve_format *f = sieve_calloc(x->ctx, n, sizeof(*f));
+    int *carried = sieve_calloc(x->ctx, n, sizeof(*carried));
+    if (!f || !carried) {
+        sieve_free(x->ctx, f, n * sizeof(*f));
+        sieve_free(x->ctx, carried, n * sizeof(*carried));
+        return SIEVE_ERR_NOMEM;
+    }
+    for (int i = 0; i < r->n_tensors; i++)
+        f[i] = r->tensors[i].choice[v];
+    carry_formats(x, r, f, carried);
+    for (int i = 0; i < r->n_tensors; i++) {
+        sieve_explore_tensor *xt = &r->tensors[i];
+        bool same = memcmp(&f[i], &xt->choice[v], sizeof(f[i])) == 0;
+        if (!mark_only)
+            xt->choice[v] = f[i];
+        xt->carried[v] = carried[i] && (same || !mark_only);
+    }
+    sieve_free(x->ctx, f, n * sizeof(*f));
+    sieve_free(x->ctx, carried, n * sizeof(*carried));
+    return SIEVE_OK;
+}
+
 /* Combines and verifies on the selection half, backs off, calibrates on the
  * other half: calibrated on the items that chose it, a variant carries the
  * luck of the choice (the cheapest combination passing 100 % is likely one
@@ -1653,7 +1776,10 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
     double z = x->opt->select_z;
     long allowed = tolerant_allowed(x, allowed_misses(x->n_sel, x->orig_sel_correct, min), z);
     sieve_status st;
-    if (v != SIEVE_VARIANT_EXACT) {
+    if (v == SIEVE_VARIANT_EXACT) {
+        if ((st = carry_choices(x, r, v, false)) != SIEVE_OK)
+            return st;
+    } else {
         sieve_format *first = sieve_calloc(x->ctx, (size_t)r->n_tensors + 1, sizeof(*first));
         if (!first)
             return SIEVE_ERR_NOMEM;
@@ -1738,6 +1864,8 @@ static sieve_status make_variant(explorer *x, const sieve_model *original, sieve
                variant_names[v], acc_text, xt->name, 100 * pick_loss, was,
                sieve_format_str(&xt->choice[v], now, sizeof(now)));
     }
+    if ((st = carry_choices(x, r, v, true)) != SIEVE_OK)
+        return st;
     for (int i = 0; i < r->n_tensors; i++) {
         sieve_explore_tensor *xt = &r->tensors[i];
         const sieve_explore_candidate *c = find_candidate(xt, &xt->choice[v]);
@@ -1872,6 +2000,7 @@ sieve_status sieve_explore(sieve_context *ctx, const sieve_model *original,
             continue; /* unused constant */
         if (x.numel[t] == 0)
             continue;
+        x.explored_at[t] = r->n_tensors;
         sieve_explore_tensor *xt = &r->tensors[r->n_tensors++];
         xt->tensor = t;
         if (!(xt->name = sieve_strdup(ctx, tt->name))) {

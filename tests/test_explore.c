@@ -261,6 +261,32 @@ static void assert_format(const sieve_format *f, const char *expected)
     assert_string_equal(sieve_format_str(f, buf, sizeof(buf)), expected);
 }
 
+/* Which formats hold all of another's values, worked out by hand from the
+ * format definition (cfloat.h). */
+static void test_format_carries(void **state)
+{
+    (void)state;
+    sieve_format u32 = sieve_format_cfloat(3, 2, 3, 0); /* 0, 2^-4..2^4*1.75 */
+    sieve_format u33 = sieve_format_cfloat(3, 3, 3, 0), u22 = sieve_format_cfloat(3, 2, 2, 0);
+    sieve_format u42 = sieve_format_cfloat(4, 2, 7, 0), s32 = sieve_format_cfloat(3, 2, 3, 1);
+    sieve_format fp32 = sieve_format_fp32();
+    assert_true(sieve_explore_format_carries(&u32, &u32, 0));
+    assert_true(sieve_explore_format_carries(&u32, &u33, 0));  /* one more mantissa bit */
+    assert_false(sieve_explore_format_carries(&u33, &u32, 0)); /* 1.125 is lost */
+    /* bias 2: smallest normal 2^-1, subnormal step 2^-3, so u32's 2^-4 is lost */
+    assert_false(sieve_explore_format_carries(&u32, &u22, 0));
+    /* e4 b7: normals from 2^-6, subnormal step 2^-8, largest 2^8 * 1.75 */
+    assert_true(sieve_explore_format_carries(&u32, &u42, 0));
+    assert_false(sieve_explore_format_carries(&u42, &u32, 0)); /* 2^8 saturates */
+    /* signed values in an unsigned format: only through ReLU */
+    assert_false(sieve_explore_format_carries(&s32, &u32, 0));
+    assert_true(sieve_explore_format_carries(&s32, &u32, 1));
+    assert_true(sieve_explore_format_carries(&u32, &s32, 0));
+    assert_true(sieve_explore_format_carries(&s32, &fp32, 0));
+    assert_false(sieve_explore_format_carries(&fp32, &s32, 0));
+    assert_true(sieve_explore_format_carries(&fp32, &fp32, 0));
+}
+
 static void test_search_tiny_model(void **state)
 {
     (void)state;
@@ -311,6 +337,14 @@ static void test_search_tiny_model(void **state)
         assert_float_equal(var->accuracy_with_replay, 1, 0);
     }
     assert_float_equal(r->variants[SIEVE_VARIANT_ACCURATE].weight_bits, 3, 0);
+    /* flatten only moves values: its output stores in its input's format */
+    const sieve_explore_tensor *xin = find_explored(r, "x"), *flat = find_explored(r, "f");
+    assert_true(xin && flat);
+    for (int v = 0; v < SIEVE_VARIANT_KIND_COUNT; v++) {
+        assert_memory_equal(&flat->choice[v], &xin->choice[v], sizeof(sieve_format));
+        assert_int_equal(flat->carried[v], 1);
+        assert_int_equal(xin->carried[v], 0);
+    }
 
     /* the test split: here the same data */
     assert_int_equal(sieve_explore_test(ctx, m, r, ds, &o), SIEVE_OK);
@@ -412,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_search_tiny_model), cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_sweep_paired_test),
         cmocka_unit_test(test_priced_format),
+        cmocka_unit_test(test_format_carries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

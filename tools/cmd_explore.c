@@ -194,6 +194,7 @@ static cJSON *result_json(const char *model, const char *data, const char *test,
             cJSON_AddStringToObject(c, "format", fmt_str(&t->choice[v], buf, sizeof(buf)));
             cJSON_AddNumberToObject(c, "alone_accuracy", t->choice_accuracy[v]);
             cJSON_AddNumberToObject(c, "backoff_steps", t->backed_off[v]);
+            cJSON_AddBoolToObject(c, "carried", t->carried[v]);
         }
         cJSON *cands = cJSON_AddArrayToObject(j, "explored");
         for (int k = 0; k < t->n_candidates; k++) {
@@ -211,6 +212,12 @@ static cJSON *result_json(const char *model, const char *data, const char *test,
         cJSON_AddItemToArray(tensors, j);
     }
     return o;
+}
+
+/* The report's marker after a tensor's format in variant v. */
+static const char *mark(const sieve_explore_tensor *t, int v)
+{
+    return t->backed_off[v] ? (t->carried[v] ? "*=" : "*") : t->carried[v] ? "=" : "";
 }
 
 static void print_markdown(FILE *f, const char *model, const char *data, const char *test,
@@ -279,7 +286,8 @@ static void print_markdown(FILE *f, const char *model, const char *data, const c
     fprintf(f, "\n## Per-tensor formats\n\n");
     fprintf(f, "Accuracy of the tensor alone in its format (others fp32), normalized to the "
                "original's on the sweep subset; `*` marks a tensor the combination widened past its "
-               "own first choice.\n\n");
+               "own first choice, `=` one whose format is carried from the layer's inputs (max pool, ReLU, "
+               "flatten, concat: the output holds their values exactly).\n\n");
     fprintf(f, "| tensor | kind | elements | exponents | e_max/bias | explored | exact | accurate | "
                "approximate |\n|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < r->n_tensors; i++) {
@@ -291,11 +299,9 @@ static void print_markdown(FILE *f, const char *model, const char *data, const c
                    "(%.4f) |\n",
                 t->name, kind, t->non_negative ? ", >= 0" : "", t->numel, t->exp_lo, t->exp_hi,
                 t->e_max, t->bias_max, t->n_candidates,
-                fmt_str(&t->choice[0], a, sizeof(a)), t->backed_off[0] ? "*" : "",
-                t->choice_accuracy[0], fmt_str(&t->choice[1], b, sizeof(b)),
-                t->backed_off[1] ? "*" : "", t->choice_accuracy[1],
-                fmt_str(&t->choice[2], c, sizeof(c)), t->backed_off[2] ? "*" : "",
-                t->choice_accuracy[2]);
+                fmt_str(&t->choice[0], a, sizeof(a)), mark(t, 0), t->choice_accuracy[0],
+                fmt_str(&t->choice[1], b, sizeof(b)), mark(t, 1), t->choice_accuracy[1],
+                fmt_str(&t->choice[2], c, sizeof(c)), mark(t, 2), t->choice_accuracy[2]);
     }
 }
 

@@ -177,6 +177,10 @@ typedef struct sieve_explore_tensor {
     sieve_format choice[SIEVE_VARIANT_KIND_COUNT];
     double choice_accuracy[SIEVE_VARIANT_KIND_COUNT];
     int backed_off[SIEVE_VARIANT_KIND_COUNT];
+    /* per variant: 1 when the format is one of the layer's inputs' (the
+     * layer only moves values: max pool, ReLU, flatten, reshape, concat),
+     * which stores the output with no loss of its own */
+    int carried[SIEVE_VARIANT_KIND_COUNT];
 } sieve_explore_tensor;
 
 typedef struct sieve_explore_variant {
@@ -229,6 +233,12 @@ typedef struct sieve_explore_result {
  * the tensor's fraction of the elements of its kind. */
 sieve_format sieve_explore_priced_format(const sieve_explore_tensor *xt, double share,
                                          double price);
+
+/* Whether every value of format `from` (through max(0, v) if `relu`) is a
+ * value of `to`, so that storing a copy of such values in `to` loses
+ * nothing. Decided code by code; false for `from` wider than 16 bits or
+ * fp32 (unless `to` is fp32, which holds everything). Returns 1 or 0. */
+int sieve_explore_format_carries(const sieve_format *from, const sieve_format *to, int relu);
 
 /* The paired test of one sweep step: `correct` right answers on items where
  * the original has `orig_correct`, `discordant` of them right in exactly one
