@@ -17,8 +17,8 @@ static const char usage[] =
     "usage: sieve explore ORIGINAL.sieve -o PACKAGE.sieve [--data SPEC] [--target F]\n"
     "                     [--test SPEC] [--report FILE.md|FILE.json] [--threads N]\n"
     "                     [--subset N] [--sweep-margin Z] [--margin Z]\n"
-    "                     [--select-margin Z] [--max-replay F] [--strip] [--json]\n"
-    "                     [--quiet]\n"
+    "                     [--select-margin Z] [--max-replay F] [--narrow N] [--strip]\n"
+    "                     [--json] [--quiet]\n"
     "\n"
     "Searches a custom float format for every weight and activation tensor of\n"
     "the model (SIEVE paper, section IV-A), combines them into three variants\n"
@@ -58,6 +58,11 @@ static const char usage[] =
     "  --max-replay F      the most the accurate variant's detector may replay\n"
     "                      (default 0.10; approximate: twice that, at most 1;\n"
     "                      1: no limit)\n"
+    "  --narrow N          after the price search, try up to N times one\n"
+    "                      activation tensor (largest first) one format\n"
+    "                      narrower, keeping each step that still meets the goal\n"
+    "                      on the first half and the replay limit on the second\n"
+    "                      (default 24; 0: none)\n"
     "  --test SPEC         also measure accuracy, alone and with replay, on SPEC\n"
     "  --report FILE       write a report: Markdown (.md) or JSON (.json)\n"
     "  --threads N         worker threads (default: all online CPUs)\n"
@@ -84,6 +89,7 @@ enum {
     OPT_SELECT_MARGIN,
     OPT_SWEEP_MARGIN,
     OPT_MAX_REPLAY,
+    OPT_NARROW,
     OPT_STRIP,
     OPT_JSON,
     OPT_QUIET,
@@ -96,7 +102,7 @@ static const cli_option options[] = {
     {OPT_REPORT, "report", 0, true},   {OPT_THREADS, "threads", 0, true},
     {OPT_SUBSET, "subset", 0, true},   {OPT_MARGIN, "margin", 0, true},
     {OPT_SELECT_MARGIN, "select-margin", 0, true}, {OPT_SWEEP_MARGIN, "sweep-margin", 0, true},
-    {OPT_MAX_REPLAY, "max-replay", 0, true},
+    {OPT_MAX_REPLAY, "max-replay", 0, true}, {OPT_NARROW, "narrow", 0, true},
     {OPT_STRIP, "strip", 0, false},
     {OPT_JSON, "json", 0, false},      {OPT_QUIET, "quiet", 0, false},
     {OPT_HELP, "help", 'h', false},
@@ -134,6 +140,7 @@ static cJSON *result_json(const char *model, const char *data, const char *test,
     cJSON_AddNumberToObject(goals, "max_replay_accurate", eo->replay_max[SIEVE_VARIANT_ACCURATE]);
     cJSON_AddNumberToObject(goals, "max_replay_approximate",
                             eo->replay_max[SIEVE_VARIANT_APPROXIMATE]);
+    cJSON_AddNumberToObject(goals, "narrow_tries", eo->narrow_tries);
     if (test)
         cJSON_AddStringToObject(o, "test", test);
     cJSON_AddStringToObject(o, "package", package);
@@ -237,10 +244,10 @@ static void print_markdown(FILE *f, const char *model, const char *data, const c
     fprintf(f, "- package: `%s`\n", package);
     fprintf(f,
             "- goals: sweep margin %.4g, select margin %.4g, detector target %.4g with margin "
-            "%.4g, replay at most %.0f %% (accurate) / %.0f %% (approximate)\n",
+            "%.4g, replay at most %.0f %% (accurate) / %.0f %% (approximate), %d narrowing tries\n",
             eo->sweep_z, eo->select_z, eo->target, eo->target_z,
             100 * eo->replay_max[SIEVE_VARIANT_ACCURATE],
-            100 * eo->replay_max[SIEVE_VARIANT_APPROXIMATE]);
+            100 * eo->replay_max[SIEVE_VARIANT_APPROXIMATE], eo->narrow_tries);
     fprintf(f, "- search wall time: %.1f s on %d thread%s, %zu evaluations\n", r->wall_ms / 1000,
             r->threads, r->threads == 1 ? "" : "s", r->evaluations);
     fprintf(f, "- original accuracy: validation %.4f (calibration half %.4f)",
@@ -346,7 +353,7 @@ int cmd_explore(int argc, char **argv)
     cli_parser_init(&p, cmd, argc, argv, options, (int)(sizeof(options) / sizeof(options[0])));
     const char *model_path = NULL, *output = NULL, *data = DEFAULT_DATA, *test = NULL,
                *report = NULL, *value;
-    long threads = sysconf(_SC_NPROCESSORS_ONLN), subset = 2000;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN), subset = 2000, narrow = 24;
     float target = 1.0f, margin = 1.645f, select_margin = -1.645f,
           sweep_margin = 1.645f, max_replay = 0.10f;
     bool strip = false, json = false, quiet = false;
@@ -393,6 +400,10 @@ int cmd_explore(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             if (!(max_replay > 0 && max_replay <= 1))
                 return cli_usage_error(cmd, "--max-replay must be in (0, 1], e.g. 0.1");
+            break;
+        case OPT_NARROW:
+            if (!cli_option_long(cmd, "narrow", value, 0, 10000, &narrow))
+                return CLI_EXIT_USAGE;
             break;
         case OPT_TEST:
             test = value;
@@ -452,6 +463,7 @@ int cmd_explore(int argc, char **argv)
     eo.sweep_z = sweep_margin;
     eo.replay_max[SIEVE_VARIANT_ACCURATE] = max_replay;
     eo.replay_max[SIEVE_VARIANT_APPROXIMATE] = max_replay < 0.5f ? 2.0 * max_replay : 1.0;
+    eo.narrow_tries = (int)narrow;
     eo.data_name = data;
     if (!quiet) {
         eo.progress = print_progress;
