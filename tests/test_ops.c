@@ -661,7 +661,8 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
  * the scratch and without scratch (a ring of decoded rows), and on the
  * codes themselves where input and output share an 8- or 4-bit format
  * (signed: negative codes order backwards; unsigned; 4-bit planes of odd
- * sizes start mid-byte), 1 and 2 threads: the reference on the decoded
+ * sizes start mid-byte; 4-bit codes of wide planes and of narrow "same"
+ * pools), 1 and 2 threads: the reference on the decoded
  * values, rounded to the output's format. */
 static void test_maxpool_on_packed_activations_matches_ref(void **state)
 {
@@ -680,6 +681,9 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
         /* wide enough for 4-bit codes to be pooled as bytes: odd planes */
         {1, 3, 9, 67, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, true, false},
         {2, 3, 5, 65, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
+        /* a narrow "same" pool on 4-bit codes as bytes, planes split over
+         * threads (the 7-wide ones above are odd: one thread) */
+        {2, 5, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
     };
     const sieve_format formats[][2] = {
         {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(3, 1, 3, 1)}, /* decoded */
