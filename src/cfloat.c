@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "cfloat_dot.h"
+#include "cfloat_tile.h"
 #include "common.h"
 
 /* Internal entry points for tests and benchmarks (declared again in
@@ -2000,4 +2001,109 @@ void sieve_dot_rows(const sieve_dot_plan *plan, const void *b, size_t first, siz
     }
 #endif
     dot_rows_buffered(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+}
+
+/* ---- tile encode (cfloat_tile.h) ------------------------------------------ */
+
+#ifdef SIEVE_CFLOAT_X86
+_Static_assert(sizeof(encode_avx512) <= sizeof(((sieve_tile_encoder *)0)->state),
+               "the encoder's constants fit the tile encoder");
+_Static_assert(SIEVE_TILE_ENCODE_COLS == 32, "a tile row is two 16-lane steps");
+
+SIEVE_TARGET_AVX512 static void tile_encoder_init_avx512(const cfloat_codec *c, void *state,
+                                                         bool *ok)
+{
+    encode_avx512 k;
+    *ok = encode_avx512_init(c, &k);
+    if (*ok)
+        memcpy(state, &k, sizeof(k));
+}
+
+/* Row r's codes: dword j of `pairs` holds code 2j in bits 0-3 and code
+ * 2j+1 in bits 16-19, made bytes by one narrowing (as pack_bytes_avx512). */
+SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *k, unsigned w,
+                                                   const float *vals, size_t mr, size_t nr,
+                                                   uint8_t *stream, size_t first,
+                                                   size_t row_stride)
+{
+    const size_t n0 = SIEVE_MIN(nr, (size_t)16), n1 = nr - n0;
+    const __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
+    /* word j <- word j - 1, word 0 <- 0: a row that starts on a high nibble */
+    const __m512i shift_up = _mm512_set_epi16(30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
+                                              17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3,
+                                              2, 1, 0, 0);
+    __mmask16 bad = 0;
+    for (size_t r = 0; r < mr; r++) {
+        const float *v = vals + r * SIEVE_TILE_ENCODE_COLS;
+        const size_t e = first + r * row_stride;
+        const __m512i c0 = encode16_avx512(k, _mm512_maskz_loadu_epi32(m0, v), m0, &bad);
+        const __m512i c1 = encode16_avx512(k, _mm512_maskz_loadu_epi32(m1, v + 16), m1, &bad);
+        if (w == 8) {
+            _mm_mask_storeu_epi8(stream + e, m0, _mm512_cvtepi32_epi8(c0));
+            _mm_mask_storeu_epi8(stream + e + 16, m1, _mm512_cvtepi32_epi8(c1));
+            continue;
+        }
+        /* masked-out lanes encoded +0: code 0 */
+        __m512i words = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(c0)),
+                                           _mm512_cvtepi32_epi16(c1), 1);
+        uint8_t *b = stream + e / 2;
+        size_t nibbles = nr;
+        uint8_t last_code = 0;
+        if (e % 2) {
+            /* the byte's low nibble is element e - 1: kept */
+            last_code = (uint8_t)(_mm512_cvtsi512_si32(
+                                      _mm512_alignr_epi32(words, words, 15)) >> 16) & 0x0f;
+            words = _mm512_maskz_permutexvar_epi16(~(__mmask32)1, shift_up, words);
+            nibbles = nr + 1;
+        }
+        const __m128i bytes =
+            _mm512_cvtepi32_epi8(_mm512_or_si512(words, _mm512_srli_epi32(words, 12)));
+        const size_t whole = SIEVE_MIN(nibbles, (size_t)32) / 2;
+        /* whole bytes but a shared first one in one masked store */
+        const __mmask16 store = (__mmask16)(((1u << whole) - 1) & (e % 2 ? ~1u : ~0u));
+        _mm_mask_storeu_epi8(b, store, bytes);
+        if (e % 2)
+            b[0] = (uint8_t)((b[0] & 0x0f) | (_mm_cvtsi128_si32(bytes) & 0xf0));
+        if (nibbles == 33) { /* code 31 of a shifted row: low nibble of byte 16 */
+            b[16] = (uint8_t)((b[16] & 0xf0) | last_code);
+        } else if (nibbles % 2) {
+            uint8_t out[16];
+            _mm_storeu_si128((__m128i *)out, bytes);
+            b[whole] = (uint8_t)((b[whole] & 0xf0) | (out[whole] & 0x0f));
+        }
+    }
+    return bad == 0;
+}
+#endif
+
+bool sieve_tile_encoder_init(sieve_tile_encoder *enc, const sieve_format *fmt)
+{
+    memset(enc, 0, sizeof(*enc));
+#ifdef SIEVE_CFLOAT_X86
+    if (sieve_cfloat_cpu_level() < LEVEL_AVX512 || !is_valid_cfloat(fmt))
+        return false;
+    enc->width = sieve_format_width(fmt);
+    if (enc->width != 8 && enc->width != 4)
+        return false;
+    cfloat_codec c;
+    codec_init(&c, fmt);
+    bool ok;
+    tile_encoder_init_avx512(&c, enc->state, &ok);
+    return ok;
+#else
+    (void)fmt;
+    return false;
+#endif
+}
+
+bool sieve_tile_encode(const sieve_tile_encoder *enc, const float *vals, size_t mr, size_t nr,
+                       uint8_t *stream, size_t first, size_t row_stride)
+{
+#ifdef SIEVE_CFLOAT_X86
+    return tile_encode_avx512((const encode_avx512 *)(const void *)enc->state, enc->width, vals,
+                              mr, nr, stream, first, row_stride);
+#else
+    (void)enc, (void)vals, (void)mr, (void)nr, (void)stream, (void)first, (void)row_stride;
+    return false;
+#endif
 }

@@ -559,7 +559,12 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
         const sieve_format *of = &po->format;
         bool direct = of->kind == SIEVE_FORMAT_FP32;
         float *dst = direct ? (float *)(e->arena + po->offset) : e->out_scratch;
-        sieve_op_kernels[l->op].run(l, in, l->n_inputs, dst, &po->shape, &env);
+        const sieve_op_kernel *kernel = &sieve_op_kernels[l->op];
+        if (!direct && kernel->run_encoded &&
+            kernel->run_encoded(l, in, l->n_inputs, dst, e->arena + po->offset, of, &po->shape,
+                                &env))
+            continue;
+        kernel->run(l, in, l->n_inputs, dst, &po->shape, &env);
         if (!direct) {
             size_t bad = 0;
             sieve_status st =

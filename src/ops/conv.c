@@ -543,6 +543,10 @@ typedef struct conv_run {
     sieve_gemm_split split;
     float *scratch;
     size_t slice;
+    /* optional: the output encoded into codes (sieve_conv_run_encoded) */
+    const sieve_tile_encoder *enc;
+    uint8_t *codes;
+    bool bad[64]; /* per thread: a value could not be encoded */
 } conv_run;
 
 static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
@@ -575,6 +579,10 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .alpha = 1.0f,
             .accumulate = false,
             .relu = g->relu,
+            .codes_enc = r->enc,
+            .codes = r->codes,
+            .codes_first = (n * g->m + grp * g->mg) * g->p,
+            .codes_bad = &((conv_run *)arg)->bad[thread],
         };
         sieve_gemm_task(&job, &r->split, t % per_image_group, scratch);
     }
@@ -633,6 +641,15 @@ static void conv_depthwise_range(void *arg, size_t begin, size_t end, int thread
     }
 }
 
+static void conv_gemm_run(conv_run *r, sieve_pool *pool)
+{
+    if (!r->w->f32)
+        sieve_dot_plan_init(&r->dot, &r->w->format, 0, r->g.k);
+    r->split = sieve_gemm_plan(r->g.mg, r->g.p, r->g.batch * r->g.group, sieve_pool_threads(pool));
+    size_t tasks = r->g.batch * r->g.group * r->split.m_blocks * r->split.n_blocks;
+    sieve_parallel_for(pool, tasks, conv_gemm_range, r);
+}
+
 void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
                     const sieve_shape *out_shape, sieve_op_env *env)
 {
@@ -665,14 +682,50 @@ void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, i
     r.bias = has_bias ? in[2].f32 : NULL;
     r.y = out;
     r.scratch = env->scratch;
-    int threads = sieve_pool_threads(pool);
+    r.enc = NULL;
+    r.codes = NULL;
     if (conv_is_depthwise(&r.g)) {
         sieve_parallel_for(pool, r.g.batch * r.g.c, conv_depthwise_range, &r);
         return;
     }
-    if (!r.w->f32)
-        sieve_dot_plan_init(&r.dot, &r.w->format, 0, r.g.k);
-    r.split = sieve_gemm_plan(r.g.mg, r.g.p, r.g.batch * r.g.group, threads);
-    size_t tasks = r.g.batch * r.g.group * r.split.m_blocks * r.split.n_blocks;
-    sieve_parallel_for(pool, tasks, conv_gemm_range, &r);
+    conv_gemm_run(&r, pool);
+}
+
+bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                            float *out, uint8_t *codes, const sieve_format *out_format,
+                            const sieve_shape *out_shape, sieve_op_env *env)
+{
+    conv_run r;
+    conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &r.g);
+    bool has_bias = sieve_op_input_present(in, n_in, 2);
+    sieve_winograd_conv wg;
+    if (conv_winograd_shape(&r.g, &wg) || conv_is_depthwise(&r.g) || (has_bias && !in[2].f32) ||
+        !in[0].f32 || !sieve_gemm_tile_kernel(NULL))
+        return false;
+    sieve_tile_encoder enc;
+    if (!sieve_tile_encoder_init(&enc, out_format))
+        return false;
+    bool ok;
+    r.slice = conv_slice_floats(&r.g);
+    sieve_pool *pool = sieve_op_pool_for_scratch(env, r.slice, &ok);
+    int threads = sieve_pool_threads(pool);
+    /* 4-bit rows of an odd plane share their end bytes with the next row,
+     * which another thread may write */
+    if (!ok || threads > (int)(sizeof(r.bad) / sizeof(r.bad[0])) ||
+        (enc.width == 4 && r.g.p % 2 && threads > 1))
+        return false;
+    r.x = in[0].f32;
+    r.w = &in[1];
+    r.bias = has_bias ? in[2].f32 : NULL;
+    r.y = out;
+    r.scratch = env->scratch;
+    r.enc = &enc;
+    r.codes = codes;
+    for (int t = 0; t < threads; t++)
+        r.bad[t] = false;
+    conv_gemm_run(&r, pool);
+    for (int t = 0; t < threads; t++)
+        if (r.bad[t])
+            return false;
+    return true;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../cfloat_tile.h"
 #include "ops.h"
 
 /* ---- the five entry points of one kernel -------------------------------- */
@@ -29,6 +30,11 @@ SIEVE_KERNEL_DECLARE(conv)
  * kernel (benchmarks compare the two). */
 void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, int n_in,
                            float *out, const sieve_shape *out_shape, sieve_op_env *env);
+/* The im2col GEMM path with each tile's output encoded as it is stored
+ * (sieve_tile_encode), where the tile kernel and encoder run. */
+bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, int n_in,
+                            float *out, uint8_t *codes, const sieve_format *out_format,
+                            const sieve_shape *out_shape, sieve_op_env *env);
 SIEVE_KERNEL_DECLARE(maxpool)
 SIEVE_KERNEL_DECLARE(avgpool)
 SIEVE_KERNEL_DECLARE(globalavgpool)
@@ -147,6 +153,14 @@ typedef struct sieve_gemm_job {
     float alpha;
     bool accumulate; /* C holds values to add to (else overwritten) */
     bool relu;       /* max(0, .) on the final value */
+    /* Optional, where the tile kernel runs: C's final values (last k
+     * block) go as codes into this stream, element codes_first + i * rs +
+     * j, not into C (earlier k blocks still use C); *codes_bad is set when
+     * a value could not be encoded. */
+    const sieve_tile_encoder *codes_enc;
+    uint8_t *codes;
+    size_t codes_first;
+    bool *codes_bad;
 } sieve_gemm_job;
 
 /* A split of the m x n output into m_blocks x n_blocks tasks. */
@@ -181,6 +195,13 @@ typedef struct sieve_gemm_tile {
     size_t mr, nr;
     const float *bias; /* bias[r] for row r of the tile, or NULL */
     bool from_c, relu;
+    /* Optional: the final values go to this stream instead of C, row r
+     * at element code_first + r * rs (sieve_tile_encode); *bad set if
+     * one could not be encoded */
+    const sieve_tile_encoder *enc;
+    uint8_t *codes;
+    size_t code_first;
+    bool *bad;
 } sieve_gemm_tile;
 typedef void (*sieve_gemm_tile_fn)(const sieve_gemm_tile *tile);
 

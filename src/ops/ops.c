@@ -18,7 +18,12 @@
     }
 
 const sieve_op_kernel sieve_op_kernels[SIEVE_OP_COUNT] = {
-    [SIEVE_OP_CONV] = SIEVE_KERNEL_ENTRY(conv),
+    [SIEVE_OP_CONV] =
+        {
+            .infer = sieve_conv_infer, .scratch_floats = sieve_conv_scratch,
+            .macs = sieve_conv_macs, .run = sieve_conv_run, .run_ref = sieve_conv_run_ref,
+            .run_encoded = sieve_conv_run_encoded,
+        },
     [SIEVE_OP_MAXPOOL] = SIEVE_KERNEL_ENTRY_PACKED(maxpool),
     [SIEVE_OP_AVGPOOL] = SIEVE_KERNEL_ENTRY(avgpool),
     [SIEVE_OP_GLOBALAVGPOOL] = SIEVE_KERNEL_ENTRY(globalavgpool),

@@ -65,6 +65,16 @@ typedef struct sieve_op_kernel {
     bool (*run_packed)(const sieve_layer *layer, const sieve_op_packed *in, int n_in,
                        uint8_t *out, const sieve_format *out_format,
                        const sieve_shape *out_shape, sieve_op_env *env);
+    /* Optional, for kernels that can encode their output as they produce
+     * it: run with the final values stored as codes of out_format (an
+     * activation's custom float format) into `codes` instead of into
+     * `out`, which is scratch of the output's size it may still use on
+     * the way. Returns false when it does not handle the case, or when a
+     * value could not be encoded: the executor then runs the layer with
+     * run and encodes the output itself (which reports such a value). */
+    bool (*run_encoded)(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
+                        uint8_t *codes, const sieve_format *out_format,
+                        const sieve_shape *out_shape, sieve_op_env *env);
     /* Naive reference: single thread, no scratch needed beyond malloc-free
      * loops (it may decode packed weights element by element). */
     void (*run_ref)(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,

@@ -143,6 +143,8 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows)
     const __m512 zero = _mm512_setzero_ps();
     size_t n0 = SIEVE_MIN(t->nr, (size_t)NR), n1 = t->nr - n0;
     __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
+    /* encoded output: the final values staged in L1, then encoded */
+    _Alignas(64) float stage[MR][SIEVE_TILE_ENCODE_COLS];
     for (size_t r = 0; r < t->mr; r++) {
         float *c = t->c + (ptrdiff_t)r * t->rs;
         __m512 base0, base1;
@@ -157,10 +159,18 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows)
             v0 = _mm512_max_ps(v0, zero);
             v1 = _mm512_max_ps(v1, zero);
         }
+        if (t->enc) {
+            _mm512_store_ps(stage[r], v0);
+            _mm512_store_ps(stage[r] + NR, v1);
+            continue;
+        }
         _mm512_mask_storeu_ps(c, m0, v0);
         if (two)
             _mm512_mask_storeu_ps(c + NR, m1, v1);
     }
+    if (t->enc && !sieve_tile_encode(t->enc, &stage[0][0], t->mr, t->nr, t->codes, t->code_first,
+                                     (size_t)t->rs))
+        *t->bad = true;
 }
 #undef TILE_ROW
 
@@ -359,10 +369,14 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                             .bias = job->row_bias ? job->row_bias + i : NULL,
                             .from_c = !first || job->accumulate,
                             .relu = last && job->relu,
+                            .enc = last ? job->codes_enc : NULL,
+                            .codes = job->codes,
+                            .bad = job->codes_bad,
                         };
                         for (; j < nc; j += 2 * NR) {
                             t.b = bpack + (j / NR) * kc * NR;
                             t.c = job->c + (ptrdiff_t)i * job->rs + (ptrdiff_t)(jb + j);
+                            t.code_first = job->codes_first + i * (size_t)job->rs + jb + j;
                             t.nr = SIEVE_MIN((size_t)2 * NR, nc - j);
                             tile(&t);
                         }
