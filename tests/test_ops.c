@@ -1484,8 +1484,8 @@ static void test_every_micro_kernel_computes_the_panel_product(void **state)
         }
 }
 /* The SIMD tile kernel (when this CPU has one) computes the tile contract:
- * bias or C as the start, ReLU at the end, two panels side by side, A packed
- * or row-major. */
+ * bias or C as the start, ReLU at the end, two panels side by side, A packed,
+ * row-major, or row-major 8-bit codes looked up in a table. */
 static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
 {
     (void)state;
@@ -1499,8 +1499,17 @@ static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
     enum { MR = SIEVE_GEMM_MR, NR = SIEVE_GEMM_NR, KMAX = SIEVE_GEMM_KC, LD = 2 * NR + 3 };
     static float a[KMAX * MR], b[2 * KMAX * NR], bias[MR];
     static float c0[MR * LD], got[MR * LD], want[MR * LD];
-    for (size_t i = 0; i < KMAX * MR; i++)
-        a[i] = uniform();
+    /* A's values drawn from a table of 256, so that A can also be given as
+     * 8-bit codes (row-major, lda = KMAX + 1) of the same values */
+    static float lut[256];
+    static uint8_t codes[MR * (KMAX + 1)];
+    for (size_t i = 0; i < 256; i++)
+        lut[i] = uniform();
+    for (size_t k = 0; k < KMAX; k++)
+        for (size_t r = 0; r < MR; r++) {
+            codes[r * (KMAX + 1) + k] = (uint8_t)(uniform() * 127.5f + 128.0f);
+            a[k * MR + r] = lut[codes[r * (KMAX + 1) + k]];
+        }
     for (size_t i = 0; i < 2 * KMAX * NR; i++)
         b[i] = uniform();
     for (size_t i = 0; i < MR; i++)
@@ -1516,14 +1525,17 @@ static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
         for (size_t r = 0; r < MR; r++)
             a_rows[r * (KMAX + 1) + k] = a[k * MR + r];
     for (size_t ki = 0; ki < 4; ki++)
-        for (int mode = 0; mode < 16 * 7; mode++) {
+        for (int mode = 0; mode < 32 * 7; mode++) {
             size_t kc = kcs[ki];
-            size_t mr = shapes[mode / 16][0], nr = shapes[mode / 16][1];
-            bool row_major = (mode & 8) != 0;
+            size_t mr = shapes[mode / 32][0], nr = shapes[mode / 32][1];
+            bool row_major = (mode & 8) != 0, as_codes = (mode & 16) != 0;
+            if (as_codes && !row_major)
+                continue;
             sieve_gemm_tile t = {.kc = kc, .a = row_major ? a_rows : a,
                                  .lda = row_major ? KMAX + 1 : 0, .b = b, .rs = LD, .mr = mr,
                                  .nr = nr, .bias = (mode & 1) ? bias : NULL,
-                                 .from_c = (mode & 2) != 0, .relu = (mode & 4) != 0};
+                                 .from_c = (mode & 2) != 0, .relu = (mode & 4) != 0,
+                                 .a_codes = as_codes ? codes : NULL, .lut = lut};
             memcpy(got, c0, sizeof(got));
             memcpy(want, c0, sizeof(want));
             t.c = got;

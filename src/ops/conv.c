@@ -538,6 +538,8 @@ typedef struct conv_run {
     const float *x;
     const sieve_op_input *w;
     sieve_dot_plan dot; /* packed w: sieve_format_load rebuilds its tables per call */
+    const uint8_t *w_codes; /* 8-bit w: its codes, read through w_lut by the tile kernel */
+    float w_lut[256];
     const float *bias; /* fp32 bias or NULL (decoded into bias_buf if packed) */
     float *y;
     sieve_gemm_split split;
@@ -570,6 +572,8 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .a_rows = r->w->f32 ? r->w->f32 + grp * g->mg * g->k : NULL,
             .lda = g->k,
             .load_a_rows = r->w->f32 ? NULL : conv_load_weight_rows,
+            .a_codes = r->w_codes ? r->w_codes + grp * g->mg * g->k : NULL,
+            .a_lut = r->w_lut,
             .pack_b = pointwise ? conv_pack_pointwise : conv_pack_im2col,
             .b = &im,
             .c = r->y + (n * g->m + grp * g->mg) * g->p,
@@ -643,8 +647,19 @@ static void conv_depthwise_range(void *arg, size_t begin, size_t end, int thread
 
 static void conv_gemm_run(conv_run *r, sieve_pool *pool)
 {
-    if (!r->w->f32)
+    r->w_codes = NULL;
+    if (!r->w->f32) {
         sieve_dot_plan_init(&r->dot, &r->w->format, 0, r->g.k);
+        /* 8-bit codes on small images: every code's value in a table the
+         * tile kernel broadcasts from */
+        if (sieve_format_width(&r->w->format) == 8 && r->g.p <= SIEVE_GEMM_NC) {
+            uint8_t all[256 + SIEVE_PACK_SLACK] = {0};
+            for (int c = 0; c < 256; c++)
+                all[c] = (uint8_t)c;
+            sieve_dot_unpack(&r->dot, all, 0, 256, r->w_lut);
+            r->w_codes = r->w->packed;
+        }
+    }
     r->split = sieve_gemm_plan(r->g.mg, r->g.p, r->g.batch * r->g.group, sieve_pool_threads(pool));
     size_t tasks = r->g.batch * r->g.group * r->split.m_blocks * r->split.n_blocks;
     sieve_parallel_for(pool, tasks, conv_gemm_range, r);

@@ -150,6 +150,13 @@ typedef struct sieve_gemm_job {
     /* Optional, without a_rows: used instead of pack_a where the tile
      * kernel reads rows, which saves transposing decoded weights. */
     sieve_load_a_rows_fn load_a_rows;
+    /* Optional, without a_rows: A as 8-bit codes, row i at
+     * a_codes + i * lda, of values a_lut[code]; the tile kernel looks them
+     * up as it broadcasts them (no decode pass), used where every weight
+     * is read by one column block only (n <= NC): elsewhere load_a_rows
+     * decodes once for all column blocks. */
+    const uint8_t *a_codes;
+    const float *a_lut;
     float alpha;
     bool accumulate; /* C holds values to add to (else overwritten) */
     bool relu;       /* max(0, .) on the final value */
@@ -190,6 +197,9 @@ typedef struct sieve_gemm_tile {
      * at a + r * lda (rows r >= mr are not read) */
     const float *a, *b;
     size_t lda;
+    /* instead of a (row-major, lda > 0): 8-bit codes, values lut[code] */
+    const uint8_t *a_codes;
+    const float *lut;
     float *c;
     ptrdiff_t rs;
     size_t mr, nr;

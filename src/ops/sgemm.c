@@ -111,13 +111,14 @@ __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const flo
  * ReLU. Edge tiles store through masks; a tile of at most 16 columns reads
  * one panel only (the next one may not exist). */
 #define TILE_ROW(r)                                                                            \
-    av = rows ? _mm512_set1_ps(a##r[k]) : _mm512_set1_ps(a[r]);                                \
+    av = codes ? _mm512_set1_ps(lut[q##r[k]])                                                  \
+               : rows ? _mm512_set1_ps(a##r[k]) : _mm512_set1_ps(a[r]);                        \
     c##r##0 = _mm512_fmadd_ps(av, x0, c##r##0);                                                \
     if (two)                                                                                   \
         c##r##1 = _mm512_fmadd_ps(av, x1, c##r##1);
 
 __attribute__((target("avx512f"), always_inline)) static inline void
-tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows)
+tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows, const bool codes)
 {
     const float *restrict a = t->a, *restrict b0 = t->b, *restrict b1 = t->b + t->kc * NR;
     /* row-major A: rows past mr read the last real row (never stored) */
@@ -127,6 +128,13 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows)
                           *restrict a3 = a0 + SIEVE_MIN((size_t)3, last) * lda,
                           *restrict a4 = a0 + SIEVE_MIN((size_t)4, last) * lda,
                           *restrict a5 = a0 + SIEVE_MIN((size_t)5, last) * lda;
+    /* or 8-bit codes of row-major A, values lut[code] */
+    const float *restrict lut = t->lut;
+    const uint8_t *restrict q0 = t->a_codes, *restrict q1 = q0 + SIEVE_MIN((size_t)1, last) * lda,
+                            *restrict q2 = q0 + SIEVE_MIN((size_t)2, last) * lda,
+                            *restrict q3 = q0 + SIEVE_MIN((size_t)3, last) * lda,
+                            *restrict q4 = q0 + SIEVE_MIN((size_t)4, last) * lda,
+                            *restrict q5 = q0 + SIEVE_MIN((size_t)5, last) * lda;
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (size_t k = 0; k < t->kc; k++, a += MR, b0 += NR, b1 += NR) {
@@ -176,16 +184,21 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows)
 
 __attribute__((target("avx512f"))) static void tile_avx512(const sieve_gemm_tile *t)
 {
-    if (t->lda) {
+    if (t->a_codes) {
         if (t->nr > NR)
-            tile_avx512_body(t, true, true);
+            tile_avx512_body(t, true, true, true);
         else
-            tile_avx512_body(t, false, true);
+            tile_avx512_body(t, false, true, true);
+    } else if (t->lda) {
+        if (t->nr > NR)
+            tile_avx512_body(t, true, true, false);
+        else
+            tile_avx512_body(t, false, true, false);
     } else {
         if (t->nr > NR)
-            tile_avx512_body(t, true, false);
+            tile_avx512_body(t, true, false, false);
         else
-            tile_avx512_body(t, false, false);
+            tile_avx512_body(t, false, false, false);
     }
 }
 
@@ -254,7 +267,9 @@ void sieve_gemm_tile_ref(const sieve_gemm_tile *t, sieve_gemm_micro_fn micro)
             size_t kc = SIEVE_MIN((size_t)KC, t->kc - k0);
             for (size_t k = 0; k < kc; k++)
                 for (size_t r = 0; r < MR; r++)
-                    panel[k * MR + r] = r < t->mr ? t->a[r * t->lda + k0 + k] : 0.0f;
+                    panel[k * MR + r] = r >= t->mr ? 0.0f
+                                        : t->a_codes ? t->lut[t->a_codes[r * t->lda + k0 + k]]
+                                                     : t->a[r * t->lda + k0 + k];
             for (size_t h = 0; h < (t->nr > NR ? 2u : 1u); h++) {
                 micro(kc, panel, t->b + h * t->kc * NR + k0 * NR, part);
                 for (size_t r = 0; r < MR; r++)
@@ -336,8 +351,10 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                                                                   : NULL;
     /* fp32 A read in place by the tile kernel, not packed */
     bool rows = tile && job->a_rows;
+    /* A read as codes by the tile kernel: one column block only */
+    bool codes = tile && !rows && job->a_codes && n1 - n0 <= NC;
     /* A loaded row-major into apack (row stride kc) for the tile kernel */
-    bool loaded_rows = tile && !rows && job->load_a_rows;
+    bool loaded_rows = tile && !rows && !codes && job->load_a_rows;
 
     for (size_t ib = m0; ib < m1; ib += MC) {
         size_t ie = SIEVE_MIN(m1, ib + MC);
@@ -348,7 +365,7 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                 for (size_t i = ib; i < ie; i += MR)
                     job->load_a_rows(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
                                      apack + (i - ib) * kc);
-            else if (!rows)
+            else if (!rows && !codes)
                 for (size_t i = ib; i < ie; i += MR)
                     job->pack_a(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
                                 apack + (i - ib) * kc, tmp);
@@ -363,7 +380,9 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                         sieve_gemm_tile t = {
                             .kc = kc,
                             .a = rows ? job->a_rows + i * job->lda + k0 : ap,
-                            .lda = rows ? job->lda : loaded_rows ? kc : 0,
+                            .lda = rows || codes ? job->lda : loaded_rows ? kc : 0,
+                            .a_codes = codes ? job->a_codes + i * job->lda + k0 : NULL,
+                            .lut = job->a_lut,
                             .rs = job->rs,
                             .mr = mr,
                             .bias = job->row_bias ? job->row_bias + i : NULL,
