@@ -275,6 +275,34 @@ static void conv_prefetch_bits(const uint8_t *stream, size_t bit, size_t bits)
 #endif
 }
 
+/* 4-bit weight codes of rows i0..i0+count x k0..k0+kc widened to one
+ * byte each, row r at dst + r * kc: a loop the compiler vectorizes, far
+ * cheaper than decoding them to fp32 (the tile kernel looks the values up
+ * as it broadcasts them). */
+static void conv_load_weight_nibbles(const void *src, size_t i0, size_t count, size_t k0,
+                                     size_t kc, uint8_t *dst)
+{
+    const conv_weights *cw = src;
+    for (size_t r = 0; r < count; r++) {
+        size_t first = (cw->row0 + i0 + r) * cw->k + k0, i = 0;
+        const uint8_t *p = cw->w->packed + first / 2;
+        uint8_t *restrict d = dst + r * kc;
+        if (first % 2 && kc) {
+            d[i++] = (uint8_t)(*p++ >> 4);
+        }
+        const size_t pairs = (kc - i) / 2;
+        const uint8_t *restrict b = p;
+        uint8_t *restrict o = d + i;
+        for (size_t j = 0; j < pairs; j++) {
+            o[2 * j] = (uint8_t)(b[j] & 0x0f);
+            o[2 * j + 1] = (uint8_t)(b[j] >> 4);
+        }
+        i += 2 * pairs;
+        if (i < kc)
+            d[i] = (uint8_t)(b[pairs] & 0x0f);
+    }
+}
+
 /* The same rows row-major, decoded straight into place: packed weights
  * only (fp32 ones are read in place through a_rows). */
 static void conv_load_weight_rows(const void *src, size_t i0, size_t count, size_t k0, size_t kc,
@@ -539,6 +567,7 @@ typedef struct conv_run {
     const sieve_op_input *w;
     sieve_dot_plan dot; /* packed w: sieve_format_load rebuilds its tables per call */
     const uint8_t *w_codes; /* 8-bit w: its codes, read through w_lut by the tile kernel */
+    bool w_nibbles;         /* 4-bit w: its codes widened to bytes, the same */
     float w_lut[256];
     const float *bias; /* fp32 bias or NULL (decoded into bias_buf if packed) */
     float *y;
@@ -574,6 +603,7 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .load_a_rows = r->w->f32 ? NULL : conv_load_weight_rows,
             .a_codes = r->w_codes ? r->w_codes + grp * g->mg * g->k : NULL,
             .a_lut = r->w_lut,
+            .load_a_codes = r->w_nibbles ? conv_load_weight_nibbles : NULL,
             .pack_b = pointwise ? conv_pack_pointwise : conv_pack_im2col,
             .b = &im,
             .c = r->y + (n * g->m + grp * g->mg) * g->p,
@@ -648,16 +678,19 @@ static void conv_depthwise_range(void *arg, size_t begin, size_t end, int thread
 static void conv_gemm_run(conv_run *r, sieve_pool *pool)
 {
     r->w_codes = NULL;
+    r->w_nibbles = false;
     if (!r->w->f32) {
         sieve_dot_plan_init(&r->dot, &r->w->format, 0, r->g.k);
-        /* 8-bit codes on small images: every code's value in a table the
-         * tile kernel broadcasts from */
-        if (sieve_format_width(&r->w->format) == 8 && r->g.p <= SIEVE_GEMM_NC) {
+        /* 8- and 4-bit codes on small images: every code's value in a
+         * table the tile kernel broadcasts from */
+        unsigned width = sieve_format_width(&r->w->format);
+        if ((width == 8 || width == 4) && r->g.p <= SIEVE_GEMM_NC) {
             uint8_t all[256 + SIEVE_PACK_SLACK] = {0};
             for (int c = 0; c < 256; c++)
-                all[c] = (uint8_t)c;
+                all[c] = (uint8_t)(width == 8 ? c : (2 * c % 16) | (2 * c + 1) % 16 << 4);
             sieve_dot_unpack(&r->dot, all, 0, 256, r->w_lut);
-            r->w_codes = r->w->packed;
+            r->w_codes = width == 8 ? r->w->packed : NULL;
+            r->w_nibbles = width == 4;
         }
     }
     r->split = sieve_gemm_plan(r->g.mg, r->g.p, r->g.batch * r->g.group, sieve_pool_threads(pool));

@@ -157,6 +157,11 @@ typedef struct sieve_gemm_job {
      * decodes once for all column blocks. */
     const uint8_t *a_codes;
     const float *a_lut;
+    /* Optional, the same for codes narrower than a byte: rows i0..i0+count
+     * x k0..k0+kc of A's codes widened to one byte each, row r at
+     * dst + r * kc, read through a_lut like a_codes */
+    void (*load_a_codes)(const void *src, size_t i0, size_t count, size_t k0, size_t kc,
+                         uint8_t *dst);
     float alpha;
     bool accumulate; /* C holds values to add to (else overwritten) */
     bool relu;       /* max(0, .) on the final value */

@@ -351,10 +351,13 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                                                                   : NULL;
     /* fp32 A read in place by the tile kernel, not packed */
     bool rows = tile && job->a_rows;
-    /* A read as codes by the tile kernel: one column block only */
+    /* A read as codes by the tile kernel: one column block only; narrow
+     * codes first widened to bytes into apack (row stride kc) */
     bool codes = tile && !rows && job->a_codes && n1 - n0 <= NC;
+    bool loaded_codes = tile && !rows && !codes && job->load_a_codes && n1 - n0 <= NC;
     /* A loaded row-major into apack (row stride kc) for the tile kernel */
-    bool loaded_rows = tile && !rows && !codes && job->load_a_rows;
+    bool loaded_rows = tile && !rows && !codes && !loaded_codes && job->load_a_rows;
+    uint8_t *apack_codes = (uint8_t *)apack;
 
     for (size_t ib = m0; ib < m1; ib += MC) {
         size_t ie = SIEVE_MIN(m1, ib + MC);
@@ -365,6 +368,8 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                 for (size_t i = ib; i < ie; i += MR)
                     job->load_a_rows(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
                                      apack + (i - ib) * kc);
+            else if (loaded_codes)
+                job->load_a_codes(job->a, ib, ie - ib, k0, kc, apack_codes);
             else if (!rows && !codes)
                 for (size_t i = ib; i < ie; i += MR)
                     job->pack_a(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
@@ -380,8 +385,10 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                         sieve_gemm_tile t = {
                             .kc = kc,
                             .a = rows ? job->a_rows + i * job->lda + k0 : ap,
-                            .lda = rows || codes ? job->lda : loaded_rows ? kc : 0,
-                            .a_codes = codes ? job->a_codes + i * job->lda + k0 : NULL,
+                            .lda = rows || codes ? job->lda : loaded_rows || loaded_codes ? kc : 0,
+                            .a_codes = codes          ? job->a_codes + i * job->lda + k0
+                                       : loaded_codes ? apack_codes + (i - ib) * kc
+                                                      : NULL,
                             .lut = job->a_lut,
                             .rs = job->rs,
                             .mr = mr,
