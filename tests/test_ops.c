@@ -373,6 +373,8 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         {2, 11, 13, 14, 7, 3, 2, 2, 3, 1, 1, 0, 0, 0, 0, 1, false, true},  /* strides 2, 3 */
         {1, 12, 14, 13, 10, 3, 3, 1, 1, 2, 3, 0, 0, 0, 0, 2, true, false}, /* dilated, groups */
         {1, 31, 9, 7, 5, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},    /* K = 775, rows of 3 */
+        /* AlexNet-like stem: 11x11, stride 4, padded */
+        {1, 3, 39, 41, 7, 11, 11, 4, 4, 1, 1, 2, 2, 2, 2, 1, true, true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_conv_case(&cases[i]);

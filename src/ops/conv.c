@@ -520,6 +520,9 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
                     else if (sw == 2)
                         for (ptrdiff_t o = lo; o < hi; o++)
                             out[o - a] = row[2 * o + dx];
+                    else if (sw == 4)
+                        for (ptrdiff_t o = lo; o < hi; o++)
+                            out[o - a] = row[4 * o + dx];
                     else
                         for (ptrdiff_t o = lo; o < hi; o++)
                             out[o - a] = row[o * sw + dx];
