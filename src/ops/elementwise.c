@@ -364,7 +364,31 @@ typedef struct packed_map {
     size_t n;
     bool relu;
     bool failed[PACKED_MAX_THREADS]; /* per thread: an encode was rejected */
+    bool encoder_ready;              /* encoder holds y_format's SIMD encoder */
+    bool simd_combine;               /* add / ReLU in AVX-512 */
+    sieve_tile_encoder encoder;
 } packed_map;
+
+/* a[i] (+ b[i]), then max(0, .) if relu (NaN -> 0, as the portable loops
+ * below), for i < n. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define PACKED_MAP_AVX512 1
+__attribute__((target("avx512f"))) static void packed_combine_avx512(float *a, const float *b,
+                                                                     size_t n, bool relu)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, a + i);
+        if (b)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b + i));
+        if (relu)
+            v = _mm512_max_ps(v, zero);
+        _mm512_mask_storeu_ps(a + i, m, v);
+    }
+}
+#endif
 
 static void packed_map_range(void *arg, size_t begin, size_t end, int thread)
 {
@@ -373,16 +397,36 @@ static void packed_map_range(void *arg, size_t begin, size_t end, int thread)
     for (size_t piece = begin; piece < end; piece++) {
         size_t first = piece * SIEVE_OP_PIECE, n = SIEVE_MIN((size_t)SIEVE_OP_PIECE, r->n - first);
         sieve_dot_unpack(&r->plans[0], r->x[0], first, n, a);
+#ifdef PACKED_MAP_AVX512
+        if (r->simd_combine) {
+            if (r->n_x == 2)
+                sieve_dot_unpack(&r->plans[1], r->x[1], first, n, b);
+            packed_combine_avx512(a, r->n_x == 2 ? b : NULL, n, r->relu);
+        } else
+#endif
         if (r->n_x == 2) {
             sieve_dot_unpack(&r->plans[1], r->x[1], first, n, b);
             for (size_t i = 0; i < n; i++)
                 a[i] += b[i];
         }
+#ifdef PACKED_MAP_AVX512
+        if (r->relu && !r->simd_combine)
+#else
         if (r->relu)
+#endif
             for (size_t i = 0; i < n; i++)
                 a[i] = a[i] > 0.0f ? a[i] : 0.0f;
-        if (sieve_cfloat_pack(r->y_format, a, n, r->y, first, NULL) != SIEVE_OK)
+        if (r->encoder_ready) {
+            /* the piece as rows of 32 for the SIMD encoder, set up once per
+             * layer rather than per piece */
+            const size_t cols = SIEVE_TILE_ENCODE_COLS, rows = n / cols, tail = n % cols;
+            if ((rows && !sieve_tile_encode(&r->encoder, a, rows, cols, r->y, first, cols)) ||
+                (tail && !sieve_tile_encode(&r->encoder, a + rows * cols, 1, tail, r->y,
+                                            first + rows * cols, cols)))
+                r->failed[thread] = true;
+        } else if (sieve_cfloat_pack(r->y_format, a, n, r->y, first, NULL) != SIEVE_OK) {
             r->failed[thread] = true;
+        }
     }
 }
 
@@ -411,6 +455,12 @@ static bool packed_map_layer(const sieve_op_packed *in, int n_in, uint8_t *out,
     r.y = out;
     r.y_format = out_format;
     r.relu = relu;
+    r.encoder_ready = sieve_tile_encoder_init(&r.encoder, out_format);
+#ifdef PACKED_MAP_AVX512
+    r.simd_combine = __builtin_cpu_supports("avx512f");
+#else
+    r.simd_combine = false;
+#endif
     if (!sieve_op_numel(out_shape, &r.n))
         return false;
     for (int i = 0; i < n_in; i++) {
