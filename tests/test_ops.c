@@ -764,8 +764,8 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
  * the scratch and without scratch (a ring of decoded rows), and on the
  * codes themselves where input and output share an 8- or 4-bit format
  * (signed: negative codes order backwards; unsigned; 4-bit planes of odd
- * sizes start mid-byte; 4-bit codes of wide planes and of narrow "same"
- * pools), 1 and 2 threads: the reference on the decoded
+ * sizes start mid-byte; codes of wide planes and of narrow "same" pools,
+ * narrow strided ones decoded), 1 and 2 threads: the reference on the decoded
  * values, rounded to the output's format. */
 static void test_maxpool_on_packed_activations_matches_ref(void **state)
 {
