@@ -2021,11 +2021,14 @@ SIEVE_TARGET_AVX512 static void tile_encoder_init_avx512(const cfloat_codec *c, 
 
 /* Row r's codes: dword j of `pairs` holds code 2j in bits 0-3 and code
  * 2j+1 in bits 16-19, made bytes by one narrowing (as pack_bytes_avx512). */
-SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *k, unsigned w,
+SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *kp, unsigned w,
                                                    const float *vals, size_t mr, size_t nr,
                                                    uint8_t *stream, size_t first,
                                                    size_t row_stride)
 {
+    /* a local copy: the byte stores below may alias *kp as far as the
+     * compiler knows, which made it reload every constant per row */
+    const encode_avx512 local = *kp, *k = &local;
     const size_t n0 = SIEVE_MIN(nr, (size_t)16), n1 = nr - n0;
     const __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
     /* word j <- word j - 1, word 0 <- 0: a row that starts on a high nibble */
