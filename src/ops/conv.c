@@ -311,6 +311,13 @@ static void conv_load_weight_rows(const void *src, size_t i0, size_t count, size
     const conv_weights *cw = src;
     const size_t width = sieve_format_width(&cw->w->format);
     const size_t rows = (size_t)cw->w->shape.dims[0];
+    if (kc == cw->k) {
+        /* whole rows lie back to back: one call (1x1 convs of few input
+         * channels decode rows of 16-64 codes, where the per-call set-up
+         * of the decoder is most of the work) */
+        sieve_dot_unpack(cw->dot, cw->w->packed, (cw->row0 + i0) * cw->k, count * kc, dst);
+        return;
+    }
     for (size_t r = 0; r < count; r++) {
         size_t row = cw->row0 + i0 + r, first = row * cw->k + k0;
         if (row + CONV_PREFETCH_ROWS < rows)
