@@ -2022,7 +2022,8 @@ SIEVE_TARGET_AVX512 static void tile_encoder_init_avx512(const cfloat_codec *c, 
 /* Row r's codes: dword j of `pairs` holds code 2j in bits 0-3 and code
  * 2j+1 in bits 16-19, made bytes by one narrowing (as pack_bytes_avx512). */
 SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *kp, unsigned w,
-                                                   const float *vals, size_t mr, size_t nr,
+                                                   const float *vals, size_t vals_stride,
+                                                   size_t mr, size_t nr,
                                                    uint8_t *stream, size_t first,
                                                    size_t row_stride)
 {
@@ -2037,7 +2038,7 @@ SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *kp, unsi
                                               2, 1, 0, 0);
     __mmask16 bad = 0;
     for (size_t r = 0; r < mr; r++) {
-        const float *v = vals + r * SIEVE_TILE_ENCODE_COLS;
+        const float *v = vals + r * vals_stride;
         const size_t e = first + r * row_stride;
         const __m512i c0 = encode16_avx512(k, _mm512_maskz_loadu_epi32(m0, v), m0, &bad);
         const __m512i c1 = encode16_avx512(k, _mm512_maskz_loadu_epi32(m1, v + 16), m1, &bad);
@@ -2099,14 +2100,15 @@ bool sieve_tile_encoder_init(sieve_tile_encoder *enc, const sieve_format *fmt)
 #endif
 }
 
-bool sieve_tile_encode(const sieve_tile_encoder *enc, const float *vals, size_t mr, size_t nr,
-                       uint8_t *stream, size_t first, size_t row_stride)
+bool sieve_tile_encode(const sieve_tile_encoder *enc, const float *vals, size_t vals_stride,
+                       size_t mr, size_t nr, uint8_t *stream, size_t first, size_t row_stride)
 {
 #ifdef SIEVE_CFLOAT_X86
     return tile_encode_avx512((const encode_avx512 *)(const void *)enc->state, enc->width, vals,
-                              mr, nr, stream, first, row_stride);
+                              vals_stride, mr, nr, stream, first, row_stride);
 #else
-    (void)enc, (void)vals, (void)mr, (void)nr, (void)stream, (void)first, (void)row_stride;
+    (void)enc, (void)vals, (void)vals_stride, (void)mr, (void)nr, (void)stream, (void)first,
+        (void)row_stride;
     return false;
 #endif
 }

@@ -14,7 +14,7 @@
 
 #include "sieve/cfloat.h"
 
-#define SIEVE_TILE_ENCODE_COLS 32 /* columns of a tile, and the row stride of its values */
+#define SIEVE_TILE_ENCODE_COLS 32 /* columns of a tile at most */
 
 typedef struct sieve_tile_encoder {
     _Alignas(64) unsigned char state[1024]; /* the SIMD encoder's constants */
@@ -26,12 +26,13 @@ typedef struct sieve_tile_encoder {
 bool sieve_tile_encoder_init(sieve_tile_encoder *enc, const sieve_format *fmt);
 
 /* Encodes rows r < mr, columns j < nr (nr <= 32) of vals (row r at
- * vals + r * 32) into the stream as elements first + r * row_stride + j.
+ * vals + r * vals_stride) into the stream as elements
+ * first + r * row_stride + j.
  * A 4-bit row that starts or ends inside a byte keeps the byte's other
  * code (read-modify-write: callers let no two threads share such a byte).
  * Returns false if a value could not be encoded (NaN, or negative for an
  * unsigned format); the codes written are then unspecified. */
-bool sieve_tile_encode(const sieve_tile_encoder *enc, const float *vals, size_t mr, size_t nr,
-                       uint8_t *stream, size_t first, size_t row_stride);
+bool sieve_tile_encode(const sieve_tile_encoder *enc, const float *vals, size_t vals_stride,
+                       size_t mr, size_t nr, uint8_t *stream, size_t first, size_t row_stride);
 
 #endif

@@ -757,12 +757,15 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &r.g);
     bool has_bias = sieve_op_input_present(in, n_in, 2);
     sieve_winograd_conv wg;
-    if (conv_winograd_shape(&r.g, &wg) || conv_is_depthwise(&r.g) || (has_bias && !in[2].f32) ||
-        !in[0].f32 || !sieve_gemm_tile_kernel(NULL))
+    if (conv_is_depthwise(&r.g) || (has_bias && !in[2].f32) || !in[0].f32 ||
+        !sieve_gemm_tile_kernel(NULL))
         return false;
     sieve_tile_encoder enc;
     if (!sieve_tile_encoder_init(&enc, out_format))
         return false;
+    if (conv_winograd_shape(&r.g, &wg))
+        return sieve_winograd_run_encoded(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out,
+                                          &enc, codes, env);
     bool ok;
     r.slice = conv_slice_floats(&r.g);
     sieve_pool *pool = sieve_op_pool_for_scratch(env, r.slice, &ok);

@@ -176,8 +176,8 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows, cons
         if (two)
             _mm512_mask_storeu_ps(c + NR, m1, v1);
     }
-    if (t->enc && !sieve_tile_encode(t->enc, &stage[0][0], t->mr, t->nr, t->codes, t->code_first,
-                                     (size_t)t->rs))
+    if (t->enc && !sieve_tile_encode(t->enc, &stage[0][0], SIEVE_TILE_ENCODE_COLS, t->mr, t->nr,
+                                     t->codes, t->code_first, (size_t)t->rs))
         *t->bad = true;
 }
 #undef TILE_ROW

@@ -200,6 +200,10 @@ typedef struct wino_run {
     size_t kt, n_kt; /* output channels per task in this block, tasks per tile block */
     sieve_gemm_tile_fn tile;
     sieve_gemm_micro_fn micro;
+    /* optional: the output encoded into codes instead of written to y */
+    const sieve_tile_encoder *enc;
+    uint8_t *codes;
+    bool *bad; /* per thread: a value could not be encoded */
 } wino_run;
 
 /* Runs of tiles of one panel that share a tile row. */
@@ -468,8 +472,9 @@ WINO_INLINE void wino_input_body(int isa, const wino_run *r, const float *x, siz
  * j0..j0+count of image y, from M[xi][k][lanes]: A^T down the columns and
  * along the rows over 16 lanes at a time, a transpose to tile-interleaved
  * rows, copies of the runs into the output rows. */
-WINO_INLINE void wino_output_body(int isa, const wino_run *r, float *y, size_t j0, size_t count,
-                                  size_t k0, size_t kn, size_t kpad, const float *m, float *work)
+WINO_INLINE void wino_output_body(int isa, const wino_run *r, float *y, size_t y_first,
+                                  size_t j0, size_t count, size_t k0, size_t kn, size_t kpad,
+                                  const float *m, float *work, bool *bad)
 {
     const sieve_winograd_conv *g = r->g;
     const wino_plan *p = &r->p;
@@ -516,6 +521,19 @@ WINO_INLINE void wino_output_body(int isa, const wino_run *r, float *y, size_t j
             float *yk = y + k * g->oh * g->ow;
             for (size_t s = 0; s < n_seg; s++) {
                 size_t ncol = SIEVE_MIN(4 * seg[s].len, g->ow - 4 * seg[s].tx);
+                if (r->enc) {
+                    /* the segment's rows as codes, while they are in L1 */
+                    size_t rows = SIEVE_MIN((size_t)4, g->oh - 4 * seg[s].ty);
+                    size_t first = y_first + k * g->oh * g->ow + 4 * seg[s].ty * g->ow +
+                                   4 * seg[s].tx;
+                    for (size_t j = 0; j < ncol; j += SIEVE_TILE_ENCODE_COLS)
+                        if (!sieve_tile_encode(r->enc, out + 4 * seg[s].lane + j,
+                                               4 * WINO_LANES, rows,
+                                               SIEVE_MIN((size_t)SIEVE_TILE_ENCODE_COLS, ncol - j),
+                                               r->codes, first + j, g->ow))
+                            *bad = true;
+                    continue;
+                }
                 for (size_t i = 0; i < 4; i++) {
                     size_t oy = 4 * seg[s].ty + i;
                     if (oy >= g->oh)
@@ -569,8 +587,10 @@ WINO_INLINE void wino_tiles_body(int isa, const wino_run *r, size_t task, float 
             }
         }
     }
-    wino_output_body(isa, r, r->y + n * g->m * g->oh * g->ow, j0, count, r->k0 + kb0, kn, kpad, m,
-                     work);
+    size_t y_first = n * g->m * g->oh * g->ow;
+    bool *bad = r->bad ? r->bad + (size_t)(slice - r->slices) / p->slice : NULL;
+    wino_output_body(isa, r, r->y + y_first, y_first, j0, count, r->k0 + kb0, kn, kpad, m, work,
+                     bad);
 }
 
 /* ---- instances per instruction set --------------------------------------- */
@@ -639,6 +659,14 @@ static void wino_tiles_range(void *arg, size_t begin, size_t end, int thread)
 bool sieve_winograd_run(const sieve_winograd_conv *g, const float *x, const sieve_op_input *w,
                         const float *bias, float *y, const sieve_op_env *env)
 {
+    return sieve_winograd_run_encoded(g, x, w, bias, y, NULL, NULL, env);
+}
+
+bool sieve_winograd_run_encoded(const sieve_winograd_conv *g, const float *x,
+                                const sieve_op_input *w, const float *bias, float *y,
+                                const sieve_tile_encoder *enc, uint8_t *codes,
+                                const sieve_op_env *env)
+{
     wino_run r;
     memset(&r, 0, sizeof(r));
     r.g = g;
@@ -650,6 +678,17 @@ bool sieve_winograd_run(const sieve_winograd_conv *g, const float *x, const siev
     if (env->scratch_floats < r.p.u_floats + r.p.slice * (size_t)threads) {
         pool = NULL;
         threads = 1;
+    }
+    bool bad[64] = {false};
+    if (enc) {
+        /* 4-bit rows of odd width share bytes across segments (and
+         * threads); their nibble merges made the fused encode no faster
+         * than the executor's pass (SqueezeNet cf4) */
+        if (threads > (int)(sizeof(bad) / sizeof(bad[0])) || (enc->width == 4 && g->ow % 2))
+            return false;
+        r.enc = enc;
+        r.codes = codes;
+        r.bad = bad;
     }
     r.x = x;
     r.w = w;
@@ -690,5 +729,8 @@ bool sieve_winograd_run(const sieve_winograd_conv *g, const float *x, const siev
         r.n_kt = ceil_div(r.kn, r.kt);
         sieve_parallel_for(pool, tasks * r.n_kt, wino_tiles_range, &job);
     }
+    for (int t = 0; t < threads; t++)
+        if (bad[t])
+            return false;
     return true;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../cfloat_tile.h"
 #include "ops.h"
 
 /* One 3x3, stride 1, dilation 1, group 1 convolution: input [batch, c, h, w],
@@ -33,5 +34,14 @@ size_t sieve_winograd_scratch_floats(const sieve_winograd_conv *g, int threads);
  * having written nothing, when the scratch does not hold even one. */
 bool sieve_winograd_run(const sieve_winograd_conv *g, const float *x, const sieve_op_input *w,
                         const float *bias, float *y, const sieve_op_env *env);
+
+/* The same with the output encoded (sieve_tile_encode) into codes as the
+ * output transform produces it, y left unwritten; also false, having
+ * written nothing, for 4-bit codes on rows of odd width (they would share
+ * bytes), and false when a value could not be encoded. */
+bool sieve_winograd_run_encoded(const sieve_winograd_conv *g, const float *x,
+                                const sieve_op_input *w, const float *bias, float *y,
+                                const sieve_tile_encoder *enc, uint8_t *codes,
+                                const sieve_op_env *env);
 
 #endif
