@@ -128,13 +128,14 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows, cons
                           *restrict a3 = a0 + SIEVE_MIN((size_t)3, last) * lda,
                           *restrict a4 = a0 + SIEVE_MIN((size_t)4, last) * lda,
                           *restrict a5 = a0 + SIEVE_MIN((size_t)5, last) * lda;
-    /* or 8-bit codes of row-major A, values lut[code] */
+    /* or 8-bit codes of row-major A, values lut[code]; without codes
+     * a_codes is NULL, which no arithmetic may touch (not even + 0) */
     const float *restrict lut = t->lut;
-    const uint8_t *restrict q0 = t->a_codes, *restrict q1 = q0 + SIEVE_MIN((size_t)1, last) * lda,
-                            *restrict q2 = q0 + SIEVE_MIN((size_t)2, last) * lda,
-                            *restrict q3 = q0 + SIEVE_MIN((size_t)3, last) * lda,
-                            *restrict q4 = q0 + SIEVE_MIN((size_t)4, last) * lda,
-                            *restrict q5 = q0 + SIEVE_MIN((size_t)5, last) * lda;
+#define CODE_ROW(r) (codes ? t->a_codes + SIEVE_MIN((size_t)(r), last) * lda : NULL)
+    const uint8_t *restrict q0 = CODE_ROW(0), *restrict q1 = CODE_ROW(1), *restrict q2 = CODE_ROW(2),
+                            *restrict q3 = CODE_ROW(3), *restrict q4 = CODE_ROW(4),
+                            *restrict q5 = CODE_ROW(5);
+#undef CODE_ROW
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (size_t k = 0; k < t->kc; k++, a += MR, b0 += NR, b1 += NR) {
