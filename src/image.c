@@ -188,6 +188,55 @@ static sieve_status jpeg_decode(sieve_context *ctx, const uint8_t *data, size_t 
     return SIEVE_OK;
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* stb_image reads a BMP's missing pixel data as zeros, so a 54-byte header
+ * could make it decode (and us convert) 64 million pixels: a fuzzed file
+ * took 2 GB. Returns false, with the reason in `why`, unless `data` holds
+ * all the rows its header declares (uncompressed or bit-field BMPs; stb
+ * decodes no RLE). */
+static bool bmp_complete(const uint8_t *data, size_t size, const char **why)
+{
+    if (size < 26) {
+        *why = "header cut short";
+        return false;
+    }
+    uint32_t offset = le32(data + 10), dib = le32(data + 14);
+    uint64_t w, h, bpp;
+    if (dib == 12) { /* OS/2 core header: 16-bit sizes, no compression */
+        w = (uint64_t)(data[18] | data[19] << 8);
+        h = (uint64_t)(data[20] | data[21] << 8);
+        bpp = (uint64_t)(data[24] | data[25] << 8);
+    } else {
+        if (size < 34) {
+            *why = "header cut short";
+            return false;
+        }
+        int32_t sw = (int32_t)le32(data + 18), sh = (int32_t)le32(data + 22);
+        uint32_t compression = le32(data + 30);
+        if (compression != 0 && compression != 3 && compression != 6) {
+            *why = "compressed (RLE) BMP is not supported";
+            return false;
+        }
+        w = (uint64_t)(sw < 0 ? -(int64_t)sw : sw);
+        h = (uint64_t)(sh < 0 ? -(int64_t)sh : sh);
+        bpp = (uint64_t)(data[28] | data[29] << 8);
+    }
+    if (w == 0 || h == 0 || bpp == 0 || bpp > 32 || w > 65535 || h > 65535) {
+        *why = "size or bits per pixel out of range";
+        return false;
+    }
+    uint64_t row = (bpp * w + 31) / 32 * 4;
+    if (offset > size || size - offset < row * h) {
+        *why = "pixel data shorter than the header says";
+        return false;
+    }
+    return true;
+}
+
 /* PNG, BMP, PGM/PPM through stb_image, copied into a sieve_alloc buffer of
  * *w * *h * channels bytes so that both decoders hand back the same kind. */
 static sieve_status stb_decode(sieve_context *ctx, const uint8_t *data, size_t size,
@@ -206,6 +255,8 @@ static sieve_status stb_decode(sieve_context *ctx, const uint8_t *data, size_t s
                           *h, SIEVE_IMAGE_MAX_PIXELS);
     if (strcmp(kind, "PNM") == 0 && !pnm_complete(data, size, &why))
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed PGM/PPM image: %s", why);
+    if (strcmp(kind, "BMP") == 0 && !bmp_complete(data, size, &why))
+        return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed BMP image: %s", why);
     unsigned char *pixels = stbi_load_from_memory(data, (int)size, w, h, &comp, channels);
     if (!pixels)
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "cannot decode %s image (%s)", kind,

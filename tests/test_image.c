@@ -98,6 +98,48 @@ static void test_jpeg_decodes_to_its_colours(void **state)
     sieve_context_destroy(ctx);
 }
 
+/* A 54-byte BMP header (file header + BITMAPINFOHEADER), 24 bits per pixel,
+ * no compression, w x h, pixel data at offset 54. */
+static void bmp_header(unsigned char *b, int w, int h, unsigned data_bytes)
+{
+    memset(b, 0, 54);
+    b[0] = 'B', b[1] = 'M';
+    unsigned file = 54 + data_bytes;
+    for (int i = 0; i < 4; i++) {
+        b[2 + i] = (unsigned char)(file >> (8 * i));
+        b[18 + i] = (unsigned char)((unsigned)w >> (8 * i));
+        b[22 + i] = (unsigned char)((unsigned)h >> (8 * i));
+        b[34 + i] = (unsigned char)(data_bytes >> (8 * i));
+    }
+    b[10] = 54, b[14] = 40, b[26] = 1, b[28] = 24;
+}
+
+/* rows bottom-up, BGR, each padded to 4 bytes: (0, 255) below, (51, 102)
+ * above, gray */
+static void test_bmp_is_normalized_as_worked_out_by_hand(void **state)
+{
+    (void)state;
+    sieve_context *ctx = sieve_context_create(NULL);
+    unsigned char bmp[54 + 16];
+    bmp_header(bmp, 2, 2, 16);
+    const unsigned char rows[16] = {0,  0,  0,  255, 255, 255, 0, 0,
+                                    51, 51, 51, 102, 102, 102, 0, 0};
+    memcpy(bmp + 54, rows, 16);
+    float x[4];
+    assert_int_equal(sieve_image_preprocess(ctx, bmp, sizeof(bmp), &gray2x2, x, 4), SIEVE_OK);
+    assert_float_equal(x[0], -0.6f, 1e-6); /* top row first */
+    assert_float_equal(x[1], -0.2f, 1e-6);
+    assert_float_equal(x[2], -1.0f, 1e-6);
+    assert_float_equal(x[3], 1.0f, 1e-6);
+    /* the same header declaring 8000 x 8000 pixels over these 16 bytes: stb
+     * would decode 64 million zeros (a fuzzed file took 2 GB) */
+    bmp_header(bmp, 8000, 8000, 16);
+    assert_int_equal(sieve_image_preprocess(ctx, bmp, sizeof(bmp), &gray2x2, x, 4),
+                     SIEVE_ERR_FORMAT);
+    assert_non_null(strstr(sieve_context_error(ctx), "shorter"));
+    sieve_context_destroy(ctx);
+}
+
 static void test_color_ppm_becomes_planar_rgb(void **state)
 {
     (void)state;
@@ -188,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_pgm_header_spacing_and_comments),
         cmocka_unit_test(test_color_ppm_becomes_planar_rgb),
         cmocka_unit_test(test_jpeg_decodes_to_its_colours),
+        cmocka_unit_test(test_bmp_is_normalized_as_worked_out_by_hand),
         cmocka_unit_test(test_uniform_image_resizes_to_uniform),
         cmocka_unit_test(test_bad_images_are_errors),
     };
