@@ -237,8 +237,8 @@ static bool bmp_complete(const uint8_t *data, size_t size, const char **why)
     return true;
 }
 
-/* PNG, BMP, PGM/PPM through stb_image, copied into a sieve_alloc buffer of
- * *w * *h * channels bytes so that both decoders hand back the same kind. */
+/* PNG, BMP, PGM/PPM through stb_image: *out is stb's buffer of
+ * *w * *h * channels bytes, to be freed with stbi_image_free. */
 static sieve_status stb_decode(sieve_context *ctx, const uint8_t *data, size_t size,
                                const char *kind, int channels, uint8_t **out, int *w, int *h)
 {
@@ -257,15 +257,10 @@ static sieve_status stb_decode(sieve_context *ctx, const uint8_t *data, size_t s
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed PGM/PPM image: %s", why);
     if (strcmp(kind, "BMP") == 0 && !bmp_complete(data, size, &why))
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "malformed BMP image: %s", why);
-    unsigned char *pixels = stbi_load_from_memory(data, (int)size, w, h, &comp, channels);
-    if (!pixels)
+    if (!(*out = stbi_load_from_memory(data, (int)size, w, h, &comp, channels)))
         return sieve_fail(ctx, SIEVE_ERR_FORMAT, "cannot decode %s image (%s)", kind,
                           stbi_failure_reason());
-    size_t bytes = (size_t)*w * (size_t)*h * (size_t)channels;
-    if ((*out = sieve_alloc(ctx, bytes)))
-        memcpy(*out, pixels, bytes);
-    stbi_image_free(pixels);
-    return *out ? SIEVE_OK : SIEVE_ERR_NOMEM;
+    return SIEVE_OK;
 }
 
 sieve_status sieve_pixels_to_input(sieve_context *ctx, const float *hwc, int w, int h,
@@ -322,9 +317,9 @@ sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t
                           "not a PNG, JPEG, BMP or binary PGM/PPM image (%zu bytes)", size);
     int w = 0, h = 0;
     uint8_t *pixels = NULL;
-    sieve_status st = strcmp(kind, "JPEG") == 0
-                          ? jpeg_decode(ctx, data, size, channels, &pixels, &w, &h)
-                          : stb_decode(ctx, data, size, kind, channels, &pixels, &w, &h);
+    bool jpeg = strcmp(kind, "JPEG") == 0;
+    sieve_status st = jpeg ? jpeg_decode(ctx, data, size, channels, &pixels, &w, &h)
+                           : stb_decode(ctx, data, size, kind, channels, &pixels, &w, &h);
     if (st != SIEVE_OK)
         return st;
     size_t src_n = (size_t)w * (size_t)h * (size_t)channels;
@@ -338,7 +333,10 @@ sieve_status sieve_image_preprocess(sieve_context *ctx, const void *data, size_t
     st = sieve_pixels_to_input(ctx, src, w, h, channels, pre, dst);
     sieve_free(ctx, src, src_n * sizeof(float));
 done:
-    sieve_free(ctx, pixels, src_n);
+    if (jpeg)
+        sieve_free(ctx, pixels, src_n);
+    else
+        stbi_image_free(pixels);
     return st;
 }
 
