@@ -1195,6 +1195,19 @@ int sieve_explore_format_carries(const sieve_format *from, const sieve_format *t
  * bits saved for nothing (LeNet-5's pools kept a mantissa bit more than the
  * convolutions feeding them). Layers in order, so chains (pool, then
  * flatten) carry through. `carried` (may be NULL) marks the tensors taken. */
+/* Layer L's input tensors that carry data (not constants), as indices in
+ * the result's tensors: -1 for one that was not explored. */
+static int data_inputs(const explorer *x, const sieve_layer *L, int *idx)
+{
+    int n = 0;
+    for (int k = 0; k < L->n_inputs; k++) {
+        int t = L->inputs[k];
+        if (t >= 0 && x->work->tensors[t].role != SIEVE_TENSOR_CONSTANT)
+            idx[n++] = x->explored_at[t];
+    }
+    return n;
+}
+
 static void carry_formats(const explorer *x, const sieve_explore_result *r, sieve_format *into,
                           int *carried)
 {
@@ -1212,34 +1225,27 @@ static void carry_formats(const explorer *x, const sieve_explore_result *r, siev
         if (out < 0)
             continue;
         const sieve_explore_tensor *xo = &r->tensors[out];
+        int in[SIEVE_MAX_LAYER_INPUTS];
+        int n_in = data_inputs(x, L, in);
         sieve_format best = into[out];
         bool found = false;
-        for (int k = 0; k < L->n_inputs; k++) {
-            int t = L->inputs[k];
-            if (t < 0 || w->tensors[t].role == SIEVE_TENSOR_CONSTANT)
+        for (int k = 0; k < n_in; k++) {
+            if (in[k] < 0 || into[in[k]].kind == SIEVE_FORMAT_FP32)
                 continue;
-            int in = x->explored_at[t];
-            if (in < 0 || into[in].kind == SIEVE_FORMAT_FP32)
-                continue;
-            sieve_format cand[2] = {into[in], into[in]};
+            sieve_format cand[2] = {into[in[k]], into[in[k]]};
             int n_cand = 1;
-            if (xo->non_negative && into[in].is_signed) {
+            if (xo->non_negative && cand[0].is_signed) {
                 cand[0].is_signed = 0; /* the unsigned twin first: a bit narrower */
                 n_cand = 2;
             }
             for (int c = 0; c < n_cand; c++) {
-                if (sieve_format_width(&cand[c]) > sieve_format_width(&best) ||
-                    (found && sieve_format_width(&cand[c]) == sieve_format_width(&best)))
+                unsigned wc = sieve_format_width(&cand[c]), wb = sieve_format_width(&best);
+                if (wc > wb || (found && wc == wb))
                     continue;
                 bool holds_all = true;
-                for (int j = 0; j < L->n_inputs && holds_all; j++) {
-                    int tj = L->inputs[j];
-                    if (tj < 0 || w->tensors[tj].role == SIEVE_TENSOR_CONSTANT)
-                        continue;
-                    int ij = x->explored_at[tj];
-                    holds_all = ij >= 0 &&
-                                sieve_explore_format_carries(&into[ij], &cand[c], relu);
-                }
+                for (int j = 0; j < n_in && holds_all; j++)
+                    holds_all = in[j] >= 0 &&
+                                sieve_explore_format_carries(&into[in[j]], &cand[c], relu);
                 if (holds_all) {
                     best = cand[c];
                     found = true;
