@@ -415,7 +415,7 @@ static void test_search_tiny_model(void **state)
      * no activation is wider (here every activation already has its
      * narrowest passing format, so this checks that the pass does no harm;
      * LeNet-5's and cifar10_quick's runs show it narrowing) */
-    assert_int_equal(o.narrow_tries, 24);
+    assert_int_equal(o.narrow_tries, 48);
     sieve_explore_options off = o;
     off.narrow_tries = 0;
     sieve_explore_result *rn = NULL;

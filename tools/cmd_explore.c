@@ -59,10 +59,11 @@ static const char usage[] =
     "                      (default 0.10; approximate: twice that, at most 1;\n"
     "                      1: no limit)\n"
     "  --narrow N          after the price search, try up to N times one\n"
-    "                      activation tensor (largest first) one format\n"
-    "                      narrower, keeping each step that still meets the goal\n"
+    "                      tensor one format narrower (activations, then\n"
+    "                      weights, largest first; passes repeat until one keeps\n"
+    "                      none), keeping each step that still meets the goal\n"
     "                      on the first half and the replay limit on the second\n"
-    "                      (default 24; 0: none)\n"
+    "                      (default 48; 0: none)\n"
     "  --test SPEC         also measure accuracy, alone and with replay, on SPEC\n"
     "  --report FILE       write a report: Markdown (.md) or JSON (.json)\n"
     "  --threads N         worker threads (default: all online CPUs)\n"
@@ -353,7 +354,7 @@ int cmd_explore(int argc, char **argv)
     cli_parser_init(&p, cmd, argc, argv, options, (int)(sizeof(options) / sizeof(options[0])));
     const char *model_path = NULL, *output = NULL, *data = DEFAULT_DATA, *test = NULL,
                *report = NULL, *value;
-    long threads = sysconf(_SC_NPROCESSORS_ONLN), subset = 2000, narrow = 24;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN), subset = 2000, narrow = 48;
     float target = 1.0f, margin = 1.645f, select_margin = -1.645f,
           sweep_margin = 1.645f, max_replay = 0.10f;
     bool strip = false, json = false, quiet = false;

@@ -139,9 +139,10 @@ typedef struct sieve_explore_options {
      * accuracy (exact 1: no limit, accurate 0.10, approximate 0.20) */
     double replay_max[SIEVE_VARIANT_KIND_COUNT];
     /* accurate, approximate: after the price search, up to this many
-     * tries of one activation tensor at a time (largest first) one format
-     * narrower, each kept when the goal is still met on the selection half
-     * and the replay limit on the calibration half (24; 0: none) */
+     * tries of one tensor at a time one format narrower (activations, then
+     * weights, largest first; in passes until one keeps none), each kept
+     * when the goal is still met on the selection half and the replay
+     * limit on the calibration half (48; 0: none) */
     int narrow_tries;
     int explore_weights;          /* nonzero: search constant tensors (1) */
     int explore_activations;      /* nonzero: search inputs and activations (1) */
