@@ -53,6 +53,8 @@ static const conv_shape shapes[] = {
     {"vgg16 conv5_x", 512, 14, 512},   {"28x28 model", 16, 28, 16},
     {"28x28 model", 32, 14, 32},       {"28x28 model", 64, 7, 64},
     {"8 channels", 8, 56, 16},         {"8 outputs", 64, 56, 8},
+    {"alexnet conv3", 192, 13, 384},   {"alexnet conv4", 384, 13, 256},
+    {"alexnet conv5", 256, 13, 256},
 };
 
 typedef void (*run_fn)(const sieve_layer *, const sieve_op_input *, int, float *,
