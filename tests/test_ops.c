@@ -376,6 +376,11 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         {1, 31, 9, 7, 5, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},    /* K = 775, rows of 3 */
         /* AlexNet-like stem: 11x11, stride 4, padded */
         {1, 3, 39, 41, 7, 11, 11, 4, 4, 1, 1, 2, 2, 2, 2, 1, true, true},
+        /* strided loads of whole 16-pixel runs (AVX-512): padded stride 4
+         * (rows of 18), inside stride 4 (rows of 17), inside stride 2 */
+        {1, 3, 30, 75, 5, 11, 11, 4, 4, 1, 1, 2, 2, 2, 2, 1, false, true},
+        {1, 2, 14, 69, 4, 3, 3, 4, 4, 1, 1, 0, 0, 0, 0, 1, true, false},
+        {1, 3, 13, 45, 6, 7, 7, 2, 2, 1, 1, 0, 0, 0, 0, 1, false, true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_conv_case(&cases[i]);

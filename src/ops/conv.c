@@ -362,25 +362,74 @@ static bool conv_windows_inside(const conv_geom *g)
 #include <immintrin.h>
 _Static_assert(SIEVE_GEMM_NR == 16, "one gather fills a panel row");
 
-/* The same for stride 1 with AVX-512: a panel's pixels are at most a few
- * runs along output rows, contiguous in every input row, so each panel row
- * is one masked load and store per run (a 16-lane gather was no faster
- * than 16 scalar copies on Zen 4). */
+/* Elements src[0], src[sw], ..., src[(count - 1) * sw] (count <= 16,
+ * sw 1, 2 or 4) in the low lanes: masked loads of exactly the span they
+ * cover, then one or two two-source permutes. Strided output pixels (the
+ * first convolutions of AlexNet, ResNet-18, GoogLeNet, SqueezeNet) were
+ * copied one float at a time: AlexNet's conv1 (stride 4) spent as long
+ * packing its im2col as in the GEMM. */
+__attribute__((target("avx512f"))) static inline __m512 conv_load_strided(const float *src,
+                                                                         size_t count, size_t sw)
+{
+    size_t span = (count - 1) * sw + 1; /* floats from src[0] to the last one read */
+#define CONV_SPAN_MASK(v)                                                                          \
+    (__mmask16)(span > 16 * (v) ? (span >= 16 * ((v) + 1) ? 0xffffu : (1u << (span - 16 * (v))) - 1) \
+                                : 0u)
+    if (sw == 1)
+        return _mm512_maskz_loadu_ps(CONV_SPAN_MASK(0), src);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                           30);
+    __m512 v0 = _mm512_maskz_loadu_ps(CONV_SPAN_MASK(0), src);
+    __m512 v1 = _mm512_maskz_loadu_ps(CONV_SPAN_MASK(1), src + 16);
+    if (sw == 2)
+        return _mm512_permutex2var_ps(v0, even, v1);
+    __m512 v2 = _mm512_maskz_loadu_ps(CONV_SPAN_MASK(2), src + 32);
+    __m512 v3 = _mm512_maskz_loadu_ps(CONV_SPAN_MASK(3), src + 48);
+#undef CONV_SPAN_MASK
+    const __m512i fourth = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24,
+                                             28);
+    /* lanes 0-7: elements 0-7 from v0:v1, then 8-15 from v2:v3 */
+    return _mm512_shuffle_f32x4(_mm512_permutex2var_ps(v0, fourth, v1),
+                                _mm512_permutex2var_ps(v2, fourth, v3), 0x44);
+}
+
+static bool conv_stride_loads(size_t sw)
+{
+    return sw == 1 || sw == 2 || sw == 4;
+}
+
+/* A run of len (<= 16) panel columns: zeros, then at column `at` the
+ * count elements of an input row at stride sw from src (none: NULL). */
+__attribute__((target("avx512f"))) static inline void
+conv_store_run_avx512(float *out, size_t len, size_t at, size_t count, const float *src,
+                      size_t sw)
+{
+    _mm512_mask_storeu_ps(out, (__mmask16)((1u << len) - 1), _mm512_setzero_ps());
+    if (count)
+        _mm512_mask_storeu_ps(out + at, (__mmask16)((1u << count) - 1),
+                              conv_load_strided(src, count, sw));
+}
+
+/* The same for strides 1, 2 and 4 with AVX-512: a panel's pixels are at
+ * most a few runs along output rows, equally spaced in every input row, so
+ * each panel row is a strided load (conv_load_strided) and a masked store
+ * per run (a 16-lane gather was no faster than 16 scalar copies on Zen 4). */
 __attribute__((target("avx512f"))) static void
 conv_pack_im2col_inside_avx512(const conv_image *im, size_t j0, size_t count, size_t k0,
                                size_t kc, float *dst)
 {
     const conv_geom *g = im->g;
-    size_t khw = g->kh * g->kw;
+    size_t khw = g->kh * g->kw, sw = g->sw;
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
         size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
-        size_t run_j[SIEVE_GEMM_NR], run_offset[SIEVE_GEMM_NR], runs = 0;
+        size_t run_j[SIEVE_GEMM_NR], run_offset[SIEVE_GEMM_NR], run_len[SIEVE_GEMM_NR], runs = 0;
         __mmask16 run_mask[SIEVE_GEMM_NR];
         size_t p = j0 + q * SIEVE_GEMM_NR, oy = p / g->ow, ox = p % g->ow;
         for (size_t j = 0; j < pcount; runs++) {
             size_t len = SIEVE_MIN(pcount - j, g->ow - ox);
             run_j[runs] = j;
-            run_offset[runs] = oy * (size_t)g->sh * g->w + ox;
+            run_offset[runs] = oy * (size_t)g->sh * g->w + ox * sw;
+            run_len[runs] = len;
             run_mask[runs] = (__mmask16)((1u << len) - 1);
             j += len;
             ox = 0;
@@ -396,7 +445,7 @@ conv_pack_im2col_inside_avx512(const conv_image *im, size_t j0, size_t count, si
                 _mm512_storeu_ps(dk, _mm512_setzero_ps());
             for (size_t r = 0; r < runs; r++)
                 _mm512_mask_storeu_ps(dk + run_j[r], run_mask[r],
-                                      _mm512_maskz_loadu_ps(run_mask[r], tap + run_offset[r]));
+                                      conv_load_strided(tap + run_offset[r], run_len[r], sw));
             if (++kx == g->kw) {
                 kx = 0;
                 if (++ky == g->kh) {
@@ -415,7 +464,7 @@ static void conv_pack_im2col_inside(const conv_image *im, size_t j0, size_t coun
 {
     const conv_geom *g = im->g;
 #ifdef SIEVE_CONV_GATHER
-    if (g->sw == 1 && __builtin_cpu_supports("avx512f")) {
+    if (conv_stride_loads(g->sw) && __builtin_cpu_supports("avx512f")) {
         conv_pack_im2col_inside_avx512(im, j0, count, k0, kc, dst);
         return;
     }
@@ -449,18 +498,21 @@ static void conv_pack_im2col_inside(const conv_image *im, size_t j0, size_t coun
     }
 }
 
-static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
-                             float *dst, float *tmp)
+/* The general im2col (padding reaches some windows), instantiated twice
+ * below: with strided_loads, each run is two masked stores
+ * (conv_store_run_avx512), inlined; without, scalar loops. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline void conv_pack_im2col_padded(const conv_image *im, size_t j0, size_t count,
+                                           size_t k0, size_t kc, float *dst, bool strided_loads)
 {
-    (void)tmp;
-    const conv_image *im = src;
     const conv_geom *g = im->g;
-    if (conv_windows_inside(g)) {
-        conv_pack_im2col_inside(im, j0, count, k0, kc, dst);
-        return;
-    }
     const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w, sw = g->sw;
     size_t khw = g->kh * g->kw;
+#ifndef SIEVE_CONV_GATHER
+    (void)strided_loads;
+#endif
     struct {
         const float *plane;
         ptrdiff_t dy, dx, ox_lo, ox_hi; /* output columns [ox_lo, ox_hi) read inside */
@@ -513,6 +565,14 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
                           hi = SIEVE_MAX(SIEVE_MIN(b, ox_hi), lo);
                 if (iy < 0 || iy >= h)
                     lo = hi = b;
+#ifdef SIEVE_CONV_GATHER
+                if (strided_loads) {
+                    conv_store_run_avx512(out, run_len[r], (size_t)(lo - a), (size_t)(hi - lo),
+                                          lo < hi ? xc + iy * w + lo * sw + dx : NULL,
+                                          (size_t)sw);
+                    continue;
+                }
+#endif
                 for (ptrdiff_t o = a; o < lo; o++)
                     out[o - a] = 0.0f;
                 if (lo < hi) {
@@ -541,6 +601,31 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
                 dk[j] = 0.0f;
         }
     }
+}
+
+#ifdef SIEVE_CONV_GATHER
+__attribute__((target("avx512f"))) static void
+conv_pack_im2col_padded_avx512(const conv_image *im, size_t j0, size_t count, size_t k0,
+                               size_t kc, float *dst)
+{
+    conv_pack_im2col_padded(im, j0, count, k0, kc, dst, true);
+}
+#endif
+
+static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
+                             float *dst, float *tmp)
+{
+    (void)tmp;
+    const conv_image *im = src;
+    const conv_geom *g = im->g;
+    if (conv_windows_inside(g))
+        conv_pack_im2col_inside(im, j0, count, k0, kc, dst);
+#ifdef SIEVE_CONV_GATHER
+    else if (conv_stride_loads(g->sw) && __builtin_cpu_supports("avx512f"))
+        conv_pack_im2col_padded_avx512(im, j0, count, k0, kc, dst);
+#endif
+    else
+        conv_pack_im2col_padded(im, j0, count, k0, kc, dst, false);
 }
 
 /* B block of a 1x1 convolution with stride 1 and no padding: the input
