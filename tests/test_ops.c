@@ -386,6 +386,65 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         check_conv_case(&cases[i]);
 }
 
+/* Input and weights stored in formats of at most 7 mantissa bits hold
+ * values that are exact bf16: where the CPU has AVX-512 BF16 the GEMM
+ * multiplies them in pairs (vdpbf16ps), and 3x3 layers on small images
+ * take that GEMM instead of Winograd. The result stays within the fp32
+ * reduction tolerance of the reference on the shapes that stress the
+ * pairing: odd K (a zero-padded last pair), K over one k block, P over
+ * NC, M over MC, groups, strides, packed weights and weights decoded to
+ * fp32 at load; also where the output is encoded tile by tile. */
+static void test_conv_on_bf16_exact_values_matches_ref(void **state)
+{
+    (void)state;
+    static const conv_case cases[] = {
+        /* n  c   h   w   m kh kw sh sw dh dw pt pl pb pr g  relu  bias */
+        {1, 13, 9, 9, 19, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},   /* K = 13, odd */
+        {1, 16, 11, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},  /* 3x3, P = 110 */
+        {2, 13, 12, 10, 7, 3, 3, 2, 2, 1, 1, 1, 0, 1, 2, 1, true, true},   /* stride 2 */
+        {1, 70, 6, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false, true},    /* K = 630 > KC */
+        {1, 30, 17, 16, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false}, /* P = 272 > NC */
+        {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},   /* M > MC, K = 3 */
+        {1, 14, 10, 10, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true, true},  /* groups 2 */
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},     /* K = 1 */
+    };
+    const sieve_format x_fmt = sieve_format_cfloat(4, 3, 7, 1),
+                       w_fmts[] = {sieve_format_cfloat(4, 3, 7, 1),
+                                   sieve_format_cfloat(3, 7, 3, 1)};
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
+        for (size_t fi = 0; fi < 2; fi++)
+            for (int decoded = 0; decoded < 2; decoded++) {
+                const conv_case *cc = &cases[ci];
+                sieve_layer l = conv_layer(cc->kh, cc->kw, cc->sh, cc->sw, cc->dh, cc->dw, cc->pt,
+                                           cc->pl, cc->pb, cc->pr, cc->group, cc->relu);
+                int n_in = cc->bias ? 3 : 2;
+                l.n_inputs = n_in;
+                sieve_op_input in[3] = {
+                    random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w)),
+                    random_input(shape_of(4, cc->m, cc->c / cc->group, cc->kh, cc->kw)),
+                    random_input(shape_of(1, cc->m))};
+                /* the input as an executor hands over a packed activation:
+                 * decoded values, the format it is stored in */
+                assert_int_equal(sieve_cfloat_quantize(&x_fmt, (float *)in[0].f32,
+                                                       numel(&in[0].shape), NULL),
+                                 SIEVE_OK);
+                in[0].format = x_fmt;
+                sieve_op_input w = pack_input(&in[1], &w_fmts[fi]);
+                if (decoded) { /* a constant decoded at load keeps its format */
+                    in[1].format = w_fmts[fi];
+                } else {
+                    free_input(&in[1]);
+                    in[1] = w;
+                }
+                size_t k = (size_t)(cc->c / cc->group * cc->kh * cc->kw);
+                check_fast_vs_ref(&l, in, n_in, k, 0);
+                if (decoded)
+                    free_input(&w);
+                for (int i = 0; i < 3; i++)
+                    free_input(&in[i]);
+            }
+}
+
 /* Packed weights are decoded (row-major into the tile kernel's A, or into
  * packed panels) to the same values the quantized fp32 weights hold, and
  * reach the same kernels: the outputs are bit-identical, on odd shapes
@@ -1582,12 +1641,101 @@ static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
         }
 }
 
+/* The bf16 pair tile kernel (where the CPU has AVX-512 BF16) computes the
+ * tile contract from panels of exact bf16 values laid out in pairs by
+ * sieve_gemm_pairs_a / _b, or from bf16 rows (sieve_gemm_pairs_row): odd
+ * kc (the last pair half zero), one and two panels, partial tiles, bias,
+ * C and ReLU; the oracle is the portable micro-kernel on the same values
+ * in fp32 panels. */
+static void test_bf16_tile_kernel_matches_its_micro_kernel_oracle(void **state)
+{
+    (void)state;
+    sieve_gemm_tile_fn tile = sieve_gemm_tile_kernel_bf16();
+    if (!tile)
+        skip();
+    const char *names[8];
+    sieve_gemm_micro_fn fns[8];
+    int n = sieve_gemm_micro_kernels(names, fns, 8);
+    enum { MR = SIEVE_GEMM_MR, NR = SIEVE_GEMM_NR, KMAX = SIEVE_GEMM_KC, LD = 2 * NR + 3 };
+    static float a[KMAX * MR], b[2 * KMAX * NR], bias[MR], a_pairs[KMAX * MR],
+        b_pairs[2 * KMAX * NR], a_rows[MR * KMAX];
+    static float c0[MR * LD], got[MR * LD], want[MR * LD];
+    for (size_t i = 0; i < MR; i++)
+        bias[i] = uniform();
+    for (size_t i = 0; i < MR * LD; i++)
+        c0[i] = uniform();
+    static const size_t kcs[] = {1, 2, 5, 63, KMAX};
+    static const size_t shapes[][2] = {{MR, 2 * NR}, {MR, NR + 1}, {MR, NR}, {4, 2 * NR},
+                                       {1, 1}, {5, 17}};
+    for (size_t ki = 0; ki < 5; ki++) {
+        size_t kc = kcs[ki];
+        /* values of kc rows as the pairs lay them out, bf16-exact (the
+         * low 16 bits cleared) */
+        for (size_t i = 0; i < kc * MR; i++) {
+            float v = uniform();
+            uint32_t bits;
+            memcpy(&bits, &v, sizeof(bits));
+            bits &= 0xffff0000u;
+            memcpy(&a[i], &bits, sizeof(bits));
+        }
+        for (size_t i = 0; i < 2 * kc * NR; i++) {
+            float v = uniform() * 8.0f;
+            uint32_t bits;
+            memcpy(&bits, &v, sizeof(bits));
+            bits &= 0xffff0000u;
+            memcpy(&b[i], &bits, sizeof(bits));
+        }
+        memcpy(a_pairs, a, kc * MR * sizeof(float));
+        memcpy(b_pairs, b, 2 * kc * NR * sizeof(float));
+        sieve_gemm_pairs_a(a_pairs, kc);
+        sieve_gemm_pairs_b(b_pairs, kc);
+        sieve_gemm_pairs_b(b_pairs + kc * NR, kc);
+        float row[KMAX];
+        /* stale rows of NaNs: a missing zero pad would show (NaN * 0) */
+        memset(a_rows, 0xff, sizeof(a_rows));
+        for (size_t r = 0; r < MR; r++) {
+            for (size_t k = 0; k < kc; k++)
+                row[k] = a[k * MR + r];
+            sieve_gemm_pairs_row(row, kc, a_rows + r * KMAX);
+        }
+        for (int mode = 0; mode < 16 * 6; mode++) {
+            size_t mr = shapes[mode / 16][0], nr = shapes[mode / 16][1];
+            bool row_major = (mode & 8) != 0;
+            sieve_gemm_tile t = {.kc = kc, .a = a, .b = b, .rs = LD, .mr = mr, .nr = nr,
+                                 .bias = (mode & 1) ? bias : NULL, .from_c = (mode & 2) != 0,
+                                 .relu = (mode & 4) != 0};
+            memcpy(want, c0, sizeof(want));
+            t.c = want;
+            sieve_gemm_tile_ref(&t, fns[n - 1]);
+            memcpy(got, c0, sizeof(got));
+            t.c = got;
+            t.a = row_major ? a_rows : a_pairs;
+            t.lda = row_major ? KMAX : 0;
+            t.b = b_pairs;
+            tile(&t);
+            for (int r = 0; r < MR; r++)
+                for (int j = 0; j < LD; j++) {
+                    double mag = 1;
+                    for (size_t k = 0; j < 2 * NR && k < kc; k++)
+                        mag += fabs((double)a[k * MR + r] * b[(j / NR) * kc * NR + k * NR + j % NR]);
+                    double tol = (double)(kc + 2) * FLT_EPSILON * mag;
+                    float g = got[r * LD + j], w = want[r * LD + j];
+                    bool outside = r >= (int)mr || j >= (int)nr;
+                    if (outside ? (g != c0[r * LD + j] || w != g) : !(fabs(g - w) <= tol))
+                        fail_msg("bf16 tile, kc %zu, mode %d, [%d][%d]: got %g want %g", kc, mode,
+                                 r, j, (double)g, (double)w);
+                }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_op_has_a_complete_kernel_and_a_name),
         cmocka_unit_test(test_conv_ref_matches_hand_worked_example),
         cmocka_unit_test(test_conv_fast_matches_ref_on_odd_shapes),
+        cmocka_unit_test(test_conv_on_bf16_exact_values_matches_ref),
         cmocka_unit_test(test_conv_packed_weights_equal_fp32_quantized_weights),
         cmocka_unit_test(test_conv_run_encoded_equals_packed_run),
         cmocka_unit_test(test_conv_infer_rejects_bad_shapes),
@@ -1611,6 +1759,7 @@ int main(void)
         cmocka_unit_test(test_macs_count_multiply_accumulates),
         cmocka_unit_test(test_every_micro_kernel_computes_the_panel_product),
         cmocka_unit_test(test_tile_kernel_matches_its_micro_kernel_oracle),
+        cmocka_unit_test(test_bf16_tile_kernel_matches_its_micro_kernel_oracle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -681,6 +681,7 @@ typedef struct conv_run {
     const sieve_tile_encoder *enc;
     uint8_t *codes;
     bool bad[64]; /* per thread: a value could not be encoded */
+    bool bf16;    /* x and w exact in bf16 (sieve_gemm_job.bf16) */
 } conv_run;
 
 static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
@@ -720,6 +721,7 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .codes = r->codes,
             .codes_first = (n * g->m + grp * g->mg) * g->p,
             .codes_bad = &((conv_run *)arg)->bad[thread],
+            .bf16 = r->bf16,
         };
         sieve_gemm_task(&job, &r->split, t % per_image_group, scratch);
     }
@@ -801,6 +803,28 @@ static void conv_gemm_run(conv_run *r, sieve_pool *pool)
     sieve_parallel_for(pool, tasks, conv_gemm_range, r);
 }
 
+/* Whether the input and the weights hold values that are exactly bf16:
+ * stored in custom float formats of at most 7 mantissa bits (every value
+ * of a valid format is zero or a normal fp32), wherever they were decoded.
+ * Where the CPU multiplies bf16 pairs, the GEMM then does, with twice the
+ * multiply-adds per instruction. */
+static bool conv_bf16(const sieve_op_input *in)
+{
+    return in[0].format.kind == SIEVE_FORMAT_CFLOAT && in[0].format.m_bits <= 7 &&
+           in[1].format.kind == SIEVE_FORMAT_CFLOAT && in[1].format.m_bits <= 7 &&
+           sieve_gemm_tile_kernel_bf16() != NULL;
+}
+
+/* Winograd's fp32 3x3 against the bf16 GEMM on the same layer: Winograd
+ * wins on large images, where the GEMM's im2col packing weighs (ResNet-18
+ * 56x56x64: 0.63 ms against 1.50; 28x28x128: 0.81 against 1.22), the
+ * GEMM on images of one column block (14x14x256: 1.09 against 1.16;
+ * 7x7x512: 1.40 against 1.83; bench_engine --layers, cf8, 1 thread). */
+static bool conv_winograd_beats_bf16(const conv_geom *g)
+{
+    return g->p > SIEVE_GEMM_NC;
+}
+
 void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
                     const sieve_shape *out_shape, sieve_op_env *env)
 {
@@ -808,7 +832,8 @@ void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &g);
     bool has_bias = sieve_op_input_present(in, n_in, 2);
     sieve_winograd_conv wg;
-    if (conv_winograd_shape(&g, &wg) && (!has_bias || in[2].f32) &&
+    if ((!conv_bf16(in) || conv_winograd_beats_bf16(&g)) && conv_winograd_shape(&g, &wg) &&
+        (!has_bias || in[2].f32) &&
         sieve_winograd_run(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out, env))
         return;
     sieve_conv_run_im2col(layer, in, n_in, out, out_shape, env);
@@ -835,6 +860,7 @@ void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, i
     r.scratch = env->scratch;
     r.enc = NULL;
     r.codes = NULL;
+    r.bf16 = conv_bf16(in);
     if (conv_is_depthwise(&r.g)) {
         sieve_parallel_for(pool, r.g.batch * r.g.c, conv_depthwise_range, &r);
         return;
@@ -856,7 +882,8 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
     sieve_tile_encoder enc;
     if (!sieve_tile_encoder_init(&enc, out_format))
         return false;
-    if (conv_winograd_shape(&r.g, &wg))
+    r.bf16 = conv_bf16(in);
+    if ((!r.bf16 || conv_winograd_beats_bf16(&r.g)) && conv_winograd_shape(&r.g, &wg))
         return sieve_winograd_run_encoded(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out,
                                           &enc, codes, env);
     bool ok;

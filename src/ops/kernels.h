@@ -173,6 +173,13 @@ typedef struct sieve_gemm_job {
     uint8_t *codes;
     size_t codes_first;
     bool *codes_bad;
+    /* Optional: every value of A and B is exactly a bf16 (a custom float
+     * of at most 7 mantissa bits, or zero). Where the CPU has AVX-512
+     * BF16 the tiles then multiply pairs of them with vdpbf16ps: the
+     * products are exact in fp32 and summed in fp32, at twice the
+     * multiply-adds per instruction. Products below the smallest normal
+     * fp32 flush to zero. */
+    bool bf16;
 } sieve_gemm_job;
 
 /* A split of the m x n output into m_blocks x n_blocks tasks. */
@@ -223,6 +230,20 @@ typedef void (*sieve_gemm_tile_fn)(const sieve_gemm_tile *tile);
 /* The SIMD tile kernel of this CPU (NULL: none, the micro-kernel does all
  * tiles); *name, if name is not NULL, receives its name. */
 sieve_gemm_tile_fn sieve_gemm_tile_kernel(const char **name);
+/* The bf16 pair tile kernel (NULL where the CPU has no AVX-512 BF16): the
+ * tile contract with A and B panels of bf16 pairs, k rows 2p and 2p + 1
+ * of a panel in one 32-bit word each (2p in the low half, a zero high
+ * half past an odd kc): a[p * MR + r], b[p * NR + j], the second B panel
+ * still at b + kc * NR. sieve_gemm_pairs_a / _b lay panels out so. */
+sieve_gemm_tile_fn sieve_gemm_tile_kernel_bf16(void);
+/* An A panel (MR rows) or B panel (NR columns) of kc rows of exact bf16
+ * values turned into that pair layout, in place. */
+void sieve_gemm_pairs_a(float *panel, size_t kc);
+void sieve_gemm_pairs_b(float *panel, size_t kc);
+/* A row of kc exact bf16 values as a bf16 array at dst (which may be src),
+ * padded with a zero to an even length: row-major A of the bf16 tile
+ * kernel (lda floats apart), read as one pair per 32-bit word. */
+void sieve_gemm_pairs_row(const float *src, size_t kc, float *dst);
 /* The tile contract computed with a micro-kernel: the test oracle. */
 void sieve_gemm_tile_ref(const sieve_gemm_tile *tile, sieve_gemm_micro_fn micro);
 

@@ -105,6 +105,45 @@ __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const flo
     _mm512_storeu_ps(acc[5], c5);
 }
 
+/* The end of a tile, for every AVX-512 tile kernel: acc[r][h] holds row
+ * r's sums for columns h * NR..; C = acc + (from_c ? C : bias[r] or 0),
+ * then ReLU, stored into C or encoded into the tile's stream. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile_store_avx512(const sieve_gemm_tile *t, __m512 acc[MR][2], const bool two)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    size_t n0 = SIEVE_MIN(t->nr, (size_t)NR), n1 = t->nr - n0;
+    __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
+    /* encoded output: the final values staged in L1, then encoded */
+    _Alignas(64) float stage[MR][SIEVE_TILE_ENCODE_COLS];
+    for (size_t r = 0; r < t->mr; r++) {
+        float *c = t->c + (ptrdiff_t)r * t->rs;
+        __m512 base0, base1;
+        if (t->from_c) {
+            base0 = _mm512_maskz_loadu_ps(m0, c);
+            base1 = _mm512_maskz_loadu_ps(m1, c + NR);
+        } else {
+            base0 = base1 = t->bias ? _mm512_set1_ps(t->bias[r]) : zero;
+        }
+        __m512 v0 = _mm512_add_ps(acc[r][0], base0), v1 = _mm512_add_ps(acc[r][1], base1);
+        if (t->relu) {
+            v0 = _mm512_max_ps(v0, zero);
+            v1 = _mm512_max_ps(v1, zero);
+        }
+        if (t->enc) {
+            _mm512_store_ps(stage[r], v0);
+            _mm512_store_ps(stage[r] + NR, v1);
+            continue;
+        }
+        _mm512_mask_storeu_ps(c, m0, v0);
+        if (two)
+            _mm512_mask_storeu_ps(c + NR, m1, v1);
+    }
+    if (t->enc && !sieve_tile_encode(t->enc, &stage[0][0], SIEVE_TILE_ENCODE_COLS, t->mr, t->nr,
+                                     t->codes, t->code_first, (size_t)t->rs))
+        *t->bad = true;
+}
+
 /* A 6 x 32 tile (two B panels: 12 accumulators cover the FMA latency of
  * two pipes, where 6 leave a quarter of the cycles idle) written straight
  * into C: the first k block starts from the bias (or C), the last applies
@@ -149,37 +188,7 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows, cons
     }
     __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
                          {c30, c31}, {c40, c41}, {c50, c51}};
-    const __m512 zero = _mm512_setzero_ps();
-    size_t n0 = SIEVE_MIN(t->nr, (size_t)NR), n1 = t->nr - n0;
-    __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
-    /* encoded output: the final values staged in L1, then encoded */
-    _Alignas(64) float stage[MR][SIEVE_TILE_ENCODE_COLS];
-    for (size_t r = 0; r < t->mr; r++) {
-        float *c = t->c + (ptrdiff_t)r * t->rs;
-        __m512 base0, base1;
-        if (t->from_c) {
-            base0 = _mm512_maskz_loadu_ps(m0, c);
-            base1 = _mm512_maskz_loadu_ps(m1, c + NR);
-        } else {
-            base0 = base1 = t->bias ? _mm512_set1_ps(t->bias[r]) : zero;
-        }
-        __m512 v0 = _mm512_add_ps(acc[r][0], base0), v1 = _mm512_add_ps(acc[r][1], base1);
-        if (t->relu) {
-            v0 = _mm512_max_ps(v0, zero);
-            v1 = _mm512_max_ps(v1, zero);
-        }
-        if (t->enc) {
-            _mm512_store_ps(stage[r], v0);
-            _mm512_store_ps(stage[r] + NR, v1);
-            continue;
-        }
-        _mm512_mask_storeu_ps(c, m0, v0);
-        if (two)
-            _mm512_mask_storeu_ps(c + NR, m1, v1);
-    }
-    if (t->enc && !sieve_tile_encode(t->enc, &stage[0][0], SIEVE_TILE_ENCODE_COLS, t->mr, t->nr,
-                                     t->codes, t->code_first, (size_t)t->rs))
-        *t->bad = true;
+    tile_store_avx512(t, acc, two);
 }
 #undef TILE_ROW
 
@@ -200,6 +209,60 @@ __attribute__((target("avx512f"))) static void tile_avx512(const sieve_gemm_tile
             tile_avx512_body(t, true, false, false);
         else
             tile_avx512_body(t, false, false, false);
+    }
+}
+
+/* The same tile from bf16 pair panels (sieve_gemm_pairs_a / _b): each
+ * vdpbf16ps adds two k rows' products into 16 columns, so a k block takes
+ * half the instructions of the fp32 tile. */
+#define TILE_ROW_BF16(r)                                                                       \
+    av = (__m512bh)_mm512_castps_si512(rows ? _mm512_set1_ps(a##r[p]) : _mm512_set1_ps(a[r])); \
+    c##r##0 = _mm512_dpbf16_ps(c##r##0, av, x0);                                               \
+    if (two)                                                                                   \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, av, x1);
+
+__attribute__((target("avx512f,avx512bf16"), always_inline)) static inline void
+tile_bf16_body(const sieve_gemm_tile *t, const bool two, const bool rows)
+{
+    const float *restrict a = t->a, *restrict b0 = t->b, *restrict b1 = t->b + t->kc * NR;
+    /* row-major A (bf16 rows, lda floats apart): rows past mr read the
+     * last real row */
+    size_t last = t->mr > 0 ? t->mr - 1 : 0, lda = rows ? t->lda : 0;
+    const float *restrict a0 = t->a, *restrict a1 = a0 + SIEVE_MIN((size_t)1, last) * lda,
+                          *restrict a2 = a0 + SIEVE_MIN((size_t)2, last) * lda,
+                          *restrict a3 = a0 + SIEVE_MIN((size_t)3, last) * lda,
+                          *restrict a4 = a0 + SIEVE_MIN((size_t)4, last) * lda,
+                          *restrict a5 = a0 + SIEVE_MIN((size_t)5, last) * lda;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const size_t pairs = (t->kc + 1) / 2;
+    for (size_t p = 0; p < pairs; p++, a += MR, b0 += NR, b1 += NR) {
+        __m512bh x0 = (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(b0)), av;
+        __m512bh x1 = two ? (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(b1)) : x0;
+        TILE_ROW_BF16(0)
+        TILE_ROW_BF16(1)
+        TILE_ROW_BF16(2)
+        TILE_ROW_BF16(3)
+        TILE_ROW_BF16(4)
+        TILE_ROW_BF16(5)
+    }
+    __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                         {c30, c31}, {c40, c41}, {c50, c51}};
+    tile_store_avx512(t, acc, two);
+}
+#undef TILE_ROW_BF16
+
+__attribute__((target("avx512f,avx512bf16"))) static void tile_bf16_avx512(const sieve_gemm_tile *t)
+{
+    if (t->lda) {
+        if (t->nr > NR)
+            tile_bf16_body(t, true, true);
+        else
+            tile_bf16_body(t, false, true);
+    } else if (t->nr > NR) {
+        tile_bf16_body(t, true, false);
+    } else {
+        tile_bf16_body(t, false, false);
     }
 }
 
@@ -306,6 +369,101 @@ sieve_gemm_tile_fn sieve_gemm_tile_kernel(const char **name)
     return NULL;
 }
 
+sieve_gemm_tile_fn sieve_gemm_tile_kernel_bf16(void)
+{
+#ifdef SIEVE_GEMM_X86
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"))
+        return tile_bf16_avx512;
+#endif
+    return NULL;
+}
+
+/* The word of a bf16 pair: the high halves of two fp32 values that are
+ * exact bf16 (low halves zero), row 2p in the low half. */
+static uint32_t bf16_pair(const float *lo, const float *hi)
+{
+    uint32_t l, h = 0;
+    memcpy(&l, lo, sizeof(l));
+    if (hi)
+        memcpy(&h, hi, sizeof(h));
+    return (h & 0xffff0000u) | l >> 16;
+}
+
+/* Both in place, front to back: pair p is written over k row p, which
+ * pair p / 2 <= p has already read. */
+void sieve_gemm_pairs_a(float *panel, size_t kc)
+{
+    for (size_t p = 0; 2 * p < kc; p++)
+        for (size_t r = 0; r < MR; r++) {
+            uint32_t w = bf16_pair(panel + 2 * p * MR + r,
+                                   2 * p + 1 < kc ? panel + (2 * p + 1) * MR + r : NULL);
+            memcpy(panel + p * MR + r, &w, sizeof(w));
+        }
+}
+
+/* In place, front to back: the bf16 array is written at half the stride
+ * behind what was read. */
+#ifdef SIEVE_GEMM_X86
+__attribute__((target("avx512f"))) static void bf16_row_avx512(const float *src, size_t kc,
+                                                               float *dst)
+{
+    uint16_t *out = (uint16_t *)(void *)dst;
+    for (size_t j = 0; j < kc; j += 16) {
+        const __mmask16 m = kc - j >= 16 ? 0xffff : (__mmask16)((1u << (kc - j)) - 1);
+        const __m512i v = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, src + j));
+        _mm512_mask_cvtepi32_storeu_epi16(out + j, m, _mm512_srli_epi32(v, 16));
+    }
+    if (kc % 2)
+        _mm512_mask_cvtepi32_storeu_epi16(out + kc, 1, _mm512_setzero_si512());
+}
+#endif
+
+void sieve_gemm_pairs_row(const float *src, size_t kc, float *dst)
+{
+#ifdef SIEVE_GEMM_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        bf16_row_avx512(src, kc, dst);
+        return;
+    }
+#endif
+    for (size_t p = 0; 2 * p < kc; p++) {
+        uint32_t w = bf16_pair(src + 2 * p, 2 * p + 1 < kc ? src + 2 * p + 1 : NULL);
+        memcpy(dst + p, &w, sizeof(w));
+    }
+}
+
+#ifdef SIEVE_GEMM_X86
+__attribute__((target("avx512f"))) static void pairs_b_avx512(float *panel, size_t kc)
+{
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    for (size_t p = 0; 2 * p < kc; p++) {
+        const __m512i lo = _mm512_castps_si512(_mm512_loadu_ps(panel + 2 * p * NR));
+        const __m512i hi = 2 * p + 1 < kc
+                               ? _mm512_castps_si512(_mm512_loadu_ps(panel + (2 * p + 1) * NR))
+                               : _mm512_setzero_si512();
+        /* (hi & high) | lo >> 16 */
+        _mm512_storeu_ps(panel + p * NR, _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+                                             hi, high, _mm512_srli_epi32(lo, 16), 0xea)));
+    }
+}
+#endif
+
+void sieve_gemm_pairs_b(float *panel, size_t kc)
+{
+#ifdef SIEVE_GEMM_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        pairs_b_avx512(panel, kc);
+        return;
+    }
+#endif
+    for (size_t p = 0; 2 * p < kc; p++)
+        for (size_t j = 0; j < NR; j++) {
+            uint32_t w = bf16_pair(panel + 2 * p * NR + j,
+                                   2 * p + 1 < kc ? panel + (2 * p + 1) * NR + j : NULL);
+            memcpy(panel + p * NR + j, &w, sizeof(w));
+        }
+}
+
 /* Adds one k block's tile into C: the first block starts from the bias (or
  * C's initial values), the last applies ReLU. */
 static void write_tile(const sieve_gemm_job *job, float acc[MR][NR], size_t i, size_t j,
@@ -350,12 +508,19 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
     /* every tile goes to the tile kernel when there is one and C is row-major */
     sieve_gemm_tile_fn tile = job->cs == 1 && job->alpha == 1.0f ? sieve_gemm_tile_kernel(NULL)
                                                                   : NULL;
+    /* bf16 pairs: both operands packed into panels, then paired */
+    sieve_gemm_tile_fn tile_bf16 = tile && job->bf16 ? sieve_gemm_tile_kernel_bf16() : NULL;
+    if (tile_bf16)
+        tile = tile_bf16;
     /* fp32 A read in place by the tile kernel, not packed */
-    bool rows = tile && job->a_rows;
+    bool rows = tile && !tile_bf16 && job->a_rows;
+    /* bf16 A: fp32 rows turned into bf16 rows (row stride kc floats) */
+    bool bf16_rows = tile_bf16 && (job->a_rows || job->load_a_rows);
     /* A read as codes by the tile kernel: one column block only; narrow
      * codes first widened to bytes into apack (row stride kc) */
-    bool codes = tile && !rows && job->a_codes && n1 - n0 <= NC;
-    bool loaded_codes = tile && !rows && !codes && job->load_a_codes && n1 - n0 <= NC;
+    bool codes = tile && !tile_bf16 && !rows && job->a_codes && n1 - n0 <= NC;
+    bool loaded_codes =
+        tile && !tile_bf16 && !rows && !codes && job->load_a_codes && n1 - n0 <= NC;
     /* A loaded row-major into apack (row stride kc) for the tile kernel */
     bool loaded_rows = tile && !rows && !codes && !loaded_codes && job->load_a_rows;
     uint8_t *apack_codes = (uint8_t *)apack;
@@ -365,19 +530,32 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
         for (size_t k0 = 0; k0 < job->k; k0 += KC) {
             size_t kc = SIEVE_MIN((size_t)KC, job->k - k0);
             bool first = k0 == 0, last = k0 + kc == job->k;
-            if (loaded_rows)
-                for (size_t i = ib; i < ie; i += MR)
-                    job->load_a_rows(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
-                                     apack + (i - ib) * kc);
+            if (bf16_rows && job->a_rows)
+                for (size_t i = ib; i < ie; i++)
+                    sieve_gemm_pairs_row(job->a_rows + i * job->lda + k0, kc, apack + (i - ib) * kc);
+            else if (loaded_rows)
+                for (size_t i = ib; i < ie; i += MR) {
+                    size_t count = SIEVE_MIN((size_t)MR, ie - i);
+                    float *dst = apack + (i - ib) * kc;
+                    job->load_a_rows(job->a, i, count, k0, kc, dst);
+                    for (size_t r = 0; tile_bf16 && r < count; r++)
+                        sieve_gemm_pairs_row(dst + r * kc, kc, dst + r * kc);
+                }
             else if (loaded_codes)
                 job->load_a_codes(job->a, ib, ie - ib, k0, kc, apack_codes);
             else if (!rows && !codes)
-                for (size_t i = ib; i < ie; i += MR)
+                for (size_t i = ib; i < ie; i += MR) {
                     job->pack_a(job->a, i, SIEVE_MIN((size_t)MR, ie - i), k0, kc,
                                 apack + (i - ib) * kc, tmp);
+                    if (tile_bf16)
+                        sieve_gemm_pairs_a(apack + (i - ib) * kc, kc);
+                }
             for (size_t jb = n0; jb < n1; jb += NC) {
                 size_t nc = SIEVE_MIN((size_t)NC, n1 - jb);
                 job->pack_b(job->b, jb, nc, k0, kc, bpack, tmp);
+                if (tile_bf16)
+                    for (size_t j = 0; j < nc; j += NR)
+                        sieve_gemm_pairs_b(bpack + (j / NR) * kc * NR, kc);
                 for (size_t i = ib; i < ie; i += MR) {
                     size_t mr = SIEVE_MIN((size_t)MR, ie - i);
                     const float *ap = apack + (i - ib) * kc;
@@ -386,7 +564,9 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                         sieve_gemm_tile t = {
                             .kc = kc,
                             .a = rows ? job->a_rows + i * job->lda + k0 : ap,
-                            .lda = rows || codes ? job->lda : loaded_rows || loaded_codes ? kc : 0,
+                            .lda = rows || codes                              ? job->lda
+                                   : loaded_rows || loaded_codes || bf16_rows ? kc
+                                                                              : 0,
                             .a_codes = codes          ? job->a_codes + i * job->lda + k0
                                        : loaded_codes ? apack_codes + (i - ib) * kc
                                                       : NULL,
