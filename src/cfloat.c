@@ -641,6 +641,12 @@ static uint32_t encode_codes_portable(const cfloat_codec *c, const float *src, s
 #define SIEVE_TARGET_AVX2 __attribute__((target("avx2,bmi2")))
 #define SIEVE_TARGET_AVX512                                                                        \
     __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx2,bmi2")))
+/* The same with AVX-512 BF16, for the byte-table dot kernels: they run
+ * vdpbf16ps only in their bf16 instances (sieve_dot_plan_vecs_bf16); the
+ * others are compiled with the flag too but hold no bf16 instruction, as
+ * nothing in them converts to bf16. */
+#define SIEVE_TARGET_AVX512_BF16                                                                   \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512bf16,avx2,bmi2")))
 
 /* The portable loops, compiled for wider vectors. */
 SIEVE_TARGET_AVX2 static void decode_codes_avx2(const cfloat_codec *c, const uint32_t *codes,
@@ -1408,6 +1414,42 @@ size_t sieve_dot_prepared_floats(size_t n_vecs, size_t k)
     return n_vecs * ((k + DOT_PREPARED_ALIGN - 1) / DOT_PREPARED_ALIGN * DOT_PREPARED_ALIGN);
 }
 
+/* vecs_bf16: each block's lanes as bf16 pairs, per 64 lanes L0.. (one
+ * group for 8-bit codes, two for 4-bit) 32 words: word 2i of the first 16
+ * is lane L0 + i, word 2i + 1 lane L0 + 16 + i (the words the unpacked
+ * low halves hold), then lanes L0 + 32 + i and L0 + 48 + i likewise. */
+static void dot_prepare_bf16(const sieve_dot_plan *plan, const float *const *vecs, size_t n_vecs,
+                             size_t k, const uint8_t *code_of_lane, float *scratch,
+                             const float **prepared)
+{
+    const size_t padded = sieve_dot_prepared_floats(1, k), block = plan->block;
+    for (size_t i = 0; i < n_vecs; i++) {
+        const float *src = vecs[i];
+        float *dst = scratch + i * padded;
+        for (size_t b0 = 0; b0 < k; b0 += block)
+            for (size_t g = 0; g < block; g += 64)
+                for (size_t half = 0; half < 2; half++)
+                    for (size_t lane = 0; lane < 16; lane++) {
+                        const size_t l0 = g + 32 * half + lane;
+                        const size_t at0 = b0 + code_of_lane[l0], at1 = b0 + code_of_lane[l0 + 16];
+                        const uint32_t lo = at0 < k ? f32_bits(src[at0]) >> 16 : 0;
+                        const uint32_t hi = at1 < k ? f32_bits(src[at1]) & 0xffff0000u : 0;
+                        const uint32_t word = hi | lo;
+                        memcpy(dst + (b0 + g) / 2 + 16 * half + lane, &word, sizeof(word));
+                    }
+        prepared[i] = dst;
+    }
+}
+
+bool sieve_dot_plan_vecs_bf16(sieve_dot_plan *plan)
+{
+#ifdef SIEVE_CFLOAT_X86
+    plan->vecs_bf16 = (plan->method == SIEVE_DOT_BYTES8 || plan->method == SIEVE_DOT_NIBBLES4) &&
+                      __builtin_cpu_supports("avx512bf16");
+#endif
+    return plan->vecs_bf16;
+}
+
 void sieve_dot_prepare(const sieve_dot_plan *plan, const float *const *vecs, size_t n_vecs,
                        size_t k, float *scratch, const float **prepared)
 {
@@ -1421,6 +1463,10 @@ void sieve_dot_prepare(const sieve_dot_plan *plan, const float *const *vecs, siz
     uint8_t code_of_lane[DOT_NIBBLES4_BLOCK];
     for (unsigned lane = 0; lane < block; lane++)
         code_of_lane[lane] = (uint8_t)dot_code_of_lane(plan->method, lane);
+    if (plan->vecs_bf16) {
+        dot_prepare_bf16(plan, vecs, n_vecs, k, code_of_lane, scratch, prepared);
+        return;
+    }
     for (size_t i = 0; i < n_vecs; i++) {
         const float *src = vecs[i];
         float *dst = scratch + i * padded;
@@ -1775,16 +1821,42 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_bf16_fma4(__m512i low, __m512i high, c
     *sum = s;
 }
 
+/* The same 64 products with the vector given as bf16 pairs in the word
+ * order of the two interleaved word vectors (sieve_dot_prepare for
+ * vecs_bf16): two vdpbf16ps instead of four widenings and four FMAs. */
+SIEVE_TARGET_AVX512_BF16 SIEVE_INLINE void dot_bf16_dp2(__m512i low, __m512i high, const float *a,
+                                                        __m512 *sum)
+{
+    const __m512i words_lo = _mm512_unpacklo_epi8(low, high);
+    const __m512i words_hi = _mm512_unpackhi_epi8(low, high);
+    __m512 s = _mm512_dpbf16_ps(*sum, (__m512bh)words_lo,
+                                (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(a)));
+    *sum = _mm512_dpbf16_ps(s, (__m512bh)words_hi,
+                            (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(a + 16)));
+}
+
+/* 64 codes' high and low bytes against the vector's lanes at..at+64 (in
+ * lane order): as floats, or as bf16 pairs at half the offset. */
+SIEVE_TARGET_AVX512_BF16 SIEVE_INLINE void dot_bytes_step(__m512i low, __m512i high,
+                                                          const float *vec, size_t at,
+                                                          const bool bf16, __m512 *sum)
+{
+    if (bf16)
+        dot_bf16_dp2(low, high, vec + at / 2, sum);
+    else
+        dot_bf16_fma4(low, high, vec + at, sum);
+}
+
 /* Kernel variant of SIEVE_DOT_BYTES8 for signed formats: a code's value is
  * its magnitude's with the sign bit set, so one 128-entry lookup per byte
  * plane (vpermi2b ignores bit 7) and an OR of the sign bit into the high
  * byte replace two lookups and a blend per plane. */
 #define DOT_BYTES8_SIGNED (-1)
 
-SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
+SIEVE_TARGET_AVX512_BF16 SIEVE_INLINE void dot_rows_bytes_avx512_body(
     const sieve_dot_plan *plan, const uint8_t *b, size_t first, size_t stride, const size_t rows,
     const float *const *vecs, const size_t n_vecs, size_t k, float *acc, size_t acc_ld,
-    const int method)
+    const int method, const bool bf16)
 {
     const unsigned w = plan->width, block = plan->block;
     __m512 sum[SIEVE_DOT_MAX_VECS][SIEVE_DOT_MAX_ROWS];
@@ -1812,7 +1884,7 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
                     sign_bits, 0xf8); /* a | (b & c) */
                 const __m512i low = _mm512_permutex2var_epi8(low_table[0], codes, low_table[1]);
                 for (size_t i = 0; i < n_vecs; i++)
-                    dot_bf16_fma4(low, high, vecs[i] + j, &sum[i][r]);
+                    dot_bytes_step(low, high, vecs[i], j, bf16, &sum[i][r]);
             } else if (method == SIEVE_DOT_BYTES8) {
                 const __mmask64 top = _mm512_movepi8_mask(codes);
                 const __m512i high = _mm512_mask_blend_epi8(
@@ -1822,7 +1894,7 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
                     top, _mm512_permutex2var_epi8(low_table[0], codes, low_table[1]),
                     _mm512_permutex2var_epi8(low_table[2], codes, low_table[3]));
                 for (size_t i = 0; i < n_vecs; i++)
-                    dot_bf16_fma4(low, high, vecs[i] + j, &sum[i][r]);
+                    dot_bytes_step(low, high, vecs[i], j, bf16, &sum[i][r]);
             } else {
                 const __m512i even = _mm512_and_si512(codes, nibble);
                 const __m512i odd = _mm512_and_si512(_mm512_srli_epi16(codes, 4), nibble);
@@ -1831,8 +1903,8 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_bytes_avx512_body(
                 const __m512i high_odd = _mm512_shuffle_epi8(high_table[0], odd);
                 const __m512i low_odd = _mm512_shuffle_epi8(low_table[0], odd);
                 for (size_t i = 0; i < n_vecs; i++) {
-                    dot_bf16_fma4(low_even, high_even, vecs[i] + j, &sum[i][r]);
-                    dot_bf16_fma4(low_odd, high_odd, vecs[i] + j + 64, &sum[i][r]);
+                    dot_bytes_step(low_even, high_even, vecs[i], j, bf16, &sum[i][r]);
+                    dot_bytes_step(low_odd, high_odd, vecs[i], j + 64, bf16, &sum[i][r]);
                 }
             }
         }
@@ -1883,28 +1955,26 @@ SIEVE_TARGET_AVX512 static void dot_rows_f32_avx512(const float *b, size_t strid
     dot_rows_avx512_body(d, w, b, first, stride, R, vecs, 1, k, acc, acc_ld, SIEVE_DOT_SPLIT)
 #define DOT_ROWS_dot_rows_arith_avx512(R)                                                          \
     dot_rows_avx512_body(d, w, b, first, stride, R, vecs, 1, k, acc, acc_ld, SIEVE_DOT_ARITH)
-#define DOT_BYTES_AVX512(name, method)                                                             \
-    SIEVE_TARGET_AVX512 static void name(const sieve_dot_plan *plan, const uint8_t *b,            \
-                                         size_t first, size_t stride, size_t rows,                 \
-                                         const float *const *vecs, size_t n_vecs, size_t k,        \
-                                         float *acc, size_t acc_ld)                                \
+#define DOT_BYTES_AVX512(name, method, bf16)                                                       \
+    SIEVE_TARGET_AVX512_BF16 static void name(const sieve_dot_plan *plan, const uint8_t *b,       \
+                                              size_t first, size_t stride, size_t rows,            \
+                                              const float *const *vecs, size_t n_vecs, size_t k,   \
+                                              float *acc, size_t acc_ld)                           \
     {                                                                                              \
-        DOT_DISPATCH_ROWS(DOT_ROWS_##name, dot_rows_bytes_avx512_body(plan, b, first, stride,      \
-                                                                      rows, vecs, n_vecs, k, acc,  \
-                                                                      acc_ld, method));            \
+        const int how = (method);                                                                  \
+        const bool pairs = (bf16);                                                                 \
+        DOT_DISPATCH_ROWS(DOT_ROWS_BYTES, dot_rows_bytes_avx512_body(plan, b, first, stride, rows, \
+                                                                     vecs, n_vecs, k, acc, acc_ld, \
+                                                                     how, pairs));                 \
     }
-#define DOT_ROWS_dot_rows_bytes8_avx512(R)                                                         \
-    dot_rows_bytes_avx512_body(plan, b, first, stride, R, vecs, 1, k, acc, acc_ld,                 \
-                               SIEVE_DOT_BYTES8)
-#define DOT_ROWS_dot_rows_nibbles4_avx512(R)                                                       \
-    dot_rows_bytes_avx512_body(plan, b, first, stride, R, vecs, 1, k, acc, acc_ld,                 \
-                               SIEVE_DOT_NIBBLES4)
-#define DOT_ROWS_dot_rows_bytes8s_avx512(R)                                                        \
-    dot_rows_bytes_avx512_body(plan, b, first, stride, R, vecs, 1, k, acc, acc_ld,                 \
-                               DOT_BYTES8_SIGNED)
-DOT_BYTES_AVX512(dot_rows_bytes8_avx512, SIEVE_DOT_BYTES8)
-DOT_BYTES_AVX512(dot_rows_bytes8s_avx512, DOT_BYTES8_SIGNED)
-DOT_BYTES_AVX512(dot_rows_nibbles4_avx512, SIEVE_DOT_NIBBLES4)
+#define DOT_ROWS_BYTES(R)                                                                          \
+    dot_rows_bytes_avx512_body(plan, b, first, stride, R, vecs, 1, k, acc, acc_ld, how, pairs)
+DOT_BYTES_AVX512(dot_rows_bytes8_avx512, SIEVE_DOT_BYTES8, false)
+DOT_BYTES_AVX512(dot_rows_bytes8s_avx512, DOT_BYTES8_SIGNED, false)
+DOT_BYTES_AVX512(dot_rows_nibbles4_avx512, SIEVE_DOT_NIBBLES4, false)
+DOT_BYTES_AVX512(dot_rows_bytes8_bf16, SIEVE_DOT_BYTES8, true)
+DOT_BYTES_AVX512(dot_rows_bytes8s_bf16, DOT_BYTES8_SIGNED, true)
+DOT_BYTES_AVX512(dot_rows_nibbles4_bf16, SIEVE_DOT_NIBBLES4, true)
 DOT_METHOD_AVX512(dot_rows_lut_avx512, SIEVE_DOT_LUT32)
 DOT_METHOD_AVX512(dot_rows_split_avx512, SIEVE_DOT_SPLIT)
 DOT_METHOD_AVX512(dot_rows_arith_avx512, SIEVE_DOT_ARITH)
@@ -1918,15 +1988,17 @@ SIEVE_TARGET_AVX512 static void dot_rows_avx512(const sieve_dot_plan *plan, cons
         dot_rows_f32_avx512((const float *)b + first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
         return;
     }
-    if (plan->method == SIEVE_DOT_BYTES8) {
-        if (plan->format.is_signed)
-            dot_rows_bytes8s_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+    if (plan->method == SIEVE_DOT_BYTES8 || plan->method == SIEVE_DOT_NIBBLES4) {
+        const bool bf16 = plan->vecs_bf16;
+        if (plan->method == SIEVE_DOT_NIBBLES4)
+            (bf16 ? dot_rows_nibbles4_bf16 : dot_rows_nibbles4_avx512)(plan, b, first, stride, rows,
+                                                                      vecs, n_vecs, k, acc, acc_ld);
+        else if (plan->format.is_signed)
+            (bf16 ? dot_rows_bytes8s_bf16 : dot_rows_bytes8s_avx512)(plan, b, first, stride, rows,
+                                                                    vecs, n_vecs, k, acc, acc_ld);
         else
-            dot_rows_bytes8_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
-        return;
-    }
-    if (plan->method == SIEVE_DOT_NIBBLES4) {
-        dot_rows_nibbles4_avx512(plan, b, first, stride, rows, vecs, n_vecs, k, acc, acc_ld);
+            (bf16 ? dot_rows_bytes8_bf16 : dot_rows_bytes8_avx512)(plan, b, first, stride, rows,
+                                                                  vecs, n_vecs, k, acc, acc_ld);
         return;
     }
     dot_decoder_avx512 d;

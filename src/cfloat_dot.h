@@ -63,6 +63,7 @@ typedef struct sieve_dot_plan {
     bool bf16_tables;
     uint8_t bf16_high[256], bf16_low[256];
     unsigned block; /* BYTES8 / NIBBLES4: codes per step (vectors are permuted per block) */
+    bool vecs_bf16; /* BYTES8 / NIBBLES4: vectors prepared as bf16 pairs, vdpbf16ps */
 } sieve_dot_plan;
 
 /* A plan for weights stored in `fmt` (fp32 or a valid cfloat format) at
@@ -75,6 +76,15 @@ void sieve_dot_plan_init(sieve_dot_plan *plan, const sieve_format *fmt, size_t f
 /* The same at a chosen level (capped at the CPU's), for tests. */
 void sieve_dot_plan_init_level(sieve_dot_plan *plan, const sieve_format *fmt, size_t first,
                                size_t stride, int level);
+
+/* Declares that the vectors will hold values that are exactly bf16 (at
+ * most 7 mantissa bits, e.g. decoded from a custom float format of such
+ * an m): where the method reads bf16 byte tables and the CPU has AVX-512
+ * BF16, sieve_dot_prepare then lays them out as bf16 pairs and
+ * sieve_dot_rows multiplies with vdpbf16ps (products exact, sums in fp32;
+ * products below the smallest normal fp32 flush to zero). Returns
+ * whether it will. Vectors that are not exact bf16 would be truncated. */
+bool sieve_dot_plan_vecs_bf16(sieve_dot_plan *plan);
 
 /* Floats of scratch sieve_dot_prepare needs for n_vecs vectors of k. */
 size_t sieve_dot_prepared_floats(size_t n_vecs, size_t k);

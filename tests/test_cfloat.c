@@ -1188,7 +1188,7 @@ static void test_fp32_store_load_is_memcpy_at_offset(void **state)
  * (spec_value) summed in double: rows at first + r * stride, acc starting
  * at 0.5 to check it accumulates. fp32 rows hold random floats. */
 static void check_dot_rows(const sieve_format *f, int level, uint64_t *rng, size_t k, size_t rows,
-                           size_t n_vecs, size_t first, size_t stride)
+                           size_t n_vecs, size_t first, size_t stride, bool bf16)
 {
     const bool fp32 = f->kind == SIEVE_FORMAT_FP32;
     const unsigned w = sieve_format_width(f);
@@ -1216,11 +1216,25 @@ static void check_dot_rows(const sieve_format *f, int level, uint64_t *rng, size
     }
     /* vectors scaled so that no product exceeds 1: sums stay finite */
     const float scale = fp32 ? 1.0f : 1.0f / sieve_cfloat_max(f);
-    for (size_t i = 0; i < n_vecs * k; i++)
+    for (size_t i = 0; i < n_vecs * k; i++) {
         vecs[i] = ((float)rng_below(rng, 2001) / 1000.0f - 1.0f) * scale;
+        if (bf16) { /* exact bf16 (the low 16 bits cleared), zero or normal as
+                     * a valid format's values are */
+            uint32_t bits;
+            memcpy(&bits, &vecs[i], sizeof(bits));
+            bits &= 0xffff0000u;
+            memcpy(&vecs[i], &bits, sizeof(bits));
+            if (fabsf(vecs[i]) < FLT_MIN)
+                vecs[i] = 0.0f;
+        }
+    }
 
     sieve_dot_plan plan;
     sieve_dot_plan_init_level(&plan, f, first, stride, level);
+    if (bf16 && !sieve_dot_plan_vecs_bf16(&plan)) {
+        free(stream), free(value), free(vecs), free(scratch);
+        return; /* no bf16 kernel for this plan or CPU */
+    }
     const float *vec_rows[SIEVE_DOT_MAX_VECS], *prepared[SIEVE_DOT_MAX_VECS];
     for (size_t i = 0; i < n_vecs; i++)
         vec_rows[i] = vecs + i * k;
@@ -1238,8 +1252,10 @@ static void check_dot_rows(const sieve_format *f, int level, uint64_t *rng, size
                 want += term;
                 magnitude += fabs(term);
             }
-            /* fp32 summation of k + 1 terms in any order */
-            const double bound = 2.0 * (double)(k + 1) * FLT_EPSILON * magnitude;
+            /* fp32 summation of k + 1 terms in any order (bf16 pairs:
+             * products under FLT_MIN may flush to zero) */
+            const double bound = 2.0 * (double)(k + 1) * FLT_EPSILON * magnitude +
+                                 (bf16 ? (double)k * FLT_MIN : 0.0);
             if (!(fabs((double)acc[i * ld + r] - want) <= bound))
                 fail_msg("%s level %d method %d k=%zu rows=%zu vecs=%zu first=%zu stride=%zu: "
                          "vec %zu row %zu is %.9g, expected %.9g (bound %.3g)",
@@ -1260,9 +1276,13 @@ static void check_dot_format(const sieve_format *f, uint64_t *rng)
             const size_t rows = 1 + rng_below(rng, SIEVE_DOT_MAX_ROWS);
             const size_t n_vecs = 1 + (rng_below(rng, 3) ? 0 : rng_below(rng, SIEVE_DOT_MAX_VECS));
             /* rows on byte boundaries (the byte-table kernels) and not */
-            check_dot_rows(f, level, rng, k, rows, n_vecs, 8 * rng_below(rng, 3), (k + 7) / 8 * 8);
+            check_dot_rows(f, level, rng, k, rows, n_vecs, 8 * rng_below(rng, 3), (k + 7) / 8 * 8,
+                           false);
             check_dot_rows(f, level, rng, k, rows, n_vecs, 1 + rng_below(rng, 7),
-                           k + 1 + rng_below(rng, 5));
+                           k + 1 + rng_below(rng, 5), false);
+            /* vectors of exact bf16 values: the vdpbf16ps kernels */
+            check_dot_rows(f, level, rng, k, rows, n_vecs, 8 * rng_below(rng, 3), (k + 7) / 8 * 8,
+                           true);
         }
 }
 

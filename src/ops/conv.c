@@ -656,6 +656,38 @@ static void conv_pack_pointwise(const void *src, size_t j0, size_t count, size_t
     }
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The same as bf16 pairs (sieve_gemm_pairs_b) for the bf16 tiles: each
+ * word takes the high halves of channels 2p and 2p + 1 at one pixel (the
+ * values are exact bf16), so the panel is written once, at half the size. */
+__attribute__((target("avx512f"))) static void conv_pack_pointwise_pairs(const void *src, size_t j0,
+                                                                        size_t count, size_t k0,
+                                                                        size_t kc, float *dst,
+                                                                        float *tmp)
+{
+    (void)tmp;
+    const conv_image *im = src;
+    const size_t p_all = im->g->p;
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
+        const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
+        const __mmask16 m = (__mmask16)((1u << pcount) - 1);
+        const float *xs = im->x + k0 * p_all + j0 + q * SIEVE_GEMM_NR;
+        float *d = dst + q * kc * SIEVE_GEMM_NR;
+        for (size_t k = 0; k < kc; k += 2) {
+            const __m512i lo = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, xs + k * p_all));
+            const __m512i hi =
+                k + 1 < kc ? _mm512_castps_si512(_mm512_maskz_loadu_ps(m, xs + (k + 1) * p_all))
+                           : _mm512_setzero_si512();
+            /* (hi & high) | lo >> 16 */
+            _mm512_storeu_ps(d + k / 2 * SIEVE_GEMM_NR,
+                             _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+                                 hi, high, _mm512_srli_epi32(lo, 16), 0xea)));
+        }
+    }
+}
+#endif
+
 static bool conv_is_pointwise(const conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
@@ -709,6 +741,9 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .a_lut = r->w_lut,
             .load_a_codes = r->w_nibbles ? conv_load_weight_nibbles : NULL,
             .pack_b = pointwise ? conv_pack_pointwise : conv_pack_im2col,
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+            .pack_b_pairs = pointwise ? conv_pack_pointwise_pairs : NULL,
+#endif
             .b = &im,
             .c = r->y + (n * g->m + grp * g->mg) * g->p,
             .rs = (ptrdiff_t)g->p,

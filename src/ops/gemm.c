@@ -398,6 +398,10 @@ void sieve_gemm_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
     if (job.gemv && job.trans_b) {
         sieve_format fp32 = sieve_format_fp32();
         sieve_dot_plan_init(&dot, job.b->f32 ? &fp32 : &job.b->format, job.b_first, job.k);
+        /* an input decoded from a format of at most 7 mantissa bits is
+         * exactly bf16: packed rows are then multiplied as bf16 pairs */
+        if (in[0].format.kind == SIEVE_FORMAT_CFLOAT && in[0].format.m_bits <= 7)
+            sieve_dot_plan_vecs_bf16(&dot);
         job.dot = &dot;
     }
     sieve_parallel_for(pool, dense_tasks(&job), gemm_range, &r);

@@ -138,6 +138,9 @@ typedef struct sieve_gemm_job {
     sieve_pack_a_fn pack_a;
     const void *a;
     sieve_pack_b_fn pack_b;
+    /* Optional, for the bf16 tiles: pack_b writing its panels as bf16
+     * pairs (sieve_gemm_pairs_b's layout) straight away */
+    sieve_pack_b_fn pack_b_pairs;
     const void *b;
     float *c;
     ptrdiff_t rs, cs;      /* C[i, j] is c[i * rs + j * cs] */

@@ -552,10 +552,13 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                 }
             for (size_t jb = n0; jb < n1; jb += NC) {
                 size_t nc = SIEVE_MIN((size_t)NC, n1 - jb);
-                job->pack_b(job->b, jb, nc, k0, kc, bpack, tmp);
-                if (tile_bf16)
-                    for (size_t j = 0; j < nc; j += NR)
+                if (tile_bf16 && job->pack_b_pairs) {
+                    job->pack_b_pairs(job->b, jb, nc, k0, kc, bpack, tmp);
+                } else {
+                    job->pack_b(job->b, jb, nc, k0, kc, bpack, tmp);
+                    for (size_t j = 0; tile_bf16 && j < nc; j += NR)
                         sieve_gemm_pairs_b(bpack + (j / NR) * kc * NR, kc);
+                }
                 for (size_t i = ib; i < ie; i += MR) {
                     size_t mr = SIEVE_MIN((size_t)MR, ie - i);
                     const float *ap = apack + (i - ib) * kc;
