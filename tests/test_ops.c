@@ -407,6 +407,15 @@ static void test_conv_on_bf16_exact_values_matches_ref(void **state)
         {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},   /* M > MC, K = 3 */
         {1, 14, 10, 10, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true, true},  /* groups 2 */
         {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},     /* K = 1 */
+        /* the pair packer's im2col (column stride 1): dilation, row
+         * stride 2, pads over the kernel, 7x7 (its most taps), 8x8 (over:
+         * the fp32 packer, then pairing), 3 runs per panel (rows of 5) */
+        {1, 8, 13, 11, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 1, 1, false, true},
+        {1, 5, 14, 19, 7, 3, 3, 2, 1, 1, 1, 1, 1, 0, 2, 1, true, true},
+        {1, 2, 3, 3, 4, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 1, false, true},
+        {1, 3, 12, 13, 9, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1, true, false},
+        {1, 3, 12, 13, 9, 8, 8, 1, 1, 1, 1, 3, 3, 4, 4, 1, true, true},
+        {1, 9, 5, 5, 11, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true, true},
     };
     const sieve_format x_fmt = sieve_format_cfloat(4, 3, 7, 1),
                        w_fmts[] = {sieve_format_cfloat(4, 3, 7, 1),

@@ -457,6 +457,94 @@ conv_pack_im2col_inside_avx512(const conv_image *im, size_t j0, size_t count, si
     }
 }
 #define SIEVE_CONV_GATHER 1
+
+/* Largest kh * kw the pair packer keeps tables for (7x7: 49 taps). */
+#define CONV_PAIRS_MAX_TAPS 49
+
+static bool conv_pairs_packs(const conv_geom *g)
+{
+    return g->sw == 1 && g->kh * g->kw <= CONV_PAIRS_MAX_TAPS;
+}
+
+/* im2col for the bf16 tiles at column stride 1, straight into bf16 pairs
+ * (sieve_gemm_pairs_b's layout). Which lanes of a panel row come from
+ * inside the input, and where they start, depends only on the tap (ky, kx)
+ * and the panel: one table per panel, then every row of k is a masked
+ * load per run of pixels that share an output row (lanes outside the
+ * input stay zero), and every two rows one pairing and one store. Half
+ * the stores of the fp32 packer and no second pass over the panel. */
+__attribute__((target("avx512f"))) static void conv_pack_im2col_pairs(const void *src, size_t j0,
+                                                                      size_t count, size_t k0,
+                                                                      size_t kc, float *dst,
+                                                                      float *tmp)
+{
+    (void)tmp;
+    const conv_image *im = src;
+    const conv_geom *g = im->g;
+    const size_t taps = g->kh * g->kw, plane_floats = g->h * g->w;
+    const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w;
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    __mmask16 mask[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
+    ptrdiff_t offset[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
+    for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
+        const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
+        ptrdiff_t run_oy[SIEVE_GEMM_NR], run_ox[SIEVE_GEMM_NR], run_j[SIEVE_GEMM_NR],
+            run_len[SIEVE_GEMM_NR];
+        size_t runs = 0, p = j0 + q * SIEVE_GEMM_NR, oy = p / g->ow, ox = p % g->ow;
+        for (size_t j = 0; j < pcount; runs++) {
+            size_t len = SIEVE_MIN(pcount - j, g->ow - ox);
+            run_oy[runs] = (ptrdiff_t)oy;
+            run_ox[runs] = (ptrdiff_t)ox;
+            run_j[runs] = (ptrdiff_t)j;
+            run_len[runs] = (ptrdiff_t)len;
+            j += len;
+            ox = 0;
+            oy++;
+        }
+        /* lane j of tap t, run r reads plane[offset + j] where mask has it */
+        for (size_t t = 0; t < taps; t++) {
+            const ptrdiff_t dy = (ptrdiff_t)((t / g->kw) * g->dh) - g->pt,
+                            dx = (ptrdiff_t)((t % g->kw) * g->dw) - g->pl;
+            for (size_t r = 0; r < runs; r++) {
+                const ptrdiff_t iy = run_oy[r] * (ptrdiff_t)g->sh + dy, a = run_ox[r];
+                const ptrdiff_t lo = SIEVE_MAX(a, -dx), hi = SIEVE_MIN(a + run_len[r], w - dx);
+                mask[t][r] = 0;
+                offset[t][r] = 0;
+                if (iy < 0 || iy >= h || lo >= hi)
+                    continue;
+                const unsigned first = (unsigned)(lo - a + run_j[r]), n = (unsigned)(hi - lo);
+                mask[t][r] = (__mmask16)(((1u << n) - 1) << first);
+                offset[t][r] = iy * w + a + dx - run_j[r];
+            }
+        }
+        float *d = dst + q * kc * SIEVE_GEMM_NR;
+        size_t c = k0 / taps, t = k0 % taps;
+        __m512i rows[2];
+        for (size_t k = 0; k < kc; k++) {
+            /* addresses by integers: an offset may lie before the plane,
+             * where only masked-off lanes would read */
+            const uintptr_t plane = (uintptr_t)(im->x + c * plane_floats);
+            __m512 v = _mm512_setzero_ps();
+            for (size_t r = 0; r < runs; r++)
+                if (mask[t][r])
+                    v = _mm512_mask_loadu_ps(
+                        v, mask[t][r],
+                        (const float *)(plane + (uintptr_t)offset[t][r] * sizeof(float)));
+            rows[k % 2] = _mm512_castps_si512(v);
+            if (k % 2 || k + 1 == kc) {
+                const __m512i hi = k % 2 ? rows[1] : _mm512_setzero_si512();
+                /* (hi & high) | lo >> 16 */
+                _mm512_storeu_ps(d + k / 2 * SIEVE_GEMM_NR,
+                                 _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+                                     hi, high, _mm512_srli_epi32(rows[0], 16), 0xea)));
+            }
+            if (++t == taps) {
+                t = 0;
+                c++;
+            }
+        }
+    }
+}
 #endif
 
 static void conv_pack_im2col_inside(const conv_image *im, size_t j0, size_t count, size_t k0,
@@ -741,8 +829,10 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .a_lut = r->w_lut,
             .load_a_codes = r->w_nibbles ? conv_load_weight_nibbles : NULL,
             .pack_b = pointwise ? conv_pack_pointwise : conv_pack_im2col,
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-            .pack_b_pairs = pointwise ? conv_pack_pointwise_pairs : NULL,
+#ifdef SIEVE_CONV_GATHER
+            .pack_b_pairs = pointwise                ? conv_pack_pointwise_pairs
+                            : conv_pairs_packs(g)    ? conv_pack_im2col_pairs
+                                                     : NULL,
 #endif
             .b = &im,
             .c = r->y + (n * g->m + grp * g->mg) * g->p,
