@@ -941,10 +941,12 @@ static bool conv_bf16(const sieve_op_input *in)
 }
 
 /* Winograd's fp32 3x3 against the bf16 GEMM on the same layer: Winograd
- * wins on large images, where the GEMM's im2col packing weighs (ResNet-18
- * 56x56x64: 0.63 ms against 1.50; 28x28x128: 0.81 against 1.22), the
- * GEMM on images of one column block (14x14x256: 1.09 against 1.16;
- * 7x7x512: 1.40 against 1.83; bench_engine --layers, cf8, 1 thread). */
+ * does a quarter of the multiplications and wins on large images
+ * (ResNet-18 56x56x64: 0.64 ms against 1.03, its tiles at the bf16 peak;
+ * 28x28x128: 0.84 against 0.95; SqueezeNet 27x27: 0.77 against 0.91), the
+ * GEMM on images of one column block (ResNet-18 14x14x256: 0.88 against
+ * 0.92-1.01; 7x7x512: 1.40 against 1.83; cf8, 1 thread, CPU time per
+ * layer). */
 static bool conv_winograd_beats_bf16(const conv_geom *g)
 {
     return g->p > SIEVE_GEMM_NC;
