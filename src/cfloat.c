@@ -682,7 +682,11 @@ SIEVE_TARGET_AVX512 static void decode_codes_avx512(const cfloat_codec *c, const
  * not a normal fp32 take the portable loop. */
 typedef struct encode_avx512 {
     __m512 scale;
-    __m512i abs_mask, inf_bits, round_half_m1, lsb_flip, lsb_flag, exp_offset_code;
+    /* round_half_offset: half an m-bit step less one, less the exponent
+     * offset at its place (exp_offset_code << round_shift), so that one
+     * shift of the rounded bits gives the code (bias <= 127 - m for a
+     * valid format: no lane wraps) */
+    __m512i abs_mask, inf_bits, round_half_offset, lsb_flip, lsb_flag;
     __m512i normal_min_bits, magnitude_mask, sign_bit, half_denormal, smallest_normal;
     __m128i round_shift, sign_to_code;
     bool step_is_2m126, unsigned_flag;
@@ -698,10 +702,10 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE bool encode_avx512_init(const cfloat_codec *c, 
     k->scale = _mm512_castsi512_ps(_mm512_set1_epi32(scale_biased << FP32_MANT_BITS));
     k->abs_mask = _mm512_set1_epi32((int)FP32_ABS_MASK);
     k->inf_bits = _mm512_set1_epi32((int)FP32_INF_BITS);
-    k->round_half_m1 = _mm512_set1_epi32((int)c->round_half_m1);
+    k->round_half_offset =
+        _mm512_set1_epi32((int)(c->round_half_m1 - (c->exp_offset_code << c->round_shift)));
     k->lsb_flip = _mm512_set1_epi32((int)c->round_lsb_flip);
     k->lsb_flag = _mm512_set1_epi32((int)c->round_lsb_flag);
-    k->exp_offset_code = _mm512_set1_epi32((int)c->exp_offset_code);
     k->normal_min_bits = _mm512_set1_epi32((int)c->normal_min_bits);
     k->magnitude_mask = _mm512_set1_epi32((int)c->magnitude_mask);
     k->sign_bit = _mm512_set1_epi32((int)(c->sign_flag << c->sign_shift));
@@ -714,22 +718,24 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE bool encode_avx512_init(const cfloat_codec *c, 
     return true;
 }
 
-/* The codes of the fp32 lanes `bits` (lanes outside `lanes` give garbage);
- * ORs into *bad the lanes that are NaN, or negative in an unsigned format. */
-SIEVE_TARGET_AVX512 SIEVE_INLINE __m512i encode16_avx512(const encode_avx512 *k, __m512i bits,
-                                                         __mmask16 lanes, __mmask16 *bad)
+/* The body, for a format with a sign bit or, `nonneg`, for an unsigned
+ * format's codes where any set sign bit (-0 too) counts as bad: the
+ * absolute value and the sign are then no work at all (the tile encoder,
+ * whose callers fall back to the bulk encoder when it says no). */
+SIEVE_TARGET_AVX512 SIEVE_INLINE __m512i encode16_body_avx512(const encode_avx512 *k, __m512i bits,
+                                                              __mmask16 lanes, __mmask16 *bad,
+                                                              const bool nonneg)
 {
-    const __m512i a = _mm512_and_si512(bits, k->abs_mask);
+    const __m512i a = nonneg ? bits : _mm512_and_si512(bits, k->abs_mask);
     *bad |= _mm512_mask_cmpgt_epu32_mask(lanes, a, k->inf_bits);
-    if (k->unsigned_flag)
+    if (!nonneg && k->unsigned_flag)
         *bad |= _mm512_mask_test_epi32_mask(_mm512_movepi32_mask(bits) & lanes, a, a);
     /* normal range: integer round to m mantissa bits, then saturate */
     const __m512i lsb = _mm512_ternarylogic_epi32(_mm512_srl_epi32(a, k->round_shift), k->lsb_flip,
                                                   k->lsb_flag, 0x28); /* (a ^ b) & c */
-    const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(a, k->round_half_m1), lsb);
-    __m512i magnitude = _mm512_min_epu32(
-        _mm512_sub_epi32(_mm512_srl_epi32(rounded, k->round_shift), k->exp_offset_code),
-        k->magnitude_mask);
+    const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(a, k->round_half_offset), lsb);
+    __m512i magnitude =
+        _mm512_min_epu32(_mm512_srl_epi32(rounded, k->round_shift), k->magnitude_mask);
     /* subnormal range: |x| / step, rounded to nearest even */
     const __mmask16 sub = _mm512_cmplt_epu32_mask(a, k->normal_min_bits);
     const __m512 steps = _mm512_mul_round_ps(_mm512_castsi512_ps(a), k->scale,
@@ -741,8 +747,18 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE __m512i encode16_avx512(const encode_avx512 *k,
                                       _mm512_cmplt_epu32_mask(a, k->smallest_normal);
         magnitude = _mm512_mask_mov_epi32(magnitude, denormal_up, _mm512_set1_epi32(1));
     }
+    if (nonneg)
+        return magnitude;
     return _mm512_ternarylogic_epi32(magnitude, _mm512_srl_epi32(bits, k->sign_to_code),
                                      k->sign_bit, 0xf8); /* a | (b & c) */
+}
+
+/* The codes of the fp32 lanes `bits` (lanes outside `lanes` give garbage);
+ * ORs into *bad the lanes that are NaN, or negative in an unsigned format. */
+SIEVE_TARGET_AVX512 SIEVE_INLINE __m512i encode16_avx512(const encode_avx512 *k, __m512i bits,
+                                                         __mmask16 lanes, __mmask16 *bad)
+{
+    return encode16_body_avx512(k, bits, lanes, bad, false);
 }
 
 SIEVE_TARGET_AVX512 static uint32_t encode_codes_avx512(const cfloat_codec *c, const float *src,
@@ -2093,11 +2109,11 @@ SIEVE_TARGET_AVX512 static void tile_encoder_init_avx512(const cfloat_codec *c, 
 
 /* Row r's codes: dword j of `pairs` holds code 2j in bits 0-3 and code
  * 2j+1 in bits 16-19, made bytes by one narrowing (as pack_bytes_avx512). */
-SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *kp, unsigned w,
-                                                   const float *vals, size_t vals_stride,
-                                                   size_t mr, size_t nr,
-                                                   uint8_t *stream, size_t first,
-                                                   size_t row_stride)
+SIEVE_TARGET_AVX512 SIEVE_INLINE bool tile_encode_body_avx512(const encode_avx512 *kp, unsigned w,
+                                                             const float *vals, size_t vals_stride,
+                                                             size_t mr, size_t nr,
+                                                             uint8_t *stream, size_t first,
+                                                             size_t row_stride, const bool nonneg)
 {
     /* a local copy: the byte stores below may alias *kp as far as the
      * compiler knows, which made it reload every constant per row */
@@ -2112,8 +2128,10 @@ SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *kp, unsi
     for (size_t r = 0; r < mr; r++) {
         const float *v = vals + r * vals_stride;
         const size_t e = first + r * row_stride;
-        const __m512i c0 = encode16_avx512(k, _mm512_maskz_loadu_epi32(m0, v), m0, &bad);
-        const __m512i c1 = encode16_avx512(k, _mm512_maskz_loadu_epi32(m1, v + 16), m1, &bad);
+        const __m512i c0 =
+            encode16_body_avx512(k, _mm512_maskz_loadu_epi32(m0, v), m0, &bad, nonneg);
+        const __m512i c1 =
+            encode16_body_avx512(k, _mm512_maskz_loadu_epi32(m1, v + 16), m1, &bad, nonneg);
         if (w == 8) {
             _mm_mask_storeu_epi8(stream + e, m0, _mm512_cvtepi32_epi8(c0));
             _mm_mask_storeu_epi8(stream + e + 16, m1, _mm512_cvtepi32_epi8(c1));
@@ -2149,6 +2167,20 @@ SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *kp, unsi
         }
     }
     return bad == 0;
+}
+
+/* Unsigned formats take the body without sign handling: a value with its
+ * sign bit set (-0 included) makes the tile say no. */
+SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *k, unsigned w,
+                                                   const float *vals, size_t vals_stride,
+                                                   size_t mr, size_t nr, uint8_t *stream,
+                                                   size_t first, size_t row_stride)
+{
+    if (k->unsigned_flag)
+        return tile_encode_body_avx512(k, w, vals, vals_stride, mr, nr, stream, first,
+                                       row_stride, true);
+    return tile_encode_body_avx512(k, w, vals, vals_stride, mr, nr, stream, first, row_stride,
+                                   false);
 }
 #endif
 

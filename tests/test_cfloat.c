@@ -26,6 +26,7 @@
 #endif
 
 #include "cfloat_dot.h"
+#include "cfloat_tile.h"
 #include "sieve/cfloat.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -1056,6 +1057,74 @@ static void test_pack_midpoints_match_reference(void **state)
     free(list.items);
 }
 
+/* The tile encoder (where this CPU has it) writes the reference's codes
+ * for every 8- and 4-bit format: each code's value, the midpoints to its
+ * neighbours and one ulp either side, negatives, values past the largest
+ * (saturation); as rows of up to 32 at any stride, from a byte or (4-bit)
+ * a nibble, leaving the neighbouring codes alone. It says no to NaN and,
+ * in an unsigned format, to negatives and -0. */
+static void test_tile_encode_matches_reference(void **state)
+{
+    (void)state;
+    format_list list = byte_formats();
+    for (size_t i = 0; i < list.count; i++) {
+        const sieve_format *f = &list.items[i];
+        sieve_tile_encoder enc;
+        if (!sieve_tile_encoder_init(&enc, f))
+            continue;
+        const unsigned w = sieve_format_width(f);
+        const uint32_t count = magnitude_codes(f);
+        float src[2 * 4 * 256 + 2];
+        size_t n = 0;
+        for (uint32_t c = 0; c < count; c++) {
+            const double lo = spec_value(f, c);
+            const double hi = c + 1 < count ? spec_value(f, c + 1) : lo * 4;
+            const float mid = (float)((lo + hi) / 2);
+            const float xs[4] = {(float)lo, mid, nextafterf(mid, 0.0f), nextafterf(mid, INFINITY)};
+            for (int j = 0; j < 4; j++) {
+                src[n++] = xs[j];
+                if (f->is_signed)
+                    src[n++] = -xs[j];
+            }
+        }
+        if (f->is_signed)
+            src[n++] = -0.0f;
+        const size_t cols = 29, rows = (n + cols - 1) / cols, stride = 31;
+        float vals[(sizeof(src) / sizeof(src[0]) + 28) / 29 * 32];
+        for (size_t r = 0; r < rows; r++)
+            for (size_t j = 0; j < 32; j++)
+                vals[r * 32 + j] = r * cols + j < n && j < cols ? src[r * cols + j] : 0.0f;
+        for (size_t first = 0; first < 2; first++) {
+            const size_t elems = first + rows * stride;
+            uint8_t *buf = malloc(sieve_format_bytes(f, elems) + SIEVE_PACK_SLACK);
+            memset(buf, 0xa5, sieve_format_bytes(f, elems) + SIEVE_PACK_SLACK);
+            assert_true(sieve_tile_encode(&enc, vals, 32, rows, cols, buf, first, stride));
+            for (size_t e = 0; e < elems; e++) {
+                const size_t r = (e - first) / stride, j = (e - first) % stride;
+                const uint32_t got = stream_get(buf, e * w, w);
+                const bool inside = e >= first && j < cols;
+                const uint32_t want = inside ? encode(f, vals[r * 32 + j])
+                                             : stream_get((const uint8_t[]){0xa5, 0xa5},
+                                                          (e * w) % 8, w);
+                if (got != want)
+                    fail_msg("%s from %zu: element %zu (%a) is code %u, want %u", fmt_name(f),
+                             first, e, inside ? (double)vals[r * 32 + j] : 0.0, got, want);
+            }
+            free(buf);
+        }
+        /* rejections: NaN; a negative and -0 in an unsigned format */
+        const float bad[] = {NAN, -1.0f, -0.0f};
+        uint8_t out[8 + SIEVE_PACK_SLACK];
+        for (size_t b = 0; b < (f->is_signed ? 1u : 3u); b++) {
+            float row[32] = {1.0f, 0.5f, 0.0f};
+            row[2] = bad[b];
+            if (sieve_tile_encode(&enc, row, 32, 1, 3, out, 0, 3))
+                fail_msg("%s: encoded %g", fmt_name(f), (double)bad[b]);
+        }
+    }
+    free(list.items);
+}
+
 /* On NaN (or a negative in an unsigned format) pack and quantize report
  * the first offender; elements before it are stored, the rest of the
  * destination is untouched. 8- and 4-bit formats from a byte boundary
@@ -1408,6 +1477,7 @@ int main(void)
         cmocka_unit_test(test_unpack_every_4_and_8_bit_format_long_runs),
         cmocka_unit_test(test_unpack_sampled_codes_wide_formats),
         cmocka_unit_test(test_pack_midpoints_match_reference),
+        cmocka_unit_test(test_tile_encode_matches_reference),
         cmocka_unit_test(test_dot_rows_match_definition_every_4_and_8_bit_format),
         cmocka_unit_test(test_dot_rows_match_definition_other_widths_and_fp32),
         cmocka_unit_test(test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits),
