@@ -381,6 +381,11 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         {1, 3, 30, 75, 5, 11, 11, 4, 4, 1, 1, 2, 2, 2, 2, 1, false, true},
         {1, 2, 14, 69, 4, 3, 3, 4, 4, 1, 1, 0, 0, 0, 0, 1, true, false},
         {1, 3, 13, 45, 6, 7, 7, 2, 2, 1, 1, 0, 0, 0, 0, 1, false, true},
+        /* the table packer (padded, column stride 1, up to 7x7): 7x7 with
+         * pad 3, rows of 5 (three runs per panel), row stride 2 */
+        {1, 3, 12, 13, 9, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1, true, false},
+        {1, 9, 5, 5, 11, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true, true},
+        {1, 5, 14, 19, 7, 3, 3, 2, 1, 1, 1, 1, 1, 0, 2, 1, false, true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_conv_case(&cases[i]);

@@ -466,20 +466,18 @@ static bool conv_pairs_packs(const conv_geom *g)
     return g->sw == 1 && g->kh * g->kw <= CONV_PAIRS_MAX_TAPS;
 }
 
-/* im2col for the bf16 tiles at column stride 1, straight into bf16 pairs
- * (sieve_gemm_pairs_b's layout). Which lanes of a panel row come from
- * inside the input, and where they start, depends only on the tap (ky, kx)
- * and the panel: one table per panel, then every row of k is a masked
- * load per run of pixels that share an output row (lanes outside the
- * input stay zero), and every two rows one pairing and one store. Half
- * the stores of the fp32 packer and no second pass over the panel. */
-__attribute__((target("avx512f"))) static void conv_pack_im2col_pairs(const void *src, size_t j0,
-                                                                      size_t count, size_t k0,
-                                                                      size_t kc, float *dst,
-                                                                      float *tmp)
+/* im2col at column stride 1 by tables: which lanes of a panel row come
+ * from inside the input, and where they start, depends only on the tap
+ * (ky, kx) and the panel: one table per panel, then every row of k is a
+ * masked load per run of pixels that share an output row (lanes outside
+ * the input stay zero). The general packer did that bookkeeping for every
+ * row. With `pairs`, for the bf16 tiles, every two rows become one row of
+ * bf16 pairs (sieve_gemm_pairs_b's layout): half the stores, no second
+ * pass over the panel. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0, size_t kc,
+                       float *dst, const bool pairs)
 {
-    (void)tmp;
-    const conv_image *im = src;
     const conv_geom *g = im->g;
     const size_t taps = g->kh * g->kw, plane_floats = g->h * g->w;
     const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w;
@@ -530,8 +528,12 @@ __attribute__((target("avx512f"))) static void conv_pack_im2col_pairs(const void
                     v = _mm512_mask_loadu_ps(
                         v, mask[t][r],
                         (const float *)(plane + (uintptr_t)offset[t][r] * sizeof(float)));
-            rows[k % 2] = _mm512_castps_si512(v);
-            if (k % 2 || k + 1 == kc) {
+            if (!pairs) {
+                _mm512_storeu_ps(d + k * SIEVE_GEMM_NR, v);
+            } else {
+                rows[k % 2] = _mm512_castps_si512(v);
+            }
+            if (pairs && (k % 2 || k + 1 == kc)) {
                 const __m512i hi = k % 2 ? rows[1] : _mm512_setzero_si512();
                 /* (hi & high) | lo >> 16 */
                 _mm512_storeu_ps(d + k / 2 * SIEVE_GEMM_NR,
@@ -544,6 +546,22 @@ __attribute__((target("avx512f"))) static void conv_pack_im2col_pairs(const void
             }
         }
     }
+}
+
+__attribute__((target("avx512f"))) static void conv_pack_im2col_pairs(const void *src, size_t j0,
+                                                                      size_t count, size_t k0,
+                                                                      size_t kc, float *dst,
+                                                                      float *tmp)
+{
+    (void)tmp;
+    conv_pack_im2col_table(src, j0, count, k0, kc, dst, true);
+}
+
+__attribute__((target("avx512f"))) static void
+conv_pack_im2col_table_f32(const conv_image *im, size_t j0, size_t count, size_t k0, size_t kc,
+                           float *dst)
+{
+    conv_pack_im2col_table(im, j0, count, k0, kc, dst, false);
 }
 #endif
 
@@ -709,6 +727,8 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
     if (conv_windows_inside(g))
         conv_pack_im2col_inside(im, j0, count, k0, kc, dst);
 #ifdef SIEVE_CONV_GATHER
+    else if (conv_pairs_packs(g) && __builtin_cpu_supports("avx512f"))
+        conv_pack_im2col_table_f32(im, j0, count, k0, kc, dst);
     else if (conv_stride_loads(g->sw) && __builtin_cpu_supports("avx512f"))
         conv_pack_im2col_padded_avx512(im, j0, count, k0, kc, dst);
 #endif
