@@ -525,8 +525,8 @@ static void test_conv_run_encoded_equals_packed_run(void **state)
         {1, 30, 17, 16, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false}, /* P = 272, even */
         /* Winograd: the output transform's row pieces are encoded */
         {1, 16, 24, 24, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},  /* even rows */
-        {2, 9, 13, 13, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},   /* odd rows */
-        {1, 12, 14, 13, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},  /* odd rows, even P */
+        {2, 9, 15, 15, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},   /* odd rows */
+        {1, 12, 16, 15, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},  /* odd rows, even P */
         {1, 300, 16, 16, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},  /* C over a block */
     };
     const sieve_format fmts[] = {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(2, 1, 1, 1),

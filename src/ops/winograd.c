@@ -133,10 +133,26 @@ static void wino_make_plan(const sieve_winograd_conv *g, wino_plan *p)
     p->u_floats = sieve_op_slice_floats(WINO_X * (p->kb * g->c + WINO_XI_PAD));
 }
 
+/* Tiles past the output's edge are computed and dropped: where less than
+ * three quarters of the tiles' outputs are real, the GEMM (with its table
+ * im2col) wins. 13 x 13 outputs fill 66 %: AlexNet's conv3-5 1.40 / 1.97 /
+ * 1.19 ms by Winograd, 1.24 / 1.68 / 1.18 by the GEMM, one layer at a time;
+ * after 256 MB of other reads (as in a whole run, behind its classifier),
+ * 1.82 / 2.25 / 1.50 against 1.40 / 1.81 / 1.25, as Winograd's weights
+ * transform writes four times the weights' bytes; SqueezeNet's 13 x 13
+ * expand3x3 0.32 against 0.28 (0.53 against 0.33 cold). 14 x 14 fills 77 %
+ * and stays (ResNet-18: 1.16 against 1.31 ms). */
+static bool wino_tiles_filled(const sieve_winograd_conv *g)
+{
+    size_t tiles = ceil_div(g->oh, WINO_M) * ceil_div(g->ow, WINO_M);
+    return 4 * g->oh * g->ow >= 3 * tiles * WINO_M * WINO_M;
+}
+
 bool sieve_winograd_worthwhile(const sieve_winograd_conv *g)
 {
     size_t tiles = ceil_div(g->oh, WINO_M) * ceil_div(g->ow, WINO_M);
-    return g->c >= WINO_MIN_C && g->m >= WINO_MIN_M && tiles >= WINO_MIN_TILES;
+    return g->c >= WINO_MIN_C && g->m >= WINO_MIN_M && tiles >= WINO_MIN_TILES &&
+           wino_tiles_filled(g);
 }
 
 size_t sieve_winograd_scratch_floats(const sieve_winograd_conv *g, int threads)
