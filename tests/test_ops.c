@@ -1581,6 +1581,28 @@ static void test_every_micro_kernel_computes_the_panel_product(void **state)
                 }
         }
 }
+/* A tile kernel's C (got) against the oracle's (want), both started from
+ * c0 with a row stride of 2 NR + 3: inside the tile within the reduction
+ * tolerance of the fp32 panels a (packed, MR rows) and b (two NR-column
+ * panels of kc rows), outside it untouched. */
+static void expect_tile(const char *name, int mode, const float *a, const float *b, size_t kc,
+                        size_t mr, size_t nr, const float *c0, const float *got, const float *want)
+{
+    enum { MR = SIEVE_GEMM_MR, NR = SIEVE_GEMM_NR, LD = 2 * NR + 3 };
+    for (int r = 0; r < MR; r++)
+        for (int j = 0; j < LD; j++) {
+            double mag = 1;
+            for (size_t k = 0; j < 2 * NR && k < kc; k++)
+                mag += fabs((double)a[k * MR + r] * b[(j / NR) * kc * NR + k * NR + j % NR]);
+            double tol = (double)(kc + 2) * FLT_EPSILON * mag;
+            float g = got[r * LD + j], w = want[r * LD + j];
+            bool outside = r >= (int)mr || j >= (int)nr;
+            if (outside ? (g != c0[r * LD + j] || w != g) : !(fabs(g - w) <= tol))
+                fail_msg("tile %s, kc %zu, mode %d, [%d][%d]: got %g want %g", name, kc, mode, r,
+                         j, (double)g, (double)w);
+        }
+}
+
 /* The SIMD tile kernel (when this CPU has one) computes the tile contract:
  * bias or C as the start, ReLU at the end, two panels side by side, A packed,
  * row-major, or row-major 8-bit codes looked up in a table. */
@@ -1640,18 +1662,7 @@ static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
             tile(&t);
             t.c = want;
             sieve_gemm_tile_ref(&t, fns[n - 1]);
-            for (int r = 0; r < MR; r++)
-                for (int j = 0; j < LD; j++) {
-                    double mag = 1;
-                    for (size_t k = 0; j < 2 * NR && k < kc; k++)
-                        mag += fabs((double)a[k * MR + r] * b[(j / NR) * kc * NR + k * NR + j % NR]);
-                    double tol = (double)(kc + 2) * FLT_EPSILON * mag;
-                    float g = got[r * LD + j], w = want[r * LD + j];
-                    bool outside = r >= (int)mr || j >= (int)nr;
-                    if (outside ? (g != c0[r * LD + j] || w != g) : !(fabs(g - w) <= tol))
-                        fail_msg("tile %s, kc %zu, mode %d, [%d][%d]: got %g want %g", name, kc,
-                                 mode, r, j, (double)g, (double)w);
-                }
+            expect_tile(name, mode, a, b, kc, mr, nr, c0, got, want);
         }
 }
 
@@ -1727,18 +1738,7 @@ static void test_bf16_tile_kernel_matches_its_micro_kernel_oracle(void **state)
             t.lda = row_major ? KMAX : 0;
             t.b = b_pairs;
             tile(&t);
-            for (int r = 0; r < MR; r++)
-                for (int j = 0; j < LD; j++) {
-                    double mag = 1;
-                    for (size_t k = 0; j < 2 * NR && k < kc; k++)
-                        mag += fabs((double)a[k * MR + r] * b[(j / NR) * kc * NR + k * NR + j % NR]);
-                    double tol = (double)(kc + 2) * FLT_EPSILON * mag;
-                    float g = got[r * LD + j], w = want[r * LD + j];
-                    bool outside = r >= (int)mr || j >= (int)nr;
-                    if (outside ? (g != c0[r * LD + j] || w != g) : !(fabs(g - w) <= tol))
-                        fail_msg("bf16 tile, kc %zu, mode %d, [%d][%d]: got %g want %g", kc, mode,
-                                 r, j, (double)g, (double)w);
-                }
+            expect_tile("bf16", mode, a, b, kc, mr, nr, c0, got, want);
         }
     }
 }
