@@ -481,7 +481,6 @@ conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0,
     const conv_geom *g = im->g;
     const size_t taps = g->kh * g->kw, plane_floats = g->h * g->w;
     const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w;
-    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     __mmask16 mask[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
     ptrdiff_t offset[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
@@ -517,7 +516,7 @@ conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0,
         }
         float *d = dst + q * kc * SIEVE_GEMM_NR;
         size_t c = k0 / taps, t = k0 % taps;
-        __m512i rows[2];
+        __m512 lo = _mm512_setzero_ps();
         for (size_t k = 0; k < kc; k++) {
             /* addresses by integers: an offset may lie before the plane,
              * where only masked-off lanes would read */
@@ -528,18 +527,14 @@ conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0,
                     v = _mm512_mask_loadu_ps(
                         v, mask[t][r],
                         (const float *)(plane + (uintptr_t)offset[t][r] * sizeof(float)));
-            if (!pairs) {
+            if (!pairs)
                 _mm512_storeu_ps(d + k * SIEVE_GEMM_NR, v);
-            } else {
-                rows[k % 2] = _mm512_castps_si512(v);
-            }
-            if (pairs && (k % 2 || k + 1 == kc)) {
-                const __m512i hi = k % 2 ? rows[1] : _mm512_setzero_si512();
-                /* (hi & high) | lo >> 16 */
+            else if (k % 2 == 0 && k + 1 < kc)
+                lo = v; /* paired with the next row */
+            else
                 _mm512_storeu_ps(d + k / 2 * SIEVE_GEMM_NR,
-                                 _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-                                     hi, high, _mm512_srli_epi32(rows[0], 16), 0xea)));
-            }
+                                 k % 2 ? sieve_gemm_pair_row_avx512(lo, v)
+                                       : sieve_gemm_pair_row_avx512(v, _mm512_setzero_ps()));
             if (++t == taps) {
                 t = 0;
                 c++;
@@ -776,21 +771,16 @@ __attribute__((target("avx512f"))) static void conv_pack_pointwise_pairs(const v
     (void)tmp;
     const conv_image *im = src;
     const size_t p_all = im->g->p;
-    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
         const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
         const __mmask16 m = (__mmask16)((1u << pcount) - 1);
         const float *xs = im->x + k0 * p_all + j0 + q * SIEVE_GEMM_NR;
         float *d = dst + q * kc * SIEVE_GEMM_NR;
         for (size_t k = 0; k < kc; k += 2) {
-            const __m512i lo = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, xs + k * p_all));
-            const __m512i hi =
-                k + 1 < kc ? _mm512_castps_si512(_mm512_maskz_loadu_ps(m, xs + (k + 1) * p_all))
-                           : _mm512_setzero_si512();
-            /* (hi & high) | lo >> 16 */
-            _mm512_storeu_ps(d + k / 2 * SIEVE_GEMM_NR,
-                             _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-                                 hi, high, _mm512_srli_epi32(lo, 16), 0xea)));
+            const __m512 lo = _mm512_maskz_loadu_ps(m, xs + k * p_all);
+            const __m512 hi = k + 1 < kc ? _mm512_maskz_loadu_ps(m, xs + (k + 1) * p_all)
+                                         : _mm512_setzero_ps();
+            _mm512_storeu_ps(d + k / 2 * SIEVE_GEMM_NR, sieve_gemm_pair_row_avx512(lo, hi));
         }
     }
 }

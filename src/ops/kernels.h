@@ -247,6 +247,20 @@ void sieve_gemm_pairs_b(float *panel, size_t kc);
  * padded with a zero to an even length: row-major A of the bf16 tile
  * kernel (lda floats apart), read as one pair per 32-bit word. */
 void sieve_gemm_pairs_row(const float *src, size_t kc, float *dst);
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+/* One row of bf16 pairs from rows lo (k = 2p) and hi (2p + 1) of 16 exact
+ * bf16 values each (hi zero past an odd kc): (hi & 0xffff0000) | lo >> 16
+ * per lane, for every packer that writes sieve_gemm_pairs_b's layout. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+sieve_gemm_pair_row_avx512(__m512 lo, __m512 hi)
+{
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+        _mm512_castps_si512(hi), _mm512_set1_epi32((int)0xffff0000u),
+        _mm512_srli_epi32(_mm512_castps_si512(lo), 16), 0xea));
+}
+#endif
 /* The tile contract computed with a micro-kernel: the test oracle. */
 void sieve_gemm_tile_ref(const sieve_gemm_tile *tile, sieve_gemm_micro_fn micro);
 

@@ -435,15 +435,11 @@ void sieve_gemm_pairs_row(const float *src, size_t kc, float *dst)
 #ifdef SIEVE_GEMM_X86
 __attribute__((target("avx512f"))) static void pairs_b_avx512(float *panel, size_t kc)
 {
-    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     for (size_t p = 0; 2 * p < kc; p++) {
-        const __m512i lo = _mm512_castps_si512(_mm512_loadu_ps(panel + 2 * p * NR));
-        const __m512i hi = 2 * p + 1 < kc
-                               ? _mm512_castps_si512(_mm512_loadu_ps(panel + (2 * p + 1) * NR))
-                               : _mm512_setzero_si512();
-        /* (hi & high) | lo >> 16 */
-        _mm512_storeu_ps(panel + p * NR, _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-                                             hi, high, _mm512_srli_epi32(lo, 16), 0xea)));
+        const __m512 lo = _mm512_loadu_ps(panel + 2 * p * NR);
+        const __m512 hi =
+            2 * p + 1 < kc ? _mm512_loadu_ps(panel + (2 * p + 1) * NR) : _mm512_setzero_ps();
+        _mm512_storeu_ps(panel + p * NR, sieve_gemm_pair_row_avx512(lo, hi));
     }
 }
 #endif
