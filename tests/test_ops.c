@@ -386,6 +386,12 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         {1, 3, 12, 13, 9, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1, true, false},
         {1, 9, 5, 5, 11, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true, true},
         {1, 5, 14, 19, 7, 3, 3, 2, 1, 1, 1, 1, 1, 0, 2, 1, false, true},
+        /* column phases (conv_splits_phases): dilation 2 with stride 2,
+         * row and column strides 2 and 3, 12x12 (over the table packer's
+         * 11x11: the general packer on phases) */
+        {1, 6, 17, 19, 5, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, false, true},
+        {1, 4, 20, 23, 6, 5, 5, 2, 3, 1, 1, 2, 1, 0, 2, 1, true, true},
+        {1, 2, 30, 31, 3, 12, 12, 3, 3, 1, 1, 1, 1, 2, 5, 1, true, false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_conv_case(&cases[i]);
@@ -413,14 +419,19 @@ static void test_conv_on_bf16_exact_values_matches_ref(void **state)
         {1, 14, 10, 10, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true, true},  /* groups 2 */
         {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},     /* K = 1 */
         /* the pair packer's im2col (column stride 1): dilation, row
-         * stride 2, pads over the kernel, 7x7 (its most taps), 8x8 (over:
+         * stride 2, pads over the kernel, 7x7, 12x12 (over its 11x11:
          * the fp32 packer, then pairing), 3 runs per panel (rows of 5) */
         {1, 8, 13, 11, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 1, 1, false, true},
         {1, 5, 14, 19, 7, 3, 3, 2, 1, 1, 1, 1, 1, 0, 2, 1, true, true},
         {1, 2, 3, 3, 4, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 1, false, true},
         {1, 3, 12, 13, 9, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1, true, false},
-        {1, 3, 12, 13, 9, 8, 8, 1, 1, 1, 1, 3, 3, 4, 4, 1, true, true},
+        {1, 3, 12, 13, 9, 12, 12, 1, 1, 1, 1, 3, 3, 4, 4, 1, true, true},
         {1, 9, 5, 5, 11, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true, true},
+        /* column strides through the input's column phases: the 7x7 and
+         * 11x11 stems, dilation 2 with stride 2 */
+        {1, 3, 23, 21, 17, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, true},
+        {1, 3, 39, 41, 7, 11, 11, 4, 4, 1, 1, 2, 2, 2, 2, 1, false, true},
+        {1, 6, 17, 19, 5, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, false, true},
     };
     const sieve_format x_fmt = sieve_format_cfloat(4, 3, 7, 1),
                        w_fmts[] = {sieve_format_cfloat(4, 3, 7, 1),
@@ -660,36 +671,48 @@ static void test_conv_infer_rejects_bad_shapes(void **state)
 
 
 /* Scratch smaller than one slice per thread: run falls back to fewer
- * threads or to the reference instead of overrunning. */
+ * threads or to the reference instead of overrunning. A strided 7x7 layer
+ * also asks for room to split its input into column phases; with room
+ * for its GEMM alone it reads the input at its stride instead. */
 static void test_conv_with_short_scratch_still_correct(void **state)
 {
     (void)state;
-    sieve_layer l = conv_layer(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false);
-    sieve_op_input in[3] = {random_input(shape_of(4, 1, 5, 9, 9)),
-                            random_input(shape_of(4, 4, 5, 3, 3)), random_input(shape_of(1, 4))};
-    sieve_shape shapes[3] = {in[0].shape, in[1].shape, in[2].shape};
-    sieve_shape out = infer_ok(&l, in, 3);
-    float *want = run_ref(&l, in, 3, &out);
-    size_t one = sieve_op_kernels[SIEVE_OP_CONV].scratch_floats(&l, shapes, 3, &out, 1);
-    sieve_context *ctx = sieve_context_create(NULL);
-    sieve_pool *pool = NULL;
-    assert_int_equal(sieve_pool_create(ctx, 2, &pool), SIEVE_OK);
-    float *scratch = sieve_alloc_aligned(ctx, one * sizeof(float));
-    float *y = malloc(numel(&out) * sizeof(float));
-    size_t sizes[] = {0, one};
-    for (int i = 0; i < 2; i++) {
-        sieve_op_env env = {pool, sizes[i] ? scratch : NULL, sizes[i]};
-        memset(y, 0xff, numel(&out) * sizeof(float));
-        sieve_op_kernels[SIEVE_OP_CONV].run(&l, in, 3, y, &out, &env);
-        expect_close(y, want, numel(&out), NULL, 1e-5, 1e-5, "conv short scratch");
+    sieve_layer layers[2] = {conv_layer(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false),
+                             conv_layer(7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true)};
+    const int kernel[2] = {3, 7};
+    for (int li = 0; li < 2; li++) {
+        const sieve_layer *l = &layers[li];
+        sieve_op_input in[3] = {random_input(shape_of(4, 1, 5, 19, 21)),
+                                random_input(shape_of(4, 4, 5, kernel[li], kernel[li])),
+                                random_input(shape_of(1, 4))};
+        sieve_shape shapes[3] = {in[0].shape, in[1].shape, in[2].shape};
+        sieve_shape out = infer_ok(l, in, 3);
+        float *want = run_ref(l, in, 3, &out);
+        const sieve_op_kernel *k = &sieve_op_kernels[SIEVE_OP_CONV];
+        size_t one = k->scratch_floats(l, shapes, 3, &out, 1);
+        size_t slice = k->scratch_floats(l, shapes, 3, &out, 2) - one;
+        sieve_context *ctx = sieve_context_create(NULL);
+        sieve_pool *pool = NULL;
+        assert_int_equal(sieve_pool_create(ctx, 2, &pool), SIEVE_OK);
+        float *scratch = sieve_alloc_aligned(ctx, one * sizeof(float));
+        float *y = malloc(numel(&out) * sizeof(float));
+        size_t sizes[] = {0, slice, one};
+        for (int i = 0; i < 3; i++) {
+            sieve_op_env env = {pool, sizes[i] ? scratch : NULL, sizes[i]};
+            for (size_t j = 0; j < one; j++)
+                scratch[j] = NAN;
+            memset(y, 0xff, numel(&out) * sizeof(float));
+            k->run(l, in, 3, y, &out, &env);
+            expect_close(y, want, numel(&out), NULL, 1e-5, 1e-5, "conv short scratch");
+        }
+        free(y);
+        free(want);
+        sieve_free_aligned(ctx, scratch, one * sizeof(float));
+        sieve_pool_destroy(pool);
+        sieve_context_destroy(ctx);
+        for (int i = 0; i < 3; i++)
+            free_input(&in[i]);
     }
-    free(y);
-    free(want);
-    sieve_free_aligned(ctx, scratch, one * sizeof(float));
-    sieve_pool_destroy(pool);
-    sieve_context_destroy(ctx);
-    for (int i = 0; i < 3; i++)
-        free_input(&in[i]);
 }
 
 /* ---- pooling ------------------------------------------------------------- */

@@ -154,6 +154,34 @@ static bool conv_is_depthwise(const conv_geom *g)
     return g->cg == 1 && g->mg == 1;
 }
 
+/* Column phases. A convolution at column stride sw > 1 reads its input
+ * at that stride: AlexNet's 11x11 stride-4 stem spent 45 % of its time in
+ * the im2col, ResNet-18's 7x7 stride-2 stem 36 %. Split once into sw
+ * column phases (phase r of an input row holds columns r, r + sw,
+ * r + 2 sw, ..., then zeros up to the phase width), the input is read at
+ * stride 1, by the table packer: tap kx, with dx = kx * dw - pl, reads
+ * phase dx mod sw shifted by floor(dx / sw) columns. The split reads and
+ * writes the input once; the im2col reads each input pixel about
+ * kh * kw / (sh * sw) times, so the split pays where that is over one
+ * (3x3 stride 2: 0.93 -> 0.71 ms on ResNet-18's 28x28 -> 14x14 layer)
+ * and not where it is not (its 1x1 stride-2 shortcuts: 0.08 -> 0.12 ms). */
+static bool conv_splits_phases(const conv_geom *g)
+{
+    return g->sw > 1 && !conv_is_depthwise(g) &&
+           g->kh * g->kw > (size_t)g->sh * (size_t)g->sw;
+}
+
+static size_t conv_phase_width(const conv_geom *g)
+{
+    return (g->w + (size_t)g->sw - 1) / (size_t)g->sw;
+}
+
+/* Floats of the split input, all images and channels. */
+static size_t conv_phases_floats(const conv_geom *g)
+{
+    return sieve_op_slice_floats(g->batch * g->c * (size_t)g->sw * g->h * conv_phase_width(g));
+}
+
 /* 3x3, stride 1, dilation 1, group 1 with enough channels and pixels:
  * Winograd F(4x4, 3x3) (winograd.c). */
 static bool conv_winograd_shape(const conv_geom *g, sieve_winograd_conv *wg)
@@ -180,6 +208,8 @@ size_t sieve_conv_scratch(const sieve_layer *layer, const sieve_shape *in, int n
     conv_geom g;
     conv_geometry(layer, &in[0], &in[1], out, &g);
     size_t floats = conv_slice_floats(&g) * (size_t)SIEVE_MAX(threads, 1);
+    if (conv_splits_phases(&g))
+        floats += conv_phases_floats(&g);
     sieve_winograd_conv wg;
     if (conv_winograd_shape(&g, &wg))
         floats = SIEVE_MAX(floats, sieve_winograd_scratch_floats(&wg, threads));
@@ -330,6 +360,7 @@ static void conv_load_weight_rows(const void *src, size_t i0, size_t count, size
 typedef struct conv_image {
     const float *x; /* first channel of the group in this image */
     const conv_geom *g;
+    const float *xd; /* the same channels split into column phases, or NULL */
 } conv_image;
 
 /* Ceiling division for a positive divisor and any numerator. */
@@ -337,6 +368,13 @@ static ptrdiff_t ceil_div_signed(ptrdiff_t a, ptrdiff_t b)
 {
     return a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }
+
+/* Floor division for a possibly negative numerator and positive divisor. */
+static ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
 
 /* B block by im2col: row k = (channel, ky, kx), column = output pixel.
  * The NR pixels of a panel fall into at most a few runs along output rows;
@@ -458,12 +496,14 @@ conv_pack_im2col_inside_avx512(const conv_image *im, size_t j0, size_t count, si
 }
 #define SIEVE_CONV_GATHER 1
 
-/* Largest kh * kw the pair packer keeps tables for (7x7: 49 taps). */
-#define CONV_PAIRS_MAX_TAPS 49
+/* Largest kh * kw the table packer keeps tables for (11x11: 121 taps). */
+#define CONV_PAIRS_MAX_TAPS 121
 
-static bool conv_pairs_packs(const conv_geom *g)
+/* Whether the table packer takes an image: read at column stride 1, as
+ * it is or split into column phases. */
+static bool conv_table_packs(const conv_image *im)
 {
-    return g->sw == 1 && g->kh * g->kw <= CONV_PAIRS_MAX_TAPS;
+    return (im->g->sw == 1 || im->xd) && im->g->kh * im->g->kw <= CONV_PAIRS_MAX_TAPS;
 }
 
 /* im2col at column stride 1 by tables: which lanes of a panel row come
@@ -479,10 +519,30 @@ conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0,
                        float *dst, const bool pairs)
 {
     const conv_geom *g = im->g;
-    const size_t taps = g->kh * g->kw, plane_floats = g->h * g->w;
     const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w;
+    /* rows of the input, or of its column phases (im->xd) */
+    const ptrdiff_t pitch = im->xd ? (ptrdiff_t)conv_phase_width(g) : w;
+    const size_t taps = g->kh * g->kw, plane_floats = g->h * (size_t)pitch;
+    const size_t channel_floats = plane_floats * (im->xd ? (size_t)g->sw : 1);
+    const float *x = im->xd ? im->xd : im->x;
     __mmask16 mask[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
     ptrdiff_t offset[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
+    /* per tap: input row and column offsets, the length of the row it
+     * reads and where that row's plane starts in its channel */
+    ptrdiff_t tap_dy[CONV_PAIRS_MAX_TAPS], tap_dx[CONV_PAIRS_MAX_TAPS],
+        tap_len[CONV_PAIRS_MAX_TAPS], tap_start[CONV_PAIRS_MAX_TAPS];
+    for (size_t t = 0; t < taps; t++) {
+        tap_dy[t] = (ptrdiff_t)((t / g->kw) * g->dh) - g->pt;
+        tap_dx[t] = (ptrdiff_t)((t % g->kw) * g->dw) - g->pl;
+        tap_len[t] = w;
+        tap_start[t] = 0;
+        if (im->xd) { /* phase ph, shifted by dx / sw (conv_splits_phases) */
+            const ptrdiff_t shift = floor_div(tap_dx[t], g->sw), ph = tap_dx[t] - shift * g->sw;
+            tap_len[t] = ph < w ? (w - ph + g->sw - 1) / g->sw : 0;
+            tap_start[t] = ph * (ptrdiff_t)plane_floats;
+            tap_dx[t] = shift;
+        }
+    }
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
         const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
         ptrdiff_t run_oy[SIEVE_GEMM_NR], run_ox[SIEVE_GEMM_NR], run_j[SIEVE_GEMM_NR],
@@ -500,18 +560,16 @@ conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0,
         }
         /* lane j of tap t, run r reads plane[offset + j] where mask has it */
         for (size_t t = 0; t < taps; t++) {
-            const ptrdiff_t dy = (ptrdiff_t)((t / g->kw) * g->dh) - g->pt,
-                            dx = (ptrdiff_t)((t % g->kw) * g->dw) - g->pl;
+            const ptrdiff_t dy = tap_dy[t], dx = tap_dx[t], len = tap_len[t], start = tap_start[t];
             for (size_t r = 0; r < runs; r++) {
                 const ptrdiff_t iy = run_oy[r] * (ptrdiff_t)g->sh + dy, a = run_ox[r];
-                const ptrdiff_t lo = SIEVE_MAX(a, -dx), hi = SIEVE_MIN(a + run_len[r], w - dx);
-                mask[t][r] = 0;
-                offset[t][r] = 0;
-                if (iy < 0 || iy >= h || lo >= hi)
-                    continue;
+                const ptrdiff_t lo = SIEVE_MAX(a, -dx), hi = SIEVE_MIN(a + run_len[r], len - dx);
+                /* one store each, not zeros first: the compiler made those
+                 * a rep stos per tap, slower than the loads it serves */
+                const bool inside = iy >= 0 && iy < h && lo < hi;
                 const unsigned first = (unsigned)(lo - a + run_j[r]), n = (unsigned)(hi - lo);
-                mask[t][r] = (__mmask16)(((1u << n) - 1) << first);
-                offset[t][r] = iy * w + a + dx - run_j[r];
+                mask[t][r] = inside ? (__mmask16)(((1u << n) - 1) << first) : 0;
+                offset[t][r] = inside ? start + iy * pitch + a + dx - run_j[r] : 0;
             }
         }
         float *d = dst + q * kc * SIEVE_GEMM_NR;
@@ -520,7 +578,7 @@ conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0,
         for (size_t k = 0; k < kc; k++) {
             /* addresses by integers: an offset may lie before the plane,
              * where only masked-off lanes would read */
-            const uintptr_t plane = (uintptr_t)(im->x + c * plane_floats);
+            const uintptr_t plane = (uintptr_t)(x + c * channel_floats);
             __m512 v = _mm512_setzero_ps();
             for (size_t r = 0; r < runs; r++)
                 if (mask[t][r])
@@ -609,7 +667,11 @@ static inline void conv_pack_im2col_padded(const conv_image *im, size_t j0, size
                                            size_t k0, size_t kc, float *dst, bool strided_loads)
 {
     const conv_geom *g = im->g;
-    const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w, sw = g->sw;
+    const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w;
+    /* the input's rows, or with column phases (im->xd) the phases' rows,
+     * each read at column stride sw */
+    const ptrdiff_t sw = im->xd ? 1 : g->sw, pitch = im->xd ? (ptrdiff_t)conv_phase_width(g) : w;
+    const size_t plane_floats = (size_t)h * (size_t)pitch;
     size_t khw = g->kh * g->kw;
 #ifndef SIEVE_CONV_GATHER
     (void)strided_loads;
@@ -622,11 +684,20 @@ static inline void conv_pack_im2col_padded(const conv_image *im, size_t j0, size
     size_t ky = rem / g->kw, kx = rem % g->kw;
     for (size_t k = 0; k < kc; k++) {
         ptrdiff_t dy = (ptrdiff_t)ky * g->dh - g->pt, dx = (ptrdiff_t)kx * g->dw - g->pl;
-        rows[k].plane = im->x + c * g->h * g->w;
+        ptrdiff_t row_len = w; /* elements of a row this tap reads from */
+        if (im->xd) {
+            /* phase r of channel c, shifted by q: columns q*sw + r + ox*sw */
+            ptrdiff_t q = floor_div(dx, g->sw), r = dx - q * g->sw;
+            rows[k].plane = im->xd + (c * (size_t)g->sw + (size_t)r) * plane_floats;
+            row_len = r < w ? (w - r + g->sw - 1) / g->sw : 0;
+            dx = q;
+        } else {
+            rows[k].plane = im->x + c * plane_floats;
+        }
         rows[k].dy = dy;
         rows[k].dx = dx;
         rows[k].ox_lo = dx >= 0 ? 0 : ceil_div_signed(-dx, sw);
-        rows[k].ox_hi = w - 1 - dx < 0 ? 0 : (w - 1 - dx) / sw + 1;
+        rows[k].ox_hi = row_len - 1 - dx < 0 ? 0 : (row_len - 1 - dx) / sw + 1;
         if (++kx == g->kw) {
             kx = 0;
             if (++ky == g->kh) {
@@ -669,7 +740,7 @@ static inline void conv_pack_im2col_padded(const conv_image *im, size_t j0, size
 #ifdef SIEVE_CONV_GATHER
                 if (strided_loads) {
                     conv_store_run_avx512(out, run_len[r], (size_t)(lo - a), (size_t)(hi - lo),
-                                          lo < hi ? xc + iy * w + lo * sw + dx : NULL,
+                                          lo < hi ? xc + iy * pitch + lo * sw + dx : NULL,
                                           (size_t)sw);
                     continue;
                 }
@@ -679,7 +750,7 @@ static inline void conv_pack_im2col_padded(const conv_image *im, size_t j0, size
                 if (lo < hi) {
                     /* indexes, not a row pointer offset by dx: that one
                      * could point before the input */
-                    const float *row = xc + iy * w;
+                    const float *row = xc + iy * pitch;
                     /* constant strides for the usual cases: the compiler
                      * vectorizes those copies, not a run-time stride */
                     if (sw == 1)
@@ -719,10 +790,17 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
     (void)tmp;
     const conv_image *im = src;
     const conv_geom *g = im->g;
-    if (conv_windows_inside(g))
+#ifdef SIEVE_CONV_GATHER
+    if (im->xd && conv_table_packs(im) && __builtin_cpu_supports("avx512f"))
+        conv_pack_im2col_table_f32(im, j0, count, k0, kc, dst);
+    else
+#endif
+    if (im->xd)
+        conv_pack_im2col_padded(im, j0, count, k0, kc, dst, false);
+    else if (conv_windows_inside(g))
         conv_pack_im2col_inside(im, j0, count, k0, kc, dst);
 #ifdef SIEVE_CONV_GATHER
-    else if (conv_pairs_packs(g) && __builtin_cpu_supports("avx512f"))
+    else if (conv_table_packs(im) && __builtin_cpu_supports("avx512f"))
         conv_pack_im2col_table_f32(im, j0, count, k0, kc, dst);
     else if (conv_stride_loads(g->sw) && __builtin_cpu_supports("avx512f"))
         conv_pack_im2col_padded_avx512(im, j0, count, k0, kc, dst);
@@ -797,6 +875,7 @@ static bool conv_is_pointwise(const conv_geom *g)
 typedef struct conv_run {
     conv_geom g;
     const float *x;
+    const float *xd; /* x split into column phases, or NULL */
     const sieve_op_input *w;
     sieve_dot_plan dot; /* packed w: sieve_format_load rebuilds its tables per call */
     const uint8_t *w_codes; /* 8-bit w: its codes, read through w_lut by the tile kernel */
@@ -825,7 +904,10 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
         size_t ng = t / per_image_group;
         size_t n = ng / g->group, grp = ng % g->group;
         conv_weights cw = {r->w, &r->dot, grp * g->mg, g->k};
-        conv_image im = {r->x + (n * g->c + grp * g->cg) * g->h * g->w, g};
+        size_t first = n * g->c + grp * g->cg; /* channel planes before the group's */
+        conv_image im = {r->x + first * g->h * g->w, g,
+                         r->xd ? r->xd + first * (size_t)g->sw * g->h * conv_phase_width(g)
+                               : NULL};
         sieve_gemm_job job = {
             .m = g->mg,
             .n = g->p,
@@ -841,7 +923,7 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .pack_b = pointwise ? conv_pack_pointwise : conv_pack_im2col,
 #ifdef SIEVE_CONV_GATHER
             .pack_b_pairs = pointwise                ? conv_pack_pointwise_pairs
-                            : conv_pairs_packs(g)    ? conv_pack_im2col_pairs
+                            : conv_table_packs(&im)  ? conv_pack_im2col_pairs
                                                      : NULL,
 #endif
             .b = &im,
@@ -860,12 +942,6 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
         };
         sieve_gemm_task(&job, &r->split, t % per_image_group, scratch);
     }
-}
-
-/* Floor division for a possibly negative numerator and positive divisor. */
-static ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b)
-{
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
 /* Depthwise: one plane (image n, channel c) at a time, accumulated row by
@@ -913,6 +989,73 @@ static void conv_depthwise_range(void *arg, size_t begin, size_t end, int thread
                     yrow[ox] = yrow[ox] > 0.0f ? yrow[ox] : 0.0f;
         }
     }
+}
+
+#ifdef SIEVE_CONV_GATHER
+/* Phase r of one input row, the first `count` (a multiple of 16) of its
+ * elements. */
+__attribute__((target("avx512f"))) static void conv_phase_avx512(const float *src, size_t sw,
+                                                                 size_t count, float *dst)
+{
+    for (size_t i = 0; i < count; i += 16)
+        _mm512_storeu_ps(dst + i, conv_load_strided(src + i * sw, 16, sw));
+}
+#endif
+
+/* Input rows [begin, end) (row = channel plane * h + y) into their column
+ * phases (conv_splits_phases). */
+static void conv_split_phases_range(void *arg, size_t begin, size_t end, int thread)
+{
+    (void)thread;
+    const conv_run *r = arg;
+    const conv_geom *g = &r->g;
+    const size_t sw = (size_t)g->sw, wd = conv_phase_width(g);
+    for (size_t row = begin; row < end; row++) {
+        const size_t plane = row / g->h, y = row % g->h;
+        const float *src = r->x + row * g->w;
+        float *dst = (float *)r->xd + (plane * sw * g->h + y) * wd;
+        for (size_t ph = 0; ph < sw; ph++, dst += g->h * wd) {
+            const size_t n = ph < g->w ? (g->w - ph + sw - 1) / sw : 0;
+            size_t i = 0;
+#ifdef SIEVE_CONV_GATHER
+            if (conv_stride_loads(sw) && __builtin_cpu_supports("avx512f")) {
+                i = n / 16 * 16;
+                conv_phase_avx512(src + ph, sw, i, dst);
+            }
+#endif
+            for (; i < n; i++)
+                dst[i] = src[ph + i * sw];
+            for (; i < wd; i++)
+                dst[i] = 0.0f;
+        }
+    }
+}
+
+/* Places r->xd, the column phases of the input, at the start of the
+ * scratch when the layer gains from them and the scratch holds them beside
+ * one GEMM slice (else NULL); *rest is the scratch left for the GEMM. */
+static void conv_reserve_phases(conv_run *r, const sieve_op_env *env, sieve_op_env *rest)
+{
+    *rest = *env;
+    r->xd = NULL;
+    if (!conv_splits_phases(&r->g) || !env->scratch)
+        return;
+    size_t floats = conv_phases_floats(&r->g);
+    if (env->scratch_floats < floats + sieve_op_slice_floats(conv_slice_floats(&r->g)))
+        return;
+    r->xd = env->scratch;
+    rest->scratch = env->scratch + floats;
+    rest->scratch_floats = env->scratch_floats - floats;
+}
+
+/* Then the GEMM: first the phases, if reserved. */
+static void conv_gemm_run(conv_run *r, sieve_pool *pool);
+
+static void conv_phases_then_gemm(conv_run *r, sieve_pool *pool)
+{
+    if (r->xd)
+        sieve_parallel_for(pool, r->g.batch * r->g.c * r->g.h, conv_split_phases_range, r);
+    conv_gemm_run(r, pool);
 }
 
 static void conv_gemm_run(conv_run *r, sieve_pool *pool)
@@ -983,8 +1126,10 @@ void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, i
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &r.g);
     bool has_bias = sieve_op_input_present(in, n_in, 2);
     bool ok;
+    sieve_op_env rest;
     r.slice = conv_slice_floats(&r.g);
-    sieve_pool *pool = sieve_op_pool_for_scratch(env, r.slice, &ok);
+    conv_reserve_phases(&r, env, &rest);
+    sieve_pool *pool = sieve_op_pool_for_scratch(&rest, r.slice, &ok);
     /* A packed bias is tiny: the reference decodes it; keep one code path. */
     if (!ok || (has_bias && !in[2].f32)) {
         sieve_conv_run_ref(layer, in, n_in, out, out_shape);
@@ -994,7 +1139,7 @@ void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, i
     r.w = &in[1];
     r.bias = has_bias ? in[2].f32 : NULL;
     r.y = out;
-    r.scratch = env->scratch;
+    r.scratch = rest.scratch;
     r.enc = NULL;
     r.codes = NULL;
     r.bf16 = conv_bf16(in);
@@ -1002,7 +1147,7 @@ void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, i
         sieve_parallel_for(pool, r.g.batch * r.g.c, conv_depthwise_range, &r);
         return;
     }
-    conv_gemm_run(&r, pool);
+    conv_phases_then_gemm(&r, pool);
 }
 
 bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, int n_in,
@@ -1024,8 +1169,10 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
         return sieve_winograd_run_encoded(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out,
                                           &enc, codes, env);
     bool ok;
+    sieve_op_env rest;
     r.slice = conv_slice_floats(&r.g);
-    sieve_pool *pool = sieve_op_pool_for_scratch(env, r.slice, &ok);
+    conv_reserve_phases(&r, env, &rest);
+    sieve_pool *pool = sieve_op_pool_for_scratch(&rest, r.slice, &ok);
     int threads = sieve_pool_threads(pool);
     /* 4-bit rows of an odd plane share their end bytes with the next row,
      * which another thread may write */
@@ -1036,12 +1183,12 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
     r.w = &in[1];
     r.bias = has_bias ? in[2].f32 : NULL;
     r.y = out;
-    r.scratch = env->scratch;
+    r.scratch = rest.scratch;
     r.enc = &enc;
     r.codes = codes;
     for (int t = 0; t < threads; t++)
         r.bad[t] = false;
-    conv_gemm_run(&r, pool);
+    conv_phases_then_gemm(&r, pool);
     for (int t = 0; t < threads; t++)
         if (r.bad[t])
             return false;
