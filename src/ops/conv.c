@@ -992,13 +992,19 @@ static void conv_depthwise_range(void *arg, size_t begin, size_t end, int thread
 }
 
 #ifdef SIEVE_CONV_GATHER
-/* Phase r of one input row, the first `count` (a multiple of 16) of its
- * elements. */
+/* One phase of an input row: its `count` elements src[0], src[sw], ...,
+ * then zeros up to `width`. */
 __attribute__((target("avx512f"))) static void conv_phase_avx512(const float *src, size_t sw,
-                                                                 size_t count, float *dst)
+                                                                 size_t count, size_t width,
+                                                                 float *dst)
 {
-    for (size_t i = 0; i < count; i += 16)
-        _mm512_storeu_ps(dst + i, conv_load_strided(src + i * sw, 16, sw));
+    for (size_t i = 0; i < width; i += 16) {
+        const size_t n = i < count ? SIEVE_MIN((size_t)16, count - i) : 0;
+        const size_t lanes = SIEVE_MIN((size_t)16, width - i);
+        const __m512 v = n ? conv_load_strided(src + i * sw, n, sw) : _mm512_setzero_ps();
+        /* lanes past n: the strided load's mask left them zero */
+        _mm512_mask_storeu_ps(dst + i, (__mmask16)((1u << lanes) - 1), v);
+    }
 }
 #endif
 
@@ -1016,13 +1022,13 @@ static void conv_split_phases_range(void *arg, size_t begin, size_t end, int thr
         float *dst = (float *)r->xd + (plane * sw * g->h + y) * wd;
         for (size_t ph = 0; ph < sw; ph++, dst += g->h * wd) {
             const size_t n = ph < g->w ? (g->w - ph + sw - 1) / sw : 0;
-            size_t i = 0;
 #ifdef SIEVE_CONV_GATHER
             if (conv_stride_loads(sw) && __builtin_cpu_supports("avx512f")) {
-                i = n / 16 * 16;
-                conv_phase_avx512(src + ph, sw, i, dst);
+                conv_phase_avx512(src + ph, sw, n, wd, dst);
+                continue;
             }
 #endif
+            size_t i = 0;
             for (; i < n; i++)
                 dst[i] = src[ph + i * sw];
             for (; i < wd; i++)
