@@ -55,10 +55,17 @@
  * bench/README.md): 3 input channels (VGG-16's first layer) ran 1.3x slower
  * than im2col GEMM, 8 input or 8 output channels 3-5x faster; a 7 x 7
  * output (4 tiles) 3x slower, the weight transform costing more than the
- * tiles save, 14 x 14 (16 tiles) 0.8-0.9x. */
+ * tiles save, 14 x 14 (16 tiles) 0.8-0.9x with the layer's weights warm.
+ * In whole runs they are not: the transform moves about eight times the
+ * weights' bytes (read 9, write and read 36 floats per kernel) through
+ * caches that the previous layers filled, and with 16 tiles that cost
+ * more than the multiplies it saves. Whole runs, fp32, one thread, best
+ * of 20, three alternations, with 14 x 14 on the GEMM instead: GoogLeNet
+ * 17.3-17.6 -> 16.7-16.8 ms, ResNet-18 19.4-19.8 -> 19.1-19.2, VGG-16
+ * (best of 8, two) 128.7-130.9 -> 123.0-124.2. */
 #define WINO_MIN_C 8
 #define WINO_MIN_M 8
-#define WINO_MIN_TILES 12 /* per image */
+#define WINO_MIN_TILES 20 /* per image: 5 x 5 tiles, 17 x 17 outputs or more */
 
 _Static_assert(WINO_TB % WINO_LANES == 0 && WINO_TB <= 2 * SIEVE_GEMM_NR,
                "a tile block is one tile-kernel call wide");
@@ -140,8 +147,8 @@ static void wino_make_plan(const sieve_winograd_conv *g, wino_plan *p)
  * after 256 MB of other reads (as in a whole run, behind its classifier),
  * 1.82 / 2.25 / 1.50 against 1.40 / 1.81 / 1.25, as Winograd's weights
  * transform writes four times the weights' bytes; SqueezeNet's 13 x 13
- * expand3x3 0.32 against 0.28 (0.53 against 0.33 cold). 14 x 14 fills 77 %
- * and stays (ResNet-18: 1.16 against 1.31 ms). */
+ * expand3x3 0.32 against 0.28 (0.53 against 0.33 cold). (13 x 13 and
+ * 14 x 14 now also have too few tiles: WINO_MIN_TILES.) */
 static bool wino_tiles_filled(const sieve_winograd_conv *g)
 {
     size_t tiles = ceil_div(g->oh, WINO_M) * ceil_div(g->ow, WINO_M);
