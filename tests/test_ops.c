@@ -863,6 +863,9 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
         {2, 5, 9, 11, 3, 5, 1, 1, 1, 1, 0, 4, 2, 0, false, true},   /* one-sided pads */
         {1, 3, 12, 10, 3, 3, 1, 1, 2, 2, 1, 3, 3, 1, false, false}, /* dilated */
         {1, 3, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},   /* no inside row */
+        /* 1x1 at stride 1: AlexNet's adaptive 6x6 average, a copy */
+        {2, 5, 6, 6, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, false},
+        {1, 3, 6, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const pool_case *pc = &cases[i];
