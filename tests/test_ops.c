@@ -863,6 +863,16 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
         {2, 5, 9, 11, 3, 5, 1, 1, 1, 1, 0, 4, 2, 0, false, true},   /* one-sided pads */
         {1, 3, 12, 10, 3, 3, 1, 1, 2, 2, 1, 3, 3, 1, false, false}, /* dilated */
         {1, 3, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},   /* no inside row */
+        /* rows of one 16-lane vector (the AVX-512 max pool row) and
+         * over: 16 wide with pads on both sides, ceil mode, LeNet's 2x2 /
+         * stride 2 on odd widths, a "same" pool, a 16-wide kernel, wide pads */
+        {1, 3, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
+        {1, 3, 10, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, false},
+        {1, 3, 9, 45, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, true, false},
+        {1, 2, 6, 37, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, false, false},
+        {2, 2, 5, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
+        {1, 2, 4, 40, 2, 16, 1, 1, 1, 1, 0, 0, 0, 0, false, false},
+        {1, 2, 5, 50, 3, 15, 1, 2, 1, 1, 1, 14, 1, 14, false, true},
         /* 1x1 at stride 1: AlexNet's adaptive 6x6 average, a copy */
         {2, 5, 6, 6, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, false},
         {1, 3, 6, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, true},

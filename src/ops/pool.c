@@ -367,6 +367,7 @@ typedef struct pool_run {
     const float *x;
     float *y;
     pool_cols cols; /* max pool */
+    bool avx512;    /* max pool: rows by maxpool_out_row_avx512 */
 } pool_run;
 
 /* One output row of a max pool from the input rows its windows cover
@@ -410,6 +411,73 @@ static ptrdiff_t maxpool_row_taps(const pool_geom *g, ptrdiff_t oy, ptrdiff_t *f
 
 #define POOL_MAX_KERNEL_ROWS 16 /* taller kernels take the reference, */
 #define POOL_MAX_WIDTH 2048     /* and so do wider inputs */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define POOL_ROW_AVX512 1
+#include <immintrin.h>
+/* One output row of a max pool on rows of at most 16 columns (GoogLeNet's
+ * 7- and 14-wide ones) with AVX-512: the column maxima in one vector,
+ * each column tap's inputs permuted out of it (-inf where the tap falls
+ * outside the row, as padding counts), the maxima over taps in another.
+ * The SSE2 loops (the build's baseline) spent their time on per-column
+ * edge cases there: GoogLeNet's 14-wide "same" pools 0.085 -> 0.060 ms,
+ * its 7-wide ones 0.068 -> 0.046, maxpool4 (14 -> 7) 0.10 -> 0.04 (best
+ * of 7, one layer at a time). On wider rows the column maxima would go
+ * through memory, and loads that straddle stores just made wait for them:
+ * no faster than the SSE2 loops. */
+static bool maxpool_row_avx512_fits(const pool_geom *g)
+{
+    return g->w <= 16 && g->ow <= 16;
+}
+
+__attribute__((target("avx512f"))) static void
+maxpool_out_row_avx512(const pool_geom *g, const float *const *rows, ptrdiff_t n_rows, float *y)
+{
+    const __m512 lowest = _mm512_set1_ps(-INFINITY);
+    const __mmask16 in = (__mmask16)((1u << g->w) - 1);
+    __m512 column_max = lowest;
+    for (ptrdiff_t r = 0; r < n_rows; r++)
+        column_max = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, in, rows[r]), column_max);
+    const __m512i first =
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                           _mm512_set1_epi32((int)g->sw));
+    const __m512i width = _mm512_set1_epi32((int)g->w);
+    __m512 best = lowest;
+    for (ptrdiff_t kx = 0; kx < g->kw; kx++) {
+        const __m512i at = _mm512_add_epi32(first, _mm512_set1_epi32((int)(kx * g->dw - g->pl)));
+        const __mmask16 inside = _mm512_cmpge_epi32_mask(at, _mm512_setzero_si512()) &
+                                 _mm512_cmplt_epi32_mask(at, width);
+        best = _mm512_max_ps(_mm512_mask_permutexvar_ps(lowest, inside, at, column_max), best);
+    }
+    _mm512_mask_storeu_ps(y, (__mmask16)((1u << g->ow) - 1), best);
+}
+#endif
+
+/* One output row by whichever kernel the layer takes. */
+static void maxpool_row(const pool_geom *g, const pool_cols *c, const float *const *rows,
+                        ptrdiff_t n_rows, float *restrict column, float *restrict y, bool avx512)
+{
+#ifdef POOL_ROW_AVX512
+    if (avx512) {
+        maxpool_out_row_avx512(g, rows, n_rows, y); /* no rows: all -inf */
+        return;
+    }
+#else
+    (void)avx512;
+#endif
+    maxpool_out_row(g, c, rows, n_rows, column, y);
+}
+
+/* Whether the layer takes the AVX-512 row kernel. */
+static bool maxpool_rows_avx512(const pool_geom *g)
+{
+#ifdef POOL_ROW_AVX512
+    return maxpool_row_avx512_fits(g) && __builtin_cpu_supports("avx512f");
+#else
+    (void)g;
+    return false;
+#endif
+}
 
 /* Stride 1 and "same" size (GoogLeNet's 3x3 pools beside its inception
  * branches: 7 to 28 columns): the row-by-row kernel spends its time on
@@ -516,7 +584,7 @@ static void maxpool_range(void *arg, size_t begin, size_t end, int thread)
             ptrdiff_t iy, n_rows = maxpool_row_taps(g, oy, &iy);
             for (ptrdiff_t k = 0; k < n_rows; k++)
                 rows[k] = xp + (iy + k * g->dh) * g->w;
-            maxpool_out_row(g, &r->cols, rows, n_rows, column, yp + oy * g->ow);
+            maxpool_row(g, &r->cols, rows, n_rows, column, yp + oy * g->ow, r->avx512);
         }
     }
 }
@@ -564,7 +632,8 @@ void sieve_maxpool_run(const sieve_layer *layer, const sieve_op_input *in, int n
         sieve_maxpool_run_ref(layer, in, n_in, out, out_shape);
         return;
     }
-    if (maxpool_same_shape(&r.g)) {
+    r.avx512 = maxpool_rows_avx512(&r.g);
+    if (maxpool_same_shape(&r.g) && !r.avx512) {
         maxpool_same s = {.g = r.g, .x = in[0].f32, .y = out, .scratch = env->scratch,
                           .slice = maxpool_slice_floats(&in[0].shape),
                           .plane = maxpool_plane_floats(&in[0].shape)};
@@ -595,6 +664,7 @@ typedef struct maxpool_packed {
     uint8_t *y;
     const sieve_format *y_format;
     ptrdiff_t slots; /* rows in the ring: at least the span of a window */
+    bool avx512;     /* rows by maxpool_out_row_avx512 */
     float *planes;   /* per thread one decoded input plane, or NULL: the ring */
     size_t plane_floats;
     bool failed[64]; /* per thread: an encode was rejected */
@@ -635,7 +705,7 @@ static void maxpool_packed_range(void *arg, size_t begin, size_t end, int thread
                 base += used;
                 used = 0;
             }
-            maxpool_out_row(g, &r->cols, rows, n_rows, column, piece + used);
+            maxpool_row(g, &r->cols, rows, n_rows, column, piece + used, r->avx512);
             used += (size_t)g->ow;
         }
     }
@@ -910,6 +980,7 @@ bool sieve_maxpool_run_packed(const sieve_layer *layer, const sieve_op_packed *i
         (g->kh - 1) * g->dh + 1 > r.slots || g->ow > SIEVE_OP_PIECE)
         return false;
     pool_columns(g, &r.cols);
+    r.avx512 = maxpool_rows_avx512(g);
     sieve_dot_plan_init(&r.plan, &in[0].format, 0, 0);
     r.plane_floats = maxpool_plane_floats(&in[0].shape);
     bool ok;
