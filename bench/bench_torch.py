@@ -425,9 +425,8 @@ def bench_model(name, args, tmp, lib, peak, threads_list):
                 result["threads"][str(n)]["conv_peak_pct"] = 100 * g / peak[n]
                 # per core while scheduled: the kernels' own efficiency,
                 # whatever share of the machine other jobs take. One
-                # thread only: the process's CPU clock counts another
-                # thread's time only up to its last scheduler update, so
-                # over a layer (well under a tick) it misses much of it
+                # thread only: at two it came out over what the kernels
+                # can do (100-147 %), for a reason not found (README)
                 if n == 1:
                     result["threads"][str(n)]["conv_cpu_peak_pct"] = (
                         100 * 2 * macs / (cpu_ms * 1e6) / peak["1_cpu"])
