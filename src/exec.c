@@ -529,6 +529,9 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
         env.pool = e->layer_macs[li] < SIEVE_EXEC_POOL_MIN_MACS ? NULL : e->pool;
         if (run_packed(e, l, &env))
             continue;
+        const sieve_op_kernel *kernel = &sieve_op_kernels[l->op];
+        /* every input's shape, format and, for weights, data first: the
+         * kernel may take a packed activation as codes (input_as_codes) */
         for (int k = 0; k < l->n_inputs; k++) {
             int t = l->inputs[k];
             memset(&in[k], 0, sizeof(in[k]));
@@ -537,16 +540,28 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
                 continue;
             }
             const tensor_plan *p = &e->plans[t];
-            const sieve_tensor *tt = &m->tensors[t];
             in[k].shape = p->shape;
             in[k].format = p->format;
-            if (tt->role == SIEVE_TENSOR_CONSTANT) {
+            if (m->tensors[t].role == SIEVE_TENSOR_CONSTANT) {
                 if (p->passed_packed)
                     in[k].packed = p->data;
                 else
                     in[k].f32 = p->const_f32;
-            } else if (p->format.kind == SIEVE_FORMAT_FP32) {
+            }
+        }
+        bool codes_in = l->n_inputs > 0 && l->inputs[0] >= 0 && kernel->input_as_codes &&
+                        m->tensors[l->inputs[0]].role != SIEVE_TENSOR_CONSTANT &&
+                        e->plans[l->inputs[0]].format.kind != SIEVE_FORMAT_FP32 &&
+                        kernel->input_as_codes(l, in, l->n_inputs);
+        for (int k = 0; k < l->n_inputs; k++) {
+            int t = l->inputs[k];
+            if (t < 0 || m->tensors[t].role == SIEVE_TENSOR_CONSTANT)
+                continue;
+            const tensor_plan *p = &e->plans[t];
+            if (p->format.kind == SIEVE_FORMAT_FP32) {
                 in[k].f32 = (const float *)(e->arena + p->offset);
+            } else if (k == 0 && codes_in) {
+                in[k].packed = e->arena + p->offset;
             } else {
                 float *dst = e->decode_scratch + decode_at;
                 decode_activation(env.pool, &p->format, e->arena + p->offset, p->numel, dst);
@@ -559,7 +574,6 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
         const sieve_format *of = &po->format;
         bool direct = of->kind == SIEVE_FORMAT_FP32;
         float *dst = direct ? (float *)(e->arena + po->offset) : e->out_scratch;
-        const sieve_op_kernel *kernel = &sieve_op_kernels[l->op];
         if (!direct && kernel->run_encoded &&
             kernel->run_encoded(l, in, l->n_inputs, dst, e->arena + po->offset, of, &po->shape,
                                 &env))

@@ -475,6 +475,89 @@ static void test_conv_on_bf16_exact_values_matches_ref(void **state)
  * reach the same kernels: the outputs are bit-identical, on odd shapes
  * (rows not a multiple of MR, K over one k block, M over MC, stride 2,
  * groups, depthwise) and in 8- and 4-bit formats. */
+/* A 1x1 layer on 8-bit codes of bf16-exact values packs its B panels from
+ * the codes (sieve_conv_input_as_codes): bit for bit what it computes from
+ * the same input decoded, on 1 and 2 threads and through run_encoded;
+ * where the CPU lacks the instructions, the hook declines and the layer
+ * still runs on codes (the reference path), within the usual tolerance.
+ * Shapes: odd K (a zero pad of the last pair), K over a k block, partial
+ * panels, P over NC, M over MC, groups, two images; signed and unsigned. */
+static void test_conv_on_codes_equals_decoded_input(void **state)
+{
+    (void)state;
+    static const conv_case cases[] = {
+        /* n  c   h   w   m kh kw sh sw dh dw pt pl pb pr g  relu  bias */
+        {1, 13, 9, 9, 19, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},
+        {1, 301, 5, 7, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, true},
+        {1, 30, 17, 16, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false},
+        {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},
+        {1, 14, 10, 10, 10, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, true, true},
+        {2, 13, 5, 5, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},
+    };
+    const sieve_format x_fmts[] = {sieve_format_cfloat(4, 3, 7, 1),
+                                   sieve_format_cfloat(4, 4, 7, 0)};
+    const sieve_format w_fmt = sieve_format_cfloat(4, 3, 7, 1);
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
+        for (size_t fi = 0; fi < 2; fi++) {
+            const conv_case *cc = &cases[ci];
+            sieve_layer l = conv_layer(1, 1, 1, 1, 1, 1, 0, 0, 0, 0, cc->group, cc->relu);
+            int n_in = cc->bias ? 3 : 2;
+            l.n_inputs = n_in;
+            sieve_op_input x = random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w));
+            if (!x_fmts[fi].is_signed)
+                for (size_t j = 0; j < numel(&x.shape); j++)
+                    ((float *)x.f32)[j] = fabsf(x.f32[j]);
+            sieve_op_input codes = pack_input(&x, &x_fmts[fi]); /* x: decoded values */
+            x.format = x_fmts[fi];
+            sieve_op_input w = random_input(shape_of(4, cc->m, cc->c / cc->group, 1, 1));
+            sieve_op_input wp = pack_input(&w, &w_fmt);
+            sieve_op_input in[3] = {x, wp, random_input(shape_of(1, cc->m))};
+            sieve_op_input in_codes[3] = {codes, wp, in[2]};
+            sieve_shape out = infer_ok(&l, in, n_in);
+            bool fast = sieve_conv_input_as_codes(&l, in_codes, n_in);
+            for (int threads = 1; threads <= 2; threads++) {
+                float *want = run_fast(&l, in, n_in, &out, threads);
+                float *got = run_fast(&l, in_codes, n_in, &out, threads);
+                if (fast)
+                    for (size_t j = 0; j < numel(&out); j++) {
+                        if (memcmp(&got[j], &want[j], sizeof(float)) != 0)
+                            fail_msg("case %zu, format %zu, %d thread(s): element %zu is %g "
+                                     "from codes, %g from decoded values",
+                                     ci, fi, threads, j, got[j], want[j]);
+                    }
+                else
+                    expect_close(got, want, numel(&out), NULL, 1e-4, 1e-4, "conv on codes");
+                free(want);
+                free(got);
+            }
+            /* run_encoded: the same codes out */
+            if (fast) {
+                const sieve_format y_fmt = sieve_format_cfloat(5, 2, 15, 1);
+                size_t bytes = sieve_format_bytes(&y_fmt, numel(&out)) + SIEVE_PACK_SLACK;
+                uint8_t *ya = calloc(1, bytes), *yb = calloc(1, bytes);
+                sieve_shape shapes[3] = {in[0].shape, in[1].shape, in[2].shape};
+                size_t floats = sieve_op_kernels[SIEVE_OP_CONV].scratch_floats(&l, shapes, n_in,
+                                                                               &out, 1);
+                float *scratch = malloc((floats + 16) * sizeof(float));
+                float *tmp = malloc(numel(&out) * sizeof(float));
+                sieve_op_env env = {NULL, scratch, floats};
+                assert_true(sieve_conv_run_encoded(&l, in, n_in, tmp, ya, &y_fmt, &out, &env));
+                assert_true(
+                    sieve_conv_run_encoded(&l, in_codes, n_in, tmp, yb, &y_fmt, &out, &env));
+                assert_memory_equal(ya, yb, sieve_format_bytes(&y_fmt, numel(&out)));
+                free(ya);
+                free(yb);
+                free(scratch);
+                free(tmp);
+            }
+            free_input(&x);
+            free_input(&codes);
+            free_input(&w);
+            free_input(&wp);
+            free_input(&in[2]);
+        }
+}
+
 static void test_conv_packed_weights_equal_fp32_quantized_weights(void **state)
 {
     (void)state;
@@ -1786,6 +1869,7 @@ int main(void)
         cmocka_unit_test(test_conv_ref_matches_hand_worked_example),
         cmocka_unit_test(test_conv_fast_matches_ref_on_odd_shapes),
         cmocka_unit_test(test_conv_on_bf16_exact_values_matches_ref),
+        cmocka_unit_test(test_conv_on_codes_equals_decoded_input),
         cmocka_unit_test(test_conv_packed_weights_equal_fp32_quantized_weights),
         cmocka_unit_test(test_conv_run_encoded_equals_packed_run),
         cmocka_unit_test(test_conv_infer_rejects_bad_shapes),

@@ -240,8 +240,8 @@ void sieve_conv_run_ref(const sieve_layer *layer, const sieve_op_input *in, int 
                                     ix >= (ptrdiff_t)g.w)
                                     continue;
                                 size_t ci = grp * g.cg + c;
-                                float xv =
-                                    x[((n * g.c + ci) * g.h + (size_t)iy) * g.w + (size_t)ix];
+                                size_t xi = ((n * g.c + ci) * g.h + (size_t)iy) * g.w + (size_t)ix;
+                                float xv = x ? x[xi] : sieve_op_input_at(&in[0], xi);
                                 float wv = sieve_op_input_at(
                                     &in[1], ((m * g.cg + c) * g.kh + ky) * g.kw + kx);
                                 sum += (double)xv * wv;
@@ -361,6 +361,10 @@ typedef struct conv_image {
     const float *x; /* first channel of the group in this image */
     const conv_geom *g;
     const float *xd; /* the same channels split into column phases, or NULL */
+    /* or, with x NULL, the 8-bit codes of those channels (a 1x1 layer,
+     * sieve_conv_input_as_codes) and their decoding plan */
+    const uint8_t *codes;
+    const sieve_dot_plan *plan;
 } conv_image;
 
 /* Ceiling division for a positive divisor and any numerator. */
@@ -864,6 +868,83 @@ __attribute__((target("avx512f"))) static void conv_pack_pointwise_pairs(const v
 }
 #endif
 
+/* The 1x1 B block from 8-bit codes (sieve_conv_input_as_codes), decoded
+ * row by row: the portable packer, which the bf16 tiles never need. */
+static void conv_pack_pointwise_codes(const void *src, size_t j0, size_t count, size_t k0,
+                                      size_t kc, float *dst, float *tmp)
+{
+    (void)tmp;
+    const conv_image *im = src;
+    const size_t p_all = im->g->p;
+    for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
+        const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
+        float *d = dst + q * kc * SIEVE_GEMM_NR;
+        for (size_t k = 0; k < kc; k++) {
+            sieve_dot_unpack(im->plan, im->codes, (k0 + k) * p_all + j0 + q * SIEVE_GEMM_NR,
+                             pcount, d + k * SIEVE_GEMM_NR);
+            for (size_t j = pcount; j < SIEVE_GEMM_NR; j++)
+                d[k * SIEVE_GEMM_NR + j] = 0.0f;
+        }
+    }
+}
+
+#ifdef SIEVE_CONV_GATHER
+/* The same as bf16 pairs straight from the codes: the 16 codes of each of
+ * two channels at a panel's pixels, looked up in the plan's tables of
+ * their bf16 values' high and low bytes (every code's value is a bf16),
+ * then interleaved into the pair layout (low half channel k, high half
+ * k + 1). The executor's decode of the whole input into fp32 and the
+ * packer's reading it back are gone: a byte per value read instead of
+ * four written and four read. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
+conv_pack_pointwise_codes_pairs(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
+                                float *dst, float *tmp)
+{
+    (void)tmp;
+    const conv_image *im = src;
+    const size_t p_all = im->g->p;
+    __m512i high[4], low[4];
+    for (int t = 0; t < 4; t++) {
+        high[t] = _mm512_loadu_si512(im->plan->bf16_high + 64 * t);
+        low[t] = _mm512_loadu_si512(im->plan->bf16_low + 64 * t);
+    }
+    /* bytes of [low k | high k | low k+1 | high k+1] (16 each) to lanes of
+     * (low k, high k, low k+1, high k+1) per pixel */
+    uint8_t order[64];
+    for (int j = 0; j < 16; j++)
+        for (int b = 0; b < 4; b++)
+            order[4 * j + b] = (uint8_t)(16 * b + j);
+    const __m512i interleave = _mm512_loadu_si512(order);
+    const __mmask64 high_quarters = UINT64_C(0xffff0000ffff0000);
+    for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
+        const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
+        const __mmask16 m = (__mmask16)((1u << pcount) - 1);
+        const uint8_t *xs = im->codes + k0 * p_all + j0 + q * SIEVE_GEMM_NR;
+        float *d = dst + q * kc * SIEVE_GEMM_NR;
+        for (size_t k = 0; k < kc; k += 2) {
+            /* code 0 is +0 in every format: the pad past pcount and past
+             * an odd kc */
+            const __m128i a = _mm_maskz_loadu_epi8(m, xs + k * p_all);
+            const __m128i b = k + 1 < kc ? _mm_maskz_loadu_epi8(m, xs + (k + 1) * p_all)
+                                         : _mm_setzero_si128();
+            __m512i codes = _mm512_castsi128_si512(a);
+            codes = _mm512_inserti32x4(codes, a, 1);
+            codes = _mm512_inserti32x4(codes, b, 2);
+            codes = _mm512_inserti32x4(codes, b, 3);
+            const __mmask64 top = _mm512_movepi8_mask(codes);
+            const __m512i hi = _mm512_mask_blend_epi8(
+                top, _mm512_permutex2var_epi8(high[0], codes, high[1]),
+                _mm512_permutex2var_epi8(high[2], codes, high[3]));
+            const __m512i lo = _mm512_mask_blend_epi8(
+                top, _mm512_permutex2var_epi8(low[0], codes, low[1]),
+                _mm512_permutex2var_epi8(low[2], codes, low[3]));
+            const __m512i bytes = _mm512_mask_blend_epi8(high_quarters, lo, hi);
+            _mm512_storeu_si512(d + k / 2 * SIEVE_GEMM_NR, _mm512_permutexvar_epi8(interleave, bytes));
+        }
+    }
+}
+#endif
+
 static bool conv_is_pointwise(const conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
@@ -876,6 +957,8 @@ typedef struct conv_run {
     conv_geom g;
     const float *x;
     const float *xd; /* x split into column phases, or NULL */
+    const uint8_t *x_codes; /* with x NULL: its 8-bit codes (sieve_conv_input_as_codes) */
+    sieve_dot_plan x_plan;  /* their decoding */
     const sieve_op_input *w;
     sieve_dot_plan dot; /* packed w: sieve_format_load rebuilds its tables per call */
     const uint8_t *w_codes; /* 8-bit w: its codes, read through w_lut by the tile kernel */
@@ -905,9 +988,10 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
         size_t n = ng / g->group, grp = ng % g->group;
         conv_weights cw = {r->w, &r->dot, grp * g->mg, g->k};
         size_t first = n * g->c + grp * g->cg; /* channel planes before the group's */
-        conv_image im = {r->x + first * g->h * g->w, g,
+        conv_image im = {r->x ? r->x + first * g->h * g->w : NULL, g,
                          r->xd ? r->xd + first * (size_t)g->sw * g->h * conv_phase_width(g)
-                               : NULL};
+                               : NULL,
+                         r->x_codes ? r->x_codes + first * g->h * g->w : NULL, &r->x_plan};
         sieve_gemm_job job = {
             .m = g->mg,
             .n = g->p,
@@ -920,9 +1004,12 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .a_codes = r->w_codes ? r->w_codes + grp * g->mg * g->k : NULL,
             .a_lut = r->w_lut,
             .load_a_codes = r->w_nibbles ? conv_load_weight_nibbles : NULL,
-            .pack_b = pointwise ? conv_pack_pointwise : conv_pack_im2col,
+            .pack_b = im.codes ? conv_pack_pointwise_codes
+                      : pointwise ? conv_pack_pointwise
+                                  : conv_pack_im2col,
 #ifdef SIEVE_CONV_GATHER
-            .pack_b_pairs = pointwise                ? conv_pack_pointwise_pairs
+            .pack_b_pairs = im.codes                 ? conv_pack_pointwise_codes_pairs
+                            : pointwise              ? conv_pack_pointwise_pairs
                             : conv_table_packs(&im)  ? conv_pack_im2col_pairs
                                                      : NULL,
 #endif
@@ -1111,6 +1198,45 @@ static bool conv_winograd_beats_bf16(const conv_geom *g)
     return g->p > SIEVE_GEMM_NC;
 }
 
+/* 1x1, stride 1, no pads, not depthwise, on 8-bit codes of a format of
+ * at most 7 mantissa bits with weights of such a format and a bias in
+ * fp32 (decoded at load) or none, where the bf16 tiles and the byte
+ * permutes of
+ * conv_pack_pointwise_codes_pairs run: the GEMM then packs B from the
+ * codes. Anything else (Winograd, other packers, the reference's packed
+ * bias) would need the decoded input. */
+bool sieve_conv_input_as_codes(const sieve_layer *layer, const sieve_op_input *in, int n_in)
+{
+#ifdef SIEVE_CONV_GATHER
+    if (n_in < 2 || in[0].shape.rank != 4 || in[1].shape.rank != 4)
+        return false;
+    const sieve_conv_attrs *a = &layer->attrs.conv;
+    const sieve_format *x = &in[0].format;
+    bool pointwise = in[1].shape.dims[2] == 1 && in[1].shape.dims[3] == 1 && a->stride[0] == 1 &&
+                     a->stride[1] == 1 && (a->pads[0] | a->pads[1] | a->pads[2] | a->pads[3]) == 0;
+    bool depthwise = in[1].shape.dims[1] == 1 && in[1].shape.dims[0] == a->group;
+    return pointwise && !depthwise && x->kind == SIEVE_FORMAT_CFLOAT &&
+           sieve_format_width(x) == 8 && conv_bf16(in) &&
+           (!sieve_op_input_present(in, n_in, 2) || in[2].f32) &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vbmi");
+#else
+    (void)layer;
+    (void)in;
+    (void)n_in;
+    return false;
+#endif
+}
+
+/* The input as fp32 values, or as codes with their decoding plan. */
+static void conv_input(conv_run *r, const sieve_op_input *x)
+{
+    r->x = x->f32;
+    r->x_codes = x->f32 ? NULL : x->packed;
+    if (r->x_codes)
+        sieve_dot_plan_init(&r->x_plan, &x->format, 0, 0);
+}
+
 void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
                     const sieve_shape *out_shape, sieve_op_env *env)
 {
@@ -1118,8 +1244,8 @@ void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &g);
     bool has_bias = sieve_op_input_present(in, n_in, 2);
     sieve_winograd_conv wg;
-    if ((!conv_bf16(in) || conv_winograd_beats_bf16(&g)) && conv_winograd_shape(&g, &wg) &&
-        (!has_bias || in[2].f32) &&
+    if (in[0].f32 && (!conv_bf16(in) || conv_winograd_beats_bf16(&g)) &&
+        conv_winograd_shape(&g, &wg) && (!has_bias || in[2].f32) &&
         sieve_winograd_run(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out, env))
         return;
     sieve_conv_run_im2col(layer, in, n_in, out, out_shape, env);
@@ -1136,12 +1262,14 @@ void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, i
     r.slice = conv_slice_floats(&r.g);
     conv_reserve_phases(&r, env, &rest);
     sieve_pool *pool = sieve_op_pool_for_scratch(&rest, r.slice, &ok);
-    /* A packed bias is tiny: the reference decodes it; keep one code path. */
-    if (!ok || (has_bias && !in[2].f32)) {
+    /* A packed bias is tiny: the reference decodes it; keep one code path.
+     * So does an input of codes that the fast path does not read. */
+    if (!ok || (has_bias && !in[2].f32) ||
+        (!in[0].f32 && !sieve_conv_input_as_codes(layer, in, n_in))) {
         sieve_conv_run_ref(layer, in, n_in, out, out_shape);
         return;
     }
-    r.x = in[0].f32;
+    conv_input(&r, &in[0]);
     r.w = &in[1];
     r.bias = has_bias ? in[2].f32 : NULL;
     r.y = out;
@@ -1164,14 +1292,16 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &r.g);
     bool has_bias = sieve_op_input_present(in, n_in, 2);
     sieve_winograd_conv wg;
-    if (conv_is_depthwise(&r.g) || (has_bias && !in[2].f32) || !in[0].f32 ||
+    if (conv_is_depthwise(&r.g) || (has_bias && !in[2].f32) ||
+        (!in[0].f32 && !sieve_conv_input_as_codes(layer, in, n_in)) ||
         !sieve_gemm_tile_kernel(NULL))
         return false;
     sieve_tile_encoder enc;
     if (!sieve_tile_encoder_init(&enc, out_format))
         return false;
     r.bf16 = conv_bf16(in);
-    if ((!r.bf16 || conv_winograd_beats_bf16(&r.g)) && conv_winograd_shape(&r.g, &wg))
+    if (in[0].f32 && (!r.bf16 || conv_winograd_beats_bf16(&r.g)) &&
+        conv_winograd_shape(&r.g, &wg))
         return sieve_winograd_run_encoded(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out,
                                           &enc, codes, env);
     bool ok;
@@ -1185,7 +1315,7 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
     if (!ok || threads > (int)(sizeof(r.bad) / sizeof(r.bad[0])) ||
         (enc.width == 4 && r.g.p % 2 && threads > 1))
         return false;
-    r.x = in[0].f32;
+    conv_input(&r, &in[0]);
     r.w = &in[1];
     r.bias = has_bias ? in[2].f32 : NULL;
     r.y = out;

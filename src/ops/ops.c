@@ -22,7 +22,7 @@ const sieve_op_kernel sieve_op_kernels[SIEVE_OP_COUNT] = {
         {
             .infer = sieve_conv_infer, .scratch_floats = sieve_conv_scratch,
             .macs = sieve_conv_macs, .run = sieve_conv_run, .run_ref = sieve_conv_run_ref,
-            .run_encoded = sieve_conv_run_encoded,
+            .run_encoded = sieve_conv_run_encoded, .input_as_codes = sieve_conv_input_as_codes,
         },
     [SIEVE_OP_MAXPOOL] = SIEVE_KERNEL_ENTRY_PACKED(maxpool),
     [SIEVE_OP_AVGPOOL] = SIEVE_KERNEL_ENTRY(avgpool),

@@ -75,6 +75,13 @@ typedef struct sieve_op_kernel {
     bool (*run_encoded)(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
                         uint8_t *codes, const sieve_format *out_format,
                         const sieve_shape *out_shape, sieve_op_env *env);
+    /* Optional: whether run and run_encoded take input 0, a packed
+     * activation, as its codes (f32 NULL, packed its stream), decoding
+     * them where they are used instead of the executor decoding the whole
+     * tensor first. `in` holds every input's shape and format (weights'
+     * pointers too); true only where every path the layer may take reads
+     * codes (run_ref included). */
+    bool (*input_as_codes)(const sieve_layer *layer, const sieve_op_input *in, int n_in);
     /* Naive reference: single thread, no scratch needed beyond malloc-free
      * loops (it may decode packed weights element by element). */
     void (*run_ref)(const sieve_layer *layer, const sieve_op_input *in, int n_in, float *out,
