@@ -475,7 +475,7 @@ static void test_conv_on_bf16_exact_values_matches_ref(void **state)
  * reach the same kernels: the outputs are bit-identical, on odd shapes
  * (rows not a multiple of MR, K over one k block, M over MC, stride 2,
  * groups, depthwise) and in 8- and 4-bit formats. */
-/* A 1x1 layer on 8-bit codes of bf16-exact values packs its B panels from
+/* A layer on 8-bit codes of bf16-exact values packs its B panels from
  * the codes (sieve_conv_input_as_codes): bit for bit what it computes from
  * the same input decoded, on 1 and 2 threads and through run_encoded;
  * where the CPU lacks the instructions, the hook declines and the layer
@@ -493,6 +493,16 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
         {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},
         {1, 14, 10, 10, 10, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, true, true},
         {2, 13, 5, 5, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},
+        /* the table packer: 3x3 on small images, K over a k block,
+         * 5x5, dilation, row stride 2, P over NC with 3 channels (no
+         * Winograd), groups, two images */
+        {1, 16, 11, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},
+        {1, 71, 6, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false, true},
+        {1, 9, 5, 5, 11, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true, true},
+        {1, 8, 13, 11, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 1, 1, false, true},
+        {1, 5, 14, 19, 7, 3, 3, 2, 1, 1, 1, 1, 1, 0, 2, 1, false, true},
+        {1, 3, 40, 41, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},
+        {2, 14, 7, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true, true},
     };
     const sieve_format x_fmts[] = {sieve_format_cfloat(4, 3, 7, 1),
                                    sieve_format_cfloat(4, 4, 7, 0)};
@@ -500,7 +510,8 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
     for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
         for (size_t fi = 0; fi < 2; fi++) {
             const conv_case *cc = &cases[ci];
-            sieve_layer l = conv_layer(1, 1, 1, 1, 1, 1, 0, 0, 0, 0, cc->group, cc->relu);
+            sieve_layer l = conv_layer(cc->kh, cc->kw, cc->sh, cc->sw, cc->dh, cc->dw, cc->pt,
+                                       cc->pl, cc->pb, cc->pr, cc->group, cc->relu);
             int n_in = cc->bias ? 3 : 2;
             l.n_inputs = n_in;
             sieve_op_input x = random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w));
@@ -509,12 +520,18 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
                     ((float *)x.f32)[j] = fabsf(x.f32[j]);
             sieve_op_input codes = pack_input(&x, &x_fmts[fi]); /* x: decoded values */
             x.format = x_fmts[fi];
-            sieve_op_input w = random_input(shape_of(4, cc->m, cc->c / cc->group, 1, 1));
+            sieve_op_input w = random_input(shape_of(4, cc->m, cc->c / cc->group, cc->kh, cc->kw));
             sieve_op_input wp = pack_input(&w, &w_fmt);
             sieve_op_input in[3] = {x, wp, random_input(shape_of(1, cc->m))};
             sieve_op_input in_codes[3] = {codes, wp, in[2]};
             sieve_shape out = infer_ok(&l, in, n_in);
             bool fast = sieve_conv_input_as_codes(&l, in_codes, n_in);
+#if defined(__x86_64__)
+            /* every case takes the codes on a CPU with the instructions */
+            if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vbmi") &&
+                !fast)
+                fail_msg("case %zu: the codes path declined", ci);
+#endif
             for (int threads = 1; threads <= 2; threads++) {
                 float *want = run_fast(&l, in, n_in, &out, threads);
                 float *got = run_fast(&l, in_codes, n_in, &out, threads);

@@ -515,80 +515,102 @@ static bool conv_table_packs(const conv_image *im)
  * (ky, kx) and the panel: one table per panel, then every row of k is a
  * masked load per run of pixels that share an output row (lanes outside
  * the input stay zero). The general packer did that bookkeeping for every
- * row. With `pairs`, for the bf16 tiles, every two rows become one row of
- * bf16 pairs (sieve_gemm_pairs_b's layout): half the stores, no second
- * pass over the panel. */
+ * row. */
+typedef struct conv_table {
+    size_t taps, runs;
+    ptrdiff_t pitch;      /* elements of an input row as read (a phase's, with xd) */
+    size_t plane, channel; /* elements of a plane, of a channel's planes */
+    /* per tap: input row and column offsets, the length of the row it
+     * reads and where that row's plane starts in its channel */
+    ptrdiff_t dy[CONV_PAIRS_MAX_TAPS], dx[CONV_PAIRS_MAX_TAPS], len[CONV_PAIRS_MAX_TAPS],
+        start[CONV_PAIRS_MAX_TAPS];
+    /* per tap and run of the panel: lanes read, offset of lane 0 */
+    uint16_t mask[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
+    ptrdiff_t offset[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
+} conv_table;
+
+static void conv_table_init(conv_table *tb, const conv_image *im)
+{
+    const conv_geom *g = im->g;
+    const ptrdiff_t w = (ptrdiff_t)g->w;
+    tb->taps = g->kh * g->kw;
+    tb->pitch = im->xd ? (ptrdiff_t)conv_phase_width(g) : w;
+    tb->plane = g->h * (size_t)tb->pitch;
+    tb->channel = tb->plane * (im->xd ? (size_t)g->sw : 1);
+    for (size_t t = 0; t < tb->taps; t++) {
+        tb->dy[t] = (ptrdiff_t)((t / g->kw) * g->dh) - g->pt;
+        tb->dx[t] = (ptrdiff_t)((t % g->kw) * g->dw) - g->pl;
+        tb->len[t] = w;
+        tb->start[t] = 0;
+        if (im->xd) { /* phase ph, shifted by dx / sw (conv_splits_phases) */
+            const ptrdiff_t shift = floor_div(tb->dx[t], g->sw), ph = tb->dx[t] - shift * g->sw;
+            tb->len[t] = ph < w ? (w - ph + g->sw - 1) / g->sw : 0;
+            tb->start[t] = ph * (ptrdiff_t)tb->plane;
+            tb->dx[t] = shift;
+        }
+    }
+}
+
+/* The tables of the panel of pcount pixels from output pixel p. */
+static void conv_table_panel(conv_table *tb, const conv_geom *g, size_t p, size_t pcount)
+{
+    ptrdiff_t run_oy[SIEVE_GEMM_NR], run_ox[SIEVE_GEMM_NR], run_j[SIEVE_GEMM_NR],
+        run_len[SIEVE_GEMM_NR];
+    size_t runs = 0, oy = p / g->ow, ox = p % g->ow;
+    for (size_t j = 0; j < pcount; runs++) {
+        size_t len = SIEVE_MIN(pcount - j, g->ow - ox);
+        run_oy[runs] = (ptrdiff_t)oy;
+        run_ox[runs] = (ptrdiff_t)ox;
+        run_j[runs] = (ptrdiff_t)j;
+        run_len[runs] = (ptrdiff_t)len;
+        j += len;
+        ox = 0;
+        oy++;
+    }
+    tb->runs = runs;
+    const ptrdiff_t h = (ptrdiff_t)g->h;
+    /* lane j of tap t, run r reads plane[offset + j] where mask has it */
+    for (size_t t = 0; t < tb->taps; t++) {
+        const ptrdiff_t dy = tb->dy[t], dx = tb->dx[t], len = tb->len[t], start = tb->start[t];
+        for (size_t r = 0; r < runs; r++) {
+            const ptrdiff_t iy = run_oy[r] * (ptrdiff_t)g->sh + dy, a = run_ox[r];
+            const ptrdiff_t lo = SIEVE_MAX(a, -dx), hi = SIEVE_MIN(a + run_len[r], len - dx);
+            /* one store each, not zeros first: the compiler made those
+             * a rep stos per tap, slower than the loads it serves */
+            const bool inside = iy >= 0 && iy < h && lo < hi;
+            const unsigned first = (unsigned)(lo - a + run_j[r]), n = (unsigned)(hi - lo);
+            tb->mask[t][r] = inside ? (uint16_t)(((1u << n) - 1) << first) : 0;
+            tb->offset[t][r] = inside ? start + iy * tb->pitch + a + dx - run_j[r] : 0;
+        }
+    }
+}
+
+/* The table packer on floats. With `pairs`, for the bf16 tiles, every two
+ * rows become one row of bf16 pairs (sieve_gemm_pairs_b's layout): half
+ * the stores, no second pass over the panel. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0, size_t kc,
                        float *dst, const bool pairs)
 {
-    const conv_geom *g = im->g;
-    const ptrdiff_t h = (ptrdiff_t)g->h, w = (ptrdiff_t)g->w;
-    /* rows of the input, or of its column phases (im->xd) */
-    const ptrdiff_t pitch = im->xd ? (ptrdiff_t)conv_phase_width(g) : w;
-    const size_t taps = g->kh * g->kw, plane_floats = g->h * (size_t)pitch;
-    const size_t channel_floats = plane_floats * (im->xd ? (size_t)g->sw : 1);
+    conv_table tb;
+    conv_table_init(&tb, im);
     const float *x = im->xd ? im->xd : im->x;
-    __mmask16 mask[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
-    ptrdiff_t offset[CONV_PAIRS_MAX_TAPS][SIEVE_GEMM_NR];
-    /* per tap: input row and column offsets, the length of the row it
-     * reads and where that row's plane starts in its channel */
-    ptrdiff_t tap_dy[CONV_PAIRS_MAX_TAPS], tap_dx[CONV_PAIRS_MAX_TAPS],
-        tap_len[CONV_PAIRS_MAX_TAPS], tap_start[CONV_PAIRS_MAX_TAPS];
-    for (size_t t = 0; t < taps; t++) {
-        tap_dy[t] = (ptrdiff_t)((t / g->kw) * g->dh) - g->pt;
-        tap_dx[t] = (ptrdiff_t)((t % g->kw) * g->dw) - g->pl;
-        tap_len[t] = w;
-        tap_start[t] = 0;
-        if (im->xd) { /* phase ph, shifted by dx / sw (conv_splits_phases) */
-            const ptrdiff_t shift = floor_div(tap_dx[t], g->sw), ph = tap_dx[t] - shift * g->sw;
-            tap_len[t] = ph < w ? (w - ph + g->sw - 1) / g->sw : 0;
-            tap_start[t] = ph * (ptrdiff_t)plane_floats;
-            tap_dx[t] = shift;
-        }
-    }
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
         const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
-        ptrdiff_t run_oy[SIEVE_GEMM_NR], run_ox[SIEVE_GEMM_NR], run_j[SIEVE_GEMM_NR],
-            run_len[SIEVE_GEMM_NR];
-        size_t runs = 0, p = j0 + q * SIEVE_GEMM_NR, oy = p / g->ow, ox = p % g->ow;
-        for (size_t j = 0; j < pcount; runs++) {
-            size_t len = SIEVE_MIN(pcount - j, g->ow - ox);
-            run_oy[runs] = (ptrdiff_t)oy;
-            run_ox[runs] = (ptrdiff_t)ox;
-            run_j[runs] = (ptrdiff_t)j;
-            run_len[runs] = (ptrdiff_t)len;
-            j += len;
-            ox = 0;
-            oy++;
-        }
-        /* lane j of tap t, run r reads plane[offset + j] where mask has it */
-        for (size_t t = 0; t < taps; t++) {
-            const ptrdiff_t dy = tap_dy[t], dx = tap_dx[t], len = tap_len[t], start = tap_start[t];
-            for (size_t r = 0; r < runs; r++) {
-                const ptrdiff_t iy = run_oy[r] * (ptrdiff_t)g->sh + dy, a = run_ox[r];
-                const ptrdiff_t lo = SIEVE_MAX(a, -dx), hi = SIEVE_MIN(a + run_len[r], len - dx);
-                /* one store each, not zeros first: the compiler made those
-                 * a rep stos per tap, slower than the loads it serves */
-                const bool inside = iy >= 0 && iy < h && lo < hi;
-                const unsigned first = (unsigned)(lo - a + run_j[r]), n = (unsigned)(hi - lo);
-                mask[t][r] = inside ? (__mmask16)(((1u << n) - 1) << first) : 0;
-                offset[t][r] = inside ? start + iy * pitch + a + dx - run_j[r] : 0;
-            }
-        }
+        conv_table_panel(&tb, im->g, j0 + q * SIEVE_GEMM_NR, pcount);
         float *d = dst + q * kc * SIEVE_GEMM_NR;
-        size_t c = k0 / taps, t = k0 % taps;
+        size_t c = k0 / tb.taps, t = k0 % tb.taps;
         __m512 lo = _mm512_setzero_ps();
         for (size_t k = 0; k < kc; k++) {
             /* addresses by integers: an offset may lie before the plane,
              * where only masked-off lanes would read */
-            const uintptr_t plane = (uintptr_t)(x + c * channel_floats);
+            const uintptr_t plane = (uintptr_t)(x + c * tb.channel);
             __m512 v = _mm512_setzero_ps();
-            for (size_t r = 0; r < runs; r++)
-                if (mask[t][r])
+            for (size_t r = 0; r < tb.runs; r++)
+                if (tb.mask[t][r])
                     v = _mm512_mask_loadu_ps(
-                        v, mask[t][r],
-                        (const float *)(plane + (uintptr_t)offset[t][r] * sizeof(float)));
+                        v, tb.mask[t][r],
+                        (const float *)(plane + (uintptr_t)tb.offset[t][r] * sizeof(float)));
             if (!pairs)
                 _mm512_storeu_ps(d + k * SIEVE_GEMM_NR, v);
             else if (k % 2 == 0 && k + 1 < kc)
@@ -597,7 +619,7 @@ conv_pack_im2col_table(const conv_image *im, size_t j0, size_t count, size_t k0,
                 _mm512_storeu_ps(d + k / 2 * SIEVE_GEMM_NR,
                                  k % 2 ? sieve_gemm_pair_row_avx512(lo, v)
                                        : sieve_gemm_pair_row_avx512(v, _mm512_setzero_ps()));
-            if (++t == taps) {
+            if (++t == tb.taps) {
                 t = 0;
                 c++;
             }
@@ -868,45 +890,24 @@ __attribute__((target("avx512f"))) static void conv_pack_pointwise_pairs(const v
 }
 #endif
 
-/* The 1x1 B block from 8-bit codes (sieve_conv_input_as_codes), decoded
- * row by row: the portable packer, which the bf16 tiles never need. */
-static void conv_pack_pointwise_codes(const void *src, size_t j0, size_t count, size_t k0,
-                                      size_t kc, float *dst, float *tmp)
-{
-    (void)tmp;
-    const conv_image *im = src;
-    const size_t p_all = im->g->p;
-    for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
-        const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
-        float *d = dst + q * kc * SIEVE_GEMM_NR;
-        for (size_t k = 0; k < kc; k++) {
-            sieve_dot_unpack(im->plan, im->codes, (k0 + k) * p_all + j0 + q * SIEVE_GEMM_NR,
-                             pcount, d + k * SIEVE_GEMM_NR);
-            for (size_t j = pcount; j < SIEVE_GEMM_NR; j++)
-                d[k * SIEVE_GEMM_NR + j] = 0.0f;
-        }
-    }
-}
-
 #ifdef SIEVE_CONV_GATHER
-/* The same as bf16 pairs straight from the codes: the 16 codes of each of
- * two channels at a panel's pixels, looked up in the plan's tables of
- * their bf16 values' high and low bytes (every code's value is a bf16),
- * then interleaved into the pair layout (low half channel k, high half
- * k + 1). The executor's decode of the whole input into fp32 and the
- * packer's reading it back are gone: a byte per value read instead of
- * four written and four read. */
+/* bf16 pairs straight from 8-bit codes: the 16 codes of each of two rows
+ * of k at a panel's pixels are looked up in the plan's tables of their
+ * bf16 values' high and low bytes (every code's value is a bf16), then
+ * interleaved into the pair layout (low half row k, high half k + 1).
+ * The executor's decode of the whole input into fp32, and the packer's
+ * reading it back, are gone: a byte per value read instead of four
+ * written and four read. */
+typedef struct conv_code_pairs {
+    __m512i high[4], low[4], interleave;
+} conv_code_pairs;
+
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
-conv_pack_pointwise_codes_pairs(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
-                                float *dst, float *tmp)
+conv_code_pairs_init(conv_code_pairs *cp, const sieve_dot_plan *plan)
 {
-    (void)tmp;
-    const conv_image *im = src;
-    const size_t p_all = im->g->p;
-    __m512i high[4], low[4];
     for (int t = 0; t < 4; t++) {
-        high[t] = _mm512_loadu_si512(im->plan->bf16_high + 64 * t);
-        low[t] = _mm512_loadu_si512(im->plan->bf16_low + 64 * t);
+        cp->high[t] = _mm512_loadu_si512(plan->bf16_high + 64 * t);
+        cp->low[t] = _mm512_loadu_si512(plan->bf16_low + 64 * t);
     }
     /* bytes of [low k | high k | low k+1 | high k+1] (16 each) to lanes of
      * (low k, high k, low k+1, high k+1) per pixel */
@@ -914,8 +915,38 @@ conv_pack_pointwise_codes_pairs(const void *src, size_t j0, size_t count, size_t
     for (int j = 0; j < 16; j++)
         for (int b = 0; b < 4; b++)
             order[4 * j + b] = (uint8_t)(16 * b + j);
-    const __m512i interleave = _mm512_loadu_si512(order);
-    const __mmask64 high_quarters = UINT64_C(0xffff0000ffff0000);
+    cp->interleave = _mm512_loadu_si512(order);
+}
+
+/* One row of pairs from the codes of rows k (a) and k + 1 (b). */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"), always_inline)) static inline __m512i
+conv_code_pair_row(const conv_code_pairs *cp, __m128i a, __m128i b)
+{
+    __m512i codes = _mm512_castsi128_si512(a);
+    codes = _mm512_inserti32x4(codes, a, 1);
+    codes = _mm512_inserti32x4(codes, b, 2);
+    codes = _mm512_inserti32x4(codes, b, 3);
+    const __mmask64 top = _mm512_movepi8_mask(codes);
+    const __m512i hi = _mm512_mask_blend_epi8(
+        top, _mm512_permutex2var_epi8(cp->high[0], codes, cp->high[1]),
+        _mm512_permutex2var_epi8(cp->high[2], codes, cp->high[3]));
+    const __m512i lo = _mm512_mask_blend_epi8(
+        top, _mm512_permutex2var_epi8(cp->low[0], codes, cp->low[1]),
+        _mm512_permutex2var_epi8(cp->low[2], codes, cp->low[3]));
+    const __m512i bytes = _mm512_mask_blend_epi8(UINT64_C(0xffff0000ffff0000), lo, hi);
+    return _mm512_permutexvar_epi8(cp->interleave, bytes);
+}
+
+/* 1x1: the rows of k are the input's channels. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
+conv_pack_pointwise_codes_pairs(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
+                                float *dst, float *tmp)
+{
+    (void)tmp;
+    const conv_image *im = src;
+    const size_t p_all = im->g->p;
+    conv_code_pairs cp;
+    conv_code_pairs_init(&cp, im->plan);
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
         const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
         const __mmask16 m = (__mmask16)((1u << pcount) - 1);
@@ -927,19 +958,47 @@ conv_pack_pointwise_codes_pairs(const void *src, size_t j0, size_t count, size_t
             const __m128i a = _mm_maskz_loadu_epi8(m, xs + k * p_all);
             const __m128i b = k + 1 < kc ? _mm_maskz_loadu_epi8(m, xs + (k + 1) * p_all)
                                          : _mm_setzero_si128();
-            __m512i codes = _mm512_castsi128_si512(a);
-            codes = _mm512_inserti32x4(codes, a, 1);
-            codes = _mm512_inserti32x4(codes, b, 2);
-            codes = _mm512_inserti32x4(codes, b, 3);
-            const __mmask64 top = _mm512_movepi8_mask(codes);
-            const __m512i hi = _mm512_mask_blend_epi8(
-                top, _mm512_permutex2var_epi8(high[0], codes, high[1]),
-                _mm512_permutex2var_epi8(high[2], codes, high[3]));
-            const __m512i lo = _mm512_mask_blend_epi8(
-                top, _mm512_permutex2var_epi8(low[0], codes, low[1]),
-                _mm512_permutex2var_epi8(low[2], codes, low[3]));
-            const __m512i bytes = _mm512_mask_blend_epi8(high_quarters, lo, hi);
-            _mm512_storeu_si512(d + k / 2 * SIEVE_GEMM_NR, _mm512_permutexvar_epi8(interleave, bytes));
+            _mm512_storeu_si512(d + k / 2 * SIEVE_GEMM_NR, conv_code_pair_row(&cp, a, b));
+        }
+    }
+}
+
+/* Any other layer the table packer takes (column stride 1): its masked
+ * loads of 16 codes, then the pairs. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
+conv_pack_im2col_codes_pairs(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
+                             float *dst, float *tmp)
+{
+    (void)tmp;
+    const conv_image *im = src;
+    conv_code_pairs cp;
+    conv_code_pairs_init(&cp, im->plan);
+    conv_table tb;
+    conv_table_init(&tb, im);
+    for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
+        const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
+        conv_table_panel(&tb, im->g, j0 + q * SIEVE_GEMM_NR, pcount);
+        float *d = dst + q * kc * SIEVE_GEMM_NR;
+        size_t c = k0 / tb.taps, t = k0 % tb.taps;
+        __m128i lo = _mm_setzero_si128();
+        for (size_t k = 0; k < kc; k++) {
+            /* by integers, as in conv_pack_im2col_table */
+            const uintptr_t plane = (uintptr_t)(im->codes + c * tb.channel);
+            __m128i v = _mm_setzero_si128();
+            for (size_t r = 0; r < tb.runs; r++)
+                if (tb.mask[t][r])
+                    v = _mm_mask_loadu_epi8(v, tb.mask[t][r],
+                                            (const void *)(plane + (uintptr_t)tb.offset[t][r]));
+            if (k % 2 == 0 && k + 1 < kc)
+                lo = v; /* paired with the next row */
+            else
+                _mm512_storeu_si512(d + k / 2 * SIEVE_GEMM_NR,
+                                    k % 2 ? conv_code_pair_row(&cp, lo, v)
+                                          : conv_code_pair_row(&cp, v, _mm_setzero_si128()));
+            if (++t == tb.taps) {
+                t = 0;
+                c++;
+            }
         }
     }
 }
@@ -1004,11 +1063,14 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .a_codes = r->w_codes ? r->w_codes + grp * g->mg * g->k : NULL,
             .a_lut = r->w_lut,
             .load_a_codes = r->w_nibbles ? conv_load_weight_nibbles : NULL,
-            .pack_b = im.codes ? conv_pack_pointwise_codes
+            /* on codes, the layer takes the bf16 tiles (sieve_conv_input_as_codes),
+             * which read B through pack_b_pairs alone */
+            .pack_b = im.codes    ? NULL
                       : pointwise ? conv_pack_pointwise
                                   : conv_pack_im2col,
 #ifdef SIEVE_CONV_GATHER
-            .pack_b_pairs = im.codes                 ? conv_pack_pointwise_codes_pairs
+            .pack_b_pairs = im.codes ? (pointwise ? conv_pack_pointwise_codes_pairs
+                                                  : conv_pack_im2col_codes_pairs)
                             : pointwise              ? conv_pack_pointwise_pairs
                             : conv_table_packs(&im)  ? conv_pack_im2col_pairs
                                                      : NULL,
@@ -1198,12 +1260,13 @@ static bool conv_winograd_beats_bf16(const conv_geom *g)
     return g->p > SIEVE_GEMM_NC;
 }
 
-/* 1x1, stride 1, no pads, not depthwise, on 8-bit codes of a format of
- * at most 7 mantissa bits with weights of such a format and a bias in
- * fp32 (decoded at load) or none, where the bf16 tiles and the byte
- * permutes of conv_pack_pointwise_codes_pairs run: the GEMM then packs B
- * from the codes. Anything else (Winograd, other packers, the reference's
- * packed bias) would need the decoded input. 4-bit codes were tried:
+/* Layers on 8-bit codes of a format of at most 7 mantissa bits, with
+ * weights of such a format and a bias in fp32 (decoded at load) or none,
+ * whose B panels come from the 1x1 packer or the table packer (column
+ * stride 1, not Winograd, not depthwise), where the bf16 tiles and the
+ * byte permutes run: the GEMM then packs B from the codes. Anything else
+ * (Winograd, the phases, the other packers, the reference's packed bias)
+ * would need the decoded input. 4-bit codes were tried:
  * extracting 16 nibbles per row took longer than the decode pass they
  * replaced (SqueezeNet's squeeze layers 0.072 -> 0.080 ms). */
 bool sieve_conv_input_as_codes(const sieve_layer *layer, const sieve_op_input *in, int n_in)
@@ -1211,12 +1274,19 @@ bool sieve_conv_input_as_codes(const sieve_layer *layer, const sieve_op_input *i
 #ifdef SIEVE_CONV_GATHER
     if (n_in < 2 || in[0].shape.rank != 4 || in[1].shape.rank != 4)
         return false;
-    const sieve_conv_attrs *a = &layer->attrs.conv;
     const sieve_format *x = &in[0].format;
-    bool pointwise = in[1].shape.dims[2] == 1 && in[1].shape.dims[3] == 1 && a->stride[0] == 1 &&
-                     a->stride[1] == 1 && (a->pads[0] | a->pads[1] | a->pads[2] | a->pads[3]) == 0;
-    bool depthwise = in[1].shape.dims[1] == 1 && in[1].shape.dims[0] == a->group;
-    return pointwise && !depthwise && x->kind == SIEVE_FORMAT_CFLOAT &&
+    sieve_shape shapes[3] = {in[0].shape, in[1].shape}, out;
+    char why[8];
+    if (sieve_conv_infer(layer, shapes, 2, &out, why, sizeof(why)) != SIEVE_OK)
+        return false;
+    conv_geom g;
+    conv_geometry(layer, &in[0].shape, &in[1].shape, &out, &g);
+    conv_image im = {NULL, &g, NULL, NULL, NULL};
+    sieve_winograd_conv wg;
+    bool packs = conv_is_pointwise(&g) ||
+                 (conv_table_packs(&im) && !(conv_winograd_beats_bf16(&g) &&
+                                             conv_winograd_shape(&g, &wg)));
+    return packs && !conv_is_depthwise(&g) && x->kind == SIEVE_FORMAT_CFLOAT &&
            sieve_format_width(x) == 8 && conv_bf16(in) &&
            (!sieve_op_input_present(in, n_in, 2) || in[2].f32) &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
