@@ -8,7 +8,11 @@
  * kernel, and packed ones decoded row-major for it, untransposed). 3x3 stride-1 convolutions with enough channels
  * and pixels go to Winograd F(4x4, 3x3) instead (winograd.c), 4x fewer
  * multiply-adds. Depthwise convolution (one input and one output channel
- * per group) has a direct kernel: as a GEMM it would be one row long. */
+ * per group) has a direct kernel: as a GEMM it would be one row long.
+ * Inputs and weights stored in custom floats of at most 7 mantissa bits
+ * multiply as bf16 pairs where the CPU has them; an 8-bit input is then
+ * read as codes by the B packers themselves (sieve_conv_input_as_codes),
+ * and a strided one is first split into column phases. */
 #include <string.h>
 
 #include "../cfloat_dot.h"

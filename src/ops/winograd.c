@@ -65,7 +65,7 @@
  * (best of 8, two) 128.7-130.9 -> 123.0-124.2. */
 #define WINO_MIN_C 8
 #define WINO_MIN_M 8
-#define WINO_MIN_TILES 20 /* per image: 5 x 5 tiles, 17 x 17 outputs or more */
+#define WINO_MIN_TILES 20 /* per image (14 x 14 outputs make 16) */
 
 _Static_assert(WINO_TB % WINO_LANES == 0 && WINO_TB <= 2 * SIEVE_GEMM_NR,
                "a tile block is one tile-kernel call wide");
