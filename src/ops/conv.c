@@ -5,14 +5,15 @@
  * (P output pixels, K = Cg * kh * kw) on the SGEMM core, with im2col done
  * tile by tile straight into packed B panels and packed weights decoded
  * panel by panel (fp32 weights are read in place by the AVX-512 tile
- * kernel, and packed ones decoded row-major for it, untransposed). 3x3 stride-1 convolutions with enough channels
- * and pixels go to Winograd F(4x4, 3x3) instead (winograd.c), 4x fewer
- * multiply-adds. Depthwise convolution (one input and one output channel
+ * kernel, and packed ones decoded row-major for it, untransposed). 3x3
+ * stride-1 convolutions with enough channels and pixels go to Winograd
+ * F(4x4, 3x3) instead (winograd.c), 4x fewer multiply-adds. Depthwise convolution (one input and one output channel
  * per group) has a direct kernel: as a GEMM it would be one row long.
  * Inputs and weights stored in custom floats of at most 7 mantissa bits
  * multiply as bf16 pairs where the CPU has them; an 8-bit input is then
- * read as codes by the B packers themselves (sieve_conv_input_as_codes),
- * and a strided one is first split into column phases. */
+ * read as codes by the B packers themselves (sieve_conv_input_as_codes).
+ * An input read at a column stride is first split into column phases
+ * (conv_splits_phases). */
 #include <string.h>
 
 #include "../cfloat_dot.h"
