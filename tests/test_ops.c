@@ -330,12 +330,19 @@ typedef struct conv_case {
     bool relu, bias;
 } conv_case;
 
-static void check_conv_case(const conv_case *cc)
+/* The case's layer, with 3 inputs if it has a bias, else 2. */
+static sieve_layer conv_case_layer(const conv_case *cc)
 {
     sieve_layer l = conv_layer(cc->kh, cc->kw, cc->sh, cc->sw, cc->dh, cc->dw, cc->pt, cc->pl,
                                cc->pb, cc->pr, cc->group, cc->relu);
+    l.n_inputs = cc->bias ? 3 : 2;
+    return l;
+}
+
+static void check_conv_case(const conv_case *cc)
+{
+    sieve_layer l = conv_case_layer(cc);
     int n_in = cc->bias ? 3 : 2;
-    l.n_inputs = n_in;
     sieve_op_input in[3] = {random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w)),
                             random_input(shape_of(4, cc->m, cc->c / cc->group, cc->kh, cc->kw)),
                             random_input(shape_of(1, cc->m))};
@@ -440,10 +447,8 @@ static void test_conv_on_bf16_exact_values_matches_ref(void **state)
         for (size_t fi = 0; fi < 2; fi++)
             for (int decoded = 0; decoded < 2; decoded++) {
                 const conv_case *cc = &cases[ci];
-                sieve_layer l = conv_layer(cc->kh, cc->kw, cc->sh, cc->sw, cc->dh, cc->dw, cc->pt,
-                                           cc->pl, cc->pb, cc->pr, cc->group, cc->relu);
+                sieve_layer l = conv_case_layer(cc);
                 int n_in = cc->bias ? 3 : 2;
-                l.n_inputs = n_in;
                 sieve_op_input in[3] = {
                     random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w)),
                     random_input(shape_of(4, cc->m, cc->c / cc->group, cc->kh, cc->kw)),
@@ -510,10 +515,8 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
     for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
         for (size_t fi = 0; fi < 2; fi++) {
             const conv_case *cc = &cases[ci];
-            sieve_layer l = conv_layer(cc->kh, cc->kw, cc->sh, cc->sw, cc->dh, cc->dw, cc->pt,
-                                       cc->pl, cc->pb, cc->pr, cc->group, cc->relu);
+            sieve_layer l = conv_case_layer(cc);
             int n_in = cc->bias ? 3 : 2;
-            l.n_inputs = n_in;
             sieve_op_input x = random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w));
             if (!x_fmts[fi].is_signed)
                 for (size_t j = 0; j < numel(&x.shape); j++)
@@ -646,14 +649,12 @@ static void test_conv_run_encoded_equals_packed_run(void **state)
         for (size_t fi = 0; fi < sizeof(fmts) / sizeof(fmts[0]); fi++) {
             const conv_case *cc = &cases[ci];
             const sieve_format *f = &fmts[fi];
-            sieve_layer l = conv_layer(cc->kh, cc->kw, cc->sh, cc->sw, cc->dh, cc->dw, cc->pt,
-                                       cc->pl, cc->pb, cc->pr, cc->group, cc->relu);
+            sieve_layer l = conv_case_layer(cc);
             sieve_op_input in[3] = {random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w)),
                                     random_input(shape_of(4, cc->m, cc->c / cc->group, cc->kh,
                                                           cc->kw)),
                                     random_input(shape_of(1, cc->m))};
             int n_in = cc->bias ? 3 : 2;
-            l.n_inputs = n_in;
             sieve_shape out = infer_ok(&l, in, n_in), shapes[3] = {in[0].shape, in[1].shape,
                                                                      in[2].shape};
             size_t n = numel(&out), bytes = sieve_format_bytes(f, n) + 16;
@@ -711,8 +712,7 @@ static void test_conv_run_encoded_equals_packed_run(void **state)
     };
     for (size_t ci = 0; ci < sizeof(declined) / sizeof(declined[0]); ci++) {
         const conv_case *cc = &declined[ci];
-        sieve_layer l = conv_layer(cc->kh, cc->kw, cc->sh, cc->sw, cc->dh, cc->dw, cc->pt, cc->pl,
-                                   cc->pb, cc->pr, cc->group, cc->relu);
+        sieve_layer l = conv_case_layer(cc);
         sieve_op_input in[3] = {random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w)),
                                 random_input(shape_of(4, cc->m, cc->c / cc->group, cc->kh, cc->kw)),
                                 random_input(shape_of(1, cc->m))};
