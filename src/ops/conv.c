@@ -7,8 +7,9 @@
  * panel by panel (fp32 weights are read in place by the AVX-512 tile
  * kernel, and packed ones decoded row-major for it, untransposed). 3x3
  * stride-1 convolutions with enough channels and pixels go to Winograd
- * F(4x4, 3x3) instead (winograd.c), 4x fewer multiply-adds. Depthwise convolution (one input and one output channel
- * per group) has a direct kernel: as a GEMM it would be one row long.
+ * F(4x4, 3x3) instead (winograd.c), 4x fewer multiply-adds. Depthwise
+ * convolution (one input and one output channel per group) has a direct
+ * kernel: as a GEMM it would be one row long.
  * Inputs and weights stored in custom floats of at most 7 mantissa bits
  * multiply as bf16 pairs where the CPU has them; an 8-bit input is then
  * read as codes by the B packers themselves (sieve_conv_input_as_codes).
@@ -179,6 +180,28 @@ static bool conv_splits_phases(const conv_geom *g)
 static size_t conv_phase_width(const conv_geom *g)
 {
     return (g->w + (size_t)g->sw - 1) / (size_t)g->sw;
+}
+
+/* Floor division for a possibly negative numerator and positive divisor. */
+static ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Elements of column phase ph (0 <= ph < sw) of an input row. */
+static ptrdiff_t conv_phase_len(const conv_geom *g, ptrdiff_t ph)
+{
+    const ptrdiff_t w = (ptrdiff_t)g->w;
+    return ph < w ? (w - ph + g->sw - 1) / g->sw : 0;
+}
+
+/* Where a tap at column offset dx (kx * dw - pl) reads in the phases:
+ * phase dx mod sw (*ph), shifted by floor(dx / sw) columns (returned). */
+static ptrdiff_t conv_phase_shift(const conv_geom *g, ptrdiff_t dx, ptrdiff_t *ph)
+{
+    const ptrdiff_t shift = floor_div(dx, g->sw);
+    *ph = dx - shift * g->sw;
+    return shift;
 }
 
 /* Floats of the split input, all images and channels. */
@@ -366,8 +389,8 @@ typedef struct conv_image {
     const float *x; /* first channel of the group in this image */
     const conv_geom *g;
     const float *xd; /* the same channels split into column phases, or NULL */
-    /* or, with x NULL, the 8-bit codes of those channels (a 1x1 layer,
-     * sieve_conv_input_as_codes) and their decoding plan */
+    /* or, with x NULL, the 8-bit codes of those channels
+     * (sieve_conv_input_as_codes) and their decoding plan */
     const uint8_t *codes;
     const sieve_dot_plan *plan;
 } conv_image;
@@ -377,13 +400,6 @@ static ptrdiff_t ceil_div_signed(ptrdiff_t a, ptrdiff_t b)
 {
     return a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }
-
-/* Floor division for a possibly negative numerator and positive divisor. */
-static ptrdiff_t floor_div(ptrdiff_t a, ptrdiff_t b)
-{
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
 
 /* B block by im2col: row k = (channel, ky, kx), column = output pixel.
  * The NR pixels of a panel fall into at most a few runs along output rows;
@@ -547,11 +563,11 @@ static void conv_table_init(conv_table *tb, const conv_image *im)
         tb->dx[t] = (ptrdiff_t)((t % g->kw) * g->dw) - g->pl;
         tb->len[t] = w;
         tb->start[t] = 0;
-        if (im->xd) { /* phase ph, shifted by dx / sw (conv_splits_phases) */
-            const ptrdiff_t shift = floor_div(tb->dx[t], g->sw), ph = tb->dx[t] - shift * g->sw;
-            tb->len[t] = ph < w ? (w - ph + g->sw - 1) / g->sw : 0;
+        if (im->xd) {
+            ptrdiff_t ph;
+            tb->dx[t] = conv_phase_shift(g, tb->dx[t], &ph);
+            tb->len[t] = conv_phase_len(g, ph);
             tb->start[t] = ph * (ptrdiff_t)tb->plane;
-            tb->dx[t] = shift;
         }
     }
 }
@@ -717,11 +733,10 @@ static inline void conv_pack_im2col_padded(const conv_image *im, size_t j0, size
         ptrdiff_t dy = (ptrdiff_t)ky * g->dh - g->pt, dx = (ptrdiff_t)kx * g->dw - g->pl;
         ptrdiff_t row_len = w; /* elements of a row this tap reads from */
         if (im->xd) {
-            /* phase r of channel c, shifted by q: columns q*sw + r + ox*sw */
-            ptrdiff_t q = floor_div(dx, g->sw), r = dx - q * g->sw;
-            rows[k].plane = im->xd + (c * (size_t)g->sw + (size_t)r) * plane_floats;
-            row_len = r < w ? (w - r + g->sw - 1) / g->sw : 0;
-            dx = q;
+            ptrdiff_t ph;
+            dx = conv_phase_shift(g, dx, &ph);
+            rows[k].plane = im->xd + (c * (size_t)g->sw + (size_t)ph) * plane_floats;
+            row_len = conv_phase_len(g, ph);
         } else {
             rows[k].plane = im->x + c * plane_floats;
         }
@@ -821,14 +836,15 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
     (void)tmp;
     const conv_image *im = src;
     const conv_geom *g = im->g;
+    if (im->xd) { /* column phases, read at stride 1 */
 #ifdef SIEVE_CONV_GATHER
-    if (im->xd && conv_table_packs(im) && __builtin_cpu_supports("avx512f"))
-        conv_pack_im2col_table_f32(im, j0, count, k0, kc, dst);
-    else
+        if (conv_table_packs(im) && __builtin_cpu_supports("avx512f")) {
+            conv_pack_im2col_table_f32(im, j0, count, k0, kc, dst);
+            return;
+        }
 #endif
-    if (im->xd)
         conv_pack_im2col_padded(im, j0, count, k0, kc, dst, false);
-    else if (conv_windows_inside(g))
+    } else if (conv_windows_inside(g))
         conv_pack_im2col_inside(im, j0, count, k0, kc, dst);
 #ifdef SIEVE_CONV_GATHER
     else if (conv_table_packs(im) && __builtin_cpu_supports("avx512f"))
@@ -1175,7 +1191,7 @@ static void conv_split_phases_range(void *arg, size_t begin, size_t end, int thr
         const float *src = r->x + row * g->w;
         float *dst = (float *)r->xd + (plane * sw * g->h + y) * wd;
         for (size_t ph = 0; ph < sw; ph++, dst += g->h * wd) {
-            const size_t n = ph < g->w ? (g->w - ph + sw - 1) / sw : 0;
+            const size_t n = (size_t)conv_phase_len(g, (ptrdiff_t)ph);
 #ifdef SIEVE_CONV_GATHER
             if (conv_stride_loads(sw) && __builtin_cpu_supports("avx512f")) {
                 conv_phase_avx512(src + ph, sw, n, wd, dst);
@@ -1208,16 +1224,6 @@ static void conv_reserve_phases(conv_run *r, const sieve_op_env *env, sieve_op_e
     rest->scratch_floats = env->scratch_floats - floats;
 }
 
-/* Then the GEMM: first the phases, if reserved. */
-static void conv_gemm_run(conv_run *r, sieve_pool *pool);
-
-static void conv_phases_then_gemm(conv_run *r, sieve_pool *pool)
-{
-    if (r->xd)
-        sieve_parallel_for(pool, r->g.batch * r->g.c * r->g.h, conv_split_phases_range, r);
-    conv_gemm_run(r, pool);
-}
-
 static void conv_gemm_run(conv_run *r, sieve_pool *pool)
 {
     r->w_codes = NULL;
@@ -1239,6 +1245,14 @@ static void conv_gemm_run(conv_run *r, sieve_pool *pool)
     r->split = sieve_gemm_plan(r->g.mg, r->g.p, r->g.batch * r->g.group, sieve_pool_threads(pool));
     size_t tasks = r->g.batch * r->g.group * r->split.m_blocks * r->split.n_blocks;
     sieve_parallel_for(pool, tasks, conv_gemm_range, r);
+}
+
+/* The GEMM, after the column phases if they were reserved. */
+static void conv_phases_then_gemm(conv_run *r, sieve_pool *pool)
+{
+    if (r->xd)
+        sieve_parallel_for(pool, r->g.batch * r->g.c * r->g.h, conv_split_phases_range, r);
+    conv_gemm_run(r, pool);
 }
 
 /* Whether the input and the weights hold values that are exactly bf16:

@@ -420,16 +420,11 @@ static ptrdiff_t maxpool_row_taps(const pool_geom *g, ptrdiff_t oy, ptrdiff_t *f
  * each column tap's inputs permuted out of it (-inf where the tap falls
  * outside the row, as padding counts), the maxima over taps in another.
  * The SSE2 loops (the build's baseline) spent their time on per-column
- * edge cases there: GoogLeNet's 14-wide "same" pools 0.085 -> 0.060 ms,
- * its 7-wide ones 0.068 -> 0.046, maxpool4 (14 -> 7) 0.10 -> 0.04 (best
- * of 7, one layer at a time). On wider rows the column maxima would go
- * through memory, and loads that straddle stores just made wait for them:
- * no faster than the SSE2 loops. */
-static bool maxpool_row_avx512_fits(const pool_geom *g)
-{
-    return g->w <= 16 && g->ow <= 16;
-}
-
+ * edge cases there: GoogLeNet's 14-wide "same" pools 0.083-0.085 ->
+ * 0.052-0.060 ms, its 7-wide ones 0.068 -> 0.046, maxpool4 (14 -> 7) 0.050
+ * -> 0.039 (best of 5-7, one layer at a time). On wider rows the column
+ * maxima would go through memory, and loads that straddle stores just
+ * made wait for them: no faster than the SSE2 loops. */
 __attribute__((target("avx512f"))) static void
 maxpool_out_row_avx512(const pool_geom *g, const float *const *rows, ptrdiff_t n_rows, float *y)
 {
@@ -472,7 +467,7 @@ static void maxpool_row(const pool_geom *g, const pool_cols *c, const float *con
 static bool maxpool_rows_avx512(const pool_geom *g)
 {
 #ifdef POOL_ROW_AVX512
-    return maxpool_row_avx512_fits(g) && __builtin_cpu_supports("avx512f");
+    return g->w <= 16 && g->ow <= 16 && __builtin_cpu_supports("avx512f");
 #else
     (void)g;
     return false;
