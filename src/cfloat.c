@@ -2123,11 +2123,30 @@ SIEVE_TARGET_AVX512 static void tile_encoder_init_avx512(const cfloat_codec *c, 
 
 /* Row r's codes: dword j of `pairs` holds code 2j in bits 0-3 and code
  * 2j+1 in bits 16-19, made bytes by one narrowing (as pack_bytes_avx512). */
+/* Sets the bits of `nibble` (0x0f or 0xf0) in *b to those of `code`
+ * while another thread may be setting the byte's other nibble the same
+ * way: each atomic operation leaves that nibble as it finds it. */
+static inline void merge_nibble_shared(uint8_t *b, uint8_t nibble, uint8_t code)
+{
+    const uint8_t mine = (uint8_t)(code & nibble);
+    __atomic_fetch_and(b, (uint8_t)(~nibble | mine), __ATOMIC_RELAXED);
+    __atomic_fetch_or(b, mine, __ATOMIC_RELAXED);
+}
+
+static inline void merge_nibble(uint8_t *b, uint8_t nibble, uint8_t code, bool shared)
+{
+    if (shared)
+        merge_nibble_shared(b, nibble, code);
+    else
+        *b = (uint8_t)((*b & ~nibble) | (code & nibble));
+}
+
 SIEVE_TARGET_AVX512 SIEVE_INLINE bool tile_encode_body_avx512(const encode_avx512 *kp, unsigned w,
                                                              const float *vals, size_t vals_stride,
                                                              size_t mr, size_t nr,
                                                              uint8_t *stream, size_t first,
-                                                             size_t row_stride, const bool nonneg)
+                                                             size_t row_stride, bool shared_ends,
+                                                             const bool nonneg)
 {
     /* a local copy: the byte stores below may alias *kp as far as the
      * compiler knows, which made it reload every constant per row */
@@ -2171,13 +2190,13 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE bool tile_encode_body_avx512(const encode_avx51
         const __mmask16 store = (__mmask16)(((1u << whole) - 1) & (e % 2 ? ~1u : ~0u));
         _mm_mask_storeu_epi8(b, store, bytes);
         if (e % 2)
-            b[0] = (uint8_t)((b[0] & 0x0f) | (_mm_cvtsi128_si32(bytes) & 0xf0));
+            merge_nibble(b, 0xf0, (uint8_t)_mm_cvtsi128_si32(bytes), shared_ends);
         if (nibbles == 33) { /* code 31 of a shifted row: low nibble of byte 16 */
-            b[16] = (uint8_t)((b[16] & 0xf0) | last_code);
+            merge_nibble(b + 16, 0x0f, last_code, shared_ends);
         } else if (nibbles % 2) {
             uint8_t out[16];
             _mm_storeu_si128((__m128i *)out, bytes);
-            b[whole] = (uint8_t)((b[whole] & 0xf0) | (out[whole] & 0x0f));
+            merge_nibble(b + whole, 0x0f, out[whole], shared_ends);
         }
     }
     return bad == 0;
@@ -2188,13 +2207,14 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE bool tile_encode_body_avx512(const encode_avx51
 SIEVE_TARGET_AVX512 static bool tile_encode_avx512(const encode_avx512 *k, unsigned w,
                                                    const float *vals, size_t vals_stride,
                                                    size_t mr, size_t nr, uint8_t *stream,
-                                                   size_t first, size_t row_stride)
+                                                   size_t first, size_t row_stride,
+                                                   bool shared_ends)
 {
     if (k->unsigned_flag)
         return tile_encode_body_avx512(k, w, vals, vals_stride, mr, nr, stream, first,
-                                       row_stride, true);
+                                       row_stride, shared_ends, true);
     return tile_encode_body_avx512(k, w, vals, vals_stride, mr, nr, stream, first, row_stride,
-                                   false);
+                                   shared_ends, false);
 }
 #endif
 
@@ -2219,14 +2239,15 @@ bool sieve_tile_encoder_init(sieve_tile_encoder *enc, const sieve_format *fmt)
 }
 
 bool sieve_tile_encode(const sieve_tile_encoder *enc, const float *vals, size_t vals_stride,
-                       size_t mr, size_t nr, uint8_t *stream, size_t first, size_t row_stride)
+                       size_t mr, size_t nr, uint8_t *stream, size_t first, size_t row_stride,
+                       bool shared_ends)
 {
 #ifdef SIEVE_CFLOAT_X86
     return tile_encode_avx512((const encode_avx512 *)(const void *)enc->state, enc->width, vals,
-                              vals_stride, mr, nr, stream, first, row_stride);
+                              vals_stride, mr, nr, stream, first, row_stride, shared_ends);
 #else
     (void)enc, (void)vals, (void)vals_stride, (void)mr, (void)nr, (void)stream, (void)first,
-        (void)row_stride;
+        (void)row_stride, (void)shared_ends;
     return false;
 #endif
 }

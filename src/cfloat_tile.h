@@ -29,12 +29,15 @@ bool sieve_tile_encoder_init(sieve_tile_encoder *enc, const sieve_format *fmt);
  * vals + r * vals_stride) into the stream as elements
  * first + r * row_stride + j.
  * A 4-bit row that starts or ends inside a byte keeps the byte's other
- * code (read-modify-write: callers let no two threads share such a byte).
+ * code: by a plain read-modify-write, or, with shared_ends, by atomic
+ * operations that let another thread set that other code at the same
+ * time (the caller's tiles at the edges of its share of a row).
  * Returns false if a value could not be encoded (NaN, or negative for an
  * unsigned format, where -0 counts as negative: the bulk encoder, which
  * takes it as 0, is the callers' fallback); the codes written are then
  * unspecified. */
 bool sieve_tile_encode(const sieve_tile_encoder *enc, const float *vals, size_t vals_stride,
-                       size_t mr, size_t nr, uint8_t *stream, size_t first, size_t row_stride);
+                       size_t mr, size_t nr, uint8_t *stream, size_t first, size_t row_stride,
+                       bool shared_ends);
 
 #endif

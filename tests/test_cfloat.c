@@ -9,6 +9,7 @@
 #include <fenv.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1094,15 +1095,19 @@ static void test_tile_encode_matches_reference(void **state)
         for (size_t r = 0; r < rows; r++)
             for (size_t j = 0; j < 32; j++)
                 vals[r * 32 + j] = r * cols + j < n && j < cols ? src[r * cols + j] : 0.0f;
-        for (size_t first = 0; first < 2; first++) {
-            const size_t elems = first + rows * stride;
+        /* first 0 and 1: rows start on either nibble; shared: the bytes
+         * at the rows' ends merged atomically */
+        for (size_t first = 0; first < 4; first++) {
+            const bool shared = first >= 2;
+            const size_t elems = first % 2 + rows * stride;
             uint8_t *buf = malloc(sieve_format_bytes(f, elems) + SIEVE_PACK_SLACK);
             memset(buf, 0xa5, sieve_format_bytes(f, elems) + SIEVE_PACK_SLACK);
-            assert_true(sieve_tile_encode(&enc, vals, 32, rows, cols, buf, first, stride));
+            assert_true(
+                sieve_tile_encode(&enc, vals, 32, rows, cols, buf, first % 2, stride, shared));
             for (size_t e = 0; e < elems; e++) {
-                const size_t r = (e - first) / stride, j = (e - first) % stride;
+                const size_t r = (e - first % 2) / stride, j = (e - first % 2) % stride;
                 const uint32_t got = stream_get(buf, e * w, w);
-                const bool inside = e >= first && j < cols;
+                const bool inside = e >= first % 2 && j < cols;
                 const uint32_t want = inside ? encode(f, vals[r * 32 + j])
                                              : stream_get((const uint8_t[]){0xa5, 0xa5},
                                                           (e * w) % 8, w);
@@ -1118,11 +1123,66 @@ static void test_tile_encode_matches_reference(void **state)
         for (size_t b = 0; b < (f->is_signed ? 1u : 3u); b++) {
             float row[32] = {1.0f, 0.5f, 0.0f};
             row[2] = bad[b];
-            if (sieve_tile_encode(&enc, row, 32, 1, 3, out, 0, 3))
+            if (sieve_tile_encode(&enc, row, 32, 1, 3, out, 0, 3, false))
                 fail_msg("%s: encoded %g", fmt_name(f), (double)bad[b]);
         }
     }
     free(list.items);
+}
+
+/* Two threads encode the 4-bit rows on either side of a shared byte again
+ * and again, each round with a new code in its half of that byte, and
+ * each reads its half back at once: with shared_ends the other thread's
+ * merges never bring back an old code. (With a plain read-modify-write
+ * they do, within a few thousand rounds on two cores.) */
+typedef struct nibble_writer {
+    const sieve_tile_encoder *enc;
+    uint8_t *buf;
+    size_t first;      /* 0: elements 0-2, the last in byte 1's low nibble;
+                        * 3: elements 3-5, the first in its high nibble */
+    uint8_t codes[2];  /* of the two values a round writes there */
+    long rounds, stale;
+} nibble_writer;
+
+static void *nibble_writer_run(void *arg)
+{
+    nibble_writer *w = arg;
+    const size_t shared = w->first == 0 ? 2 : 0; /* the row's column in byte 1 */
+    for (long i = 0; i < w->rounds; i++) {
+        float row[32] = {0.5f, 0.5f, 0.5f};
+        row[shared] = i % 2 ? 2.0f : 1.0f;
+        if (!sieve_tile_encode(w->enc, row, 32, 1, 3, w->buf, w->first, 3, true)) {
+            w->stale = -1;
+            return NULL;
+        }
+        const uint8_t b = __atomic_load_n(&w->buf[1], __ATOMIC_RELAXED);
+        w->stale += (w->first == 0 ? b & 0x0f : b >> 4) != w->codes[i % 2];
+    }
+    return NULL;
+}
+
+static void test_tile_encode_shared_ends_from_two_threads(void **state)
+{
+    (void)state;
+    const sieve_format f = sieve_format_cfloat(2, 1, 1, 1);
+    sieve_tile_encoder enc;
+    if (!sieve_tile_encoder_init(&enc, &f))
+        skip();
+    uint8_t codes[2][1 + SIEVE_PACK_SLACK] = {{0}};
+    const float one = 1.0f, two = 2.0f;
+    assert_int_equal(sieve_cfloat_pack(&f, &one, 1, codes[0], 0, NULL), SIEVE_OK);
+    assert_int_equal(sieve_cfloat_pack(&f, &two, 1, codes[1], 0, NULL), SIEVE_OK);
+    assert_int_not_equal(codes[0][0], codes[1][0]);
+    _Alignas(64) uint8_t buf[3 + SIEVE_PACK_SLACK] = {0};
+    nibble_writer w[2];
+    for (int t = 0; t < 2; t++)
+        w[t] = (nibble_writer){&enc, buf, t ? 3 : 0, {codes[0][0], codes[1][0]}, 500000, 0};
+    pthread_t other;
+    assert_int_equal(pthread_create(&other, NULL, nibble_writer_run, &w[1]), 0);
+    nibble_writer_run(&w[0]);
+    assert_int_equal(pthread_join(other, NULL), 0);
+    assert_int_equal(w[0].stale, 0);
+    assert_int_equal(w[1].stale, 0);
 }
 
 /* On NaN (or a negative in an unsigned format) pack and quantize report
@@ -1478,6 +1538,7 @@ int main(void)
         cmocka_unit_test(test_unpack_sampled_codes_wide_formats),
         cmocka_unit_test(test_pack_midpoints_match_reference),
         cmocka_unit_test(test_tile_encode_matches_reference),
+        cmocka_unit_test(test_tile_encode_shared_ends_from_two_threads),
         cmocka_unit_test(test_dot_rows_match_definition_every_4_and_8_bit_format),
         cmocka_unit_test(test_dot_rows_match_definition_other_widths_and_fp32),
         cmocka_unit_test(test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits),

@@ -620,11 +620,12 @@ static void test_conv_packed_weights_equal_fp32_quantized_weights(void **state)
 /* run_encoded stores each tile's codes as the tile kernel finishes it:
  * the stream equals run's output packed by the bulk encoder, byte for
  * byte (bytes around the output untouched), for 8- and 4-bit, signed and
- * unsigned formats, on 4-bit rows that start and end mid-byte, K over one
- * k block (the last block reads C back), P over NC, M over MC, groups and
- * batch 2, 1 and 2 threads, on the GEMM and the Winograd path. Where it
- * does not apply (4-bit codes that would share a byte between threads or
- * Winograd row pieces, depthwise, a NaN output) it says no. */
+ * unsigned formats, on 4-bit rows that start and end mid-byte (also
+ * where two threads split them), K over one k block (the last block reads
+ * C back), P over NC, M over MC, groups and batch 2, 1 and 2 threads, on
+ * the GEMM and the Winograd path. Where it does not apply (4-bit codes of
+ * groups that start mid-byte on several threads, Winograd row pieces,
+ * depthwise, a NaN output) it says no. */
 static void test_conv_run_encoded_equals_packed_run(void **state)
 {
     (void)state;
@@ -637,6 +638,12 @@ static void test_conv_run_encoded_equals_packed_run(void **state)
         {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, true},    /* M > MC */
         {2, 14, 10, 10, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, true, true},  /* groups, P = 25 */
         {1, 30, 17, 16, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false}, /* P = 272, even */
+        /* odd P, even M: two threads split the columns, 4-bit rows share
+         * bytes at the tasks' edges */
+        {1, 3, 23, 21, 18, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, true},   /* P = 99 */
+        {1, 13, 9, 9, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false},   /* P = 81 */
+        {1, 5, 40, 37, 4, 3, 3, 2, 1, 1, 1, 0, 0, 0, 0, 1, true, true},    /* P = 665 > NC */
+        {2, 14, 10, 10, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, true, true},  /* groups of 6 */
         /* Winograd: the output transform's row pieces are encoded */
         {1, 16, 24, 24, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},  /* even rows */
         {2, 9, 15, 15, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},   /* odd rows */
@@ -672,15 +679,18 @@ static void test_conv_run_encoded_equals_packed_run(void **state)
                 float *fp32 = malloc(n * sizeof(float));
                 sieve_op_env env = {pool, scratch, floats};
                 /* 4-bit codes that share bytes: the GEMM declines them on
-                 * several threads (whole planes), Winograd always (rows) */
+                 * several threads where a group's rows start mid-byte,
+                 * Winograd always (rows) */
                 sieve_winograd_conv wg = {.c = (size_t)cc->c, .m = (size_t)cc->m,
                                           .oh = (size_t)out.dims[2], .ow = (size_t)out.dims[3]};
                 bool wino = cc->kh == 3 && cc->kw == 3 && cc->sh == 1 && cc->sw == 1 &&
                             cc->dh == 1 && cc->dw == 1 && cc->group == 1 &&
                             sieve_winograd_worthwhile(&wg);
                 bool nibbles = sieve_format_width(f) == 4;
-                bool declines = wino ? nibbles && out.dims[3] % 2
-                                     : nibbles && (out.dims[2] * out.dims[3]) % 2 && threads > 1;
+                bool declines =
+                    wino ? nibbles && out.dims[3] % 2
+                         : nibbles && threads > 1 &&
+                               (cc->m / cc->group * out.dims[2] * out.dims[3]) % 2;
                 bool ran = sieve_conv_run_encoded(&l, in, n_in, fp32, got, f, &out, &env);
                 if (declines) {
                     if (ran)

@@ -1400,10 +1400,12 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
     conv_reserve_phases(&r, env, &rest);
     sieve_pool *pool = sieve_op_pool_for_scratch(&rest, r.slice, &ok);
     int threads = sieve_pool_threads(pool);
-    /* 4-bit rows of an odd plane share their end bytes with the next row,
-     * which another thread may write */
+    /* 4-bit codes of odd planes: tasks share the bytes at the ends of
+     * their columns (the tile encoder merges those atomically) and at row
+     * block edges, which fall on even codes where a group's rows start
+     * on one */
     if (!ok || threads > (int)(sizeof(r.bad) / sizeof(r.bad[0])) ||
-        (enc.width == 4 && r.g.p % 2 && threads > 1))
+        (enc.width == 4 && threads > 1 && r.g.mg * r.g.p % 2))
         return false;
     conv_input(&r, &in[0]);
     r.w = &in[1];

@@ -230,6 +230,9 @@ typedef struct sieve_gemm_tile {
     uint8_t *codes;
     size_t code_first;
     bool *bad;
+    /* the tile's first or last column is the edge of its task's columns,
+     * where another task's codes may share a byte (sieve_tile_encode) */
+    bool shared_ends;
 } sieve_gemm_tile;
 typedef void (*sieve_gemm_tile_fn)(const sieve_gemm_tile *tile);
 

@@ -140,7 +140,7 @@ tile_store_avx512(const sieve_gemm_tile *t, __m512 acc[MR][2], const bool two)
             _mm512_mask_storeu_ps(c + NR, m1, v1);
     }
     if (t->enc && !sieve_tile_encode(t->enc, &stage[0][0], SIEVE_TILE_ENCODE_COLS, t->mr, t->nr,
-                                     t->codes, t->code_first, (size_t)t->rs))
+                                     t->codes, t->code_first, (size_t)t->rs, t->shared_ends))
         *t->bad = true;
 }
 
@@ -584,6 +584,10 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                             t.c = job->c + (ptrdiff_t)i * job->rs + (ptrdiff_t)(jb + j);
                             t.code_first = job->codes_first + i * (size_t)job->rs + jb + j;
                             t.nr = SIEVE_MIN((size_t)2 * NR, nc - j);
+                            /* a task of some of the columns: its rows' end
+                             * codes may share bytes with other tasks' */
+                            t.shared_ends = (n0 > 0 || n1 < job->n) &&
+                                            (jb + j == n0 || jb + j + t.nr == n1);
                             tile(&t);
                         }
                     }

@@ -553,7 +553,7 @@ WINO_INLINE void wino_output_body(int isa, const wino_run *r, float *y, size_t y
                         if (!sieve_tile_encode(r->enc, out + 4 * seg[s].lane + j,
                                                4 * WINO_LANES, rows,
                                                SIEVE_MIN((size_t)SIEVE_TILE_ENCODE_COLS, ncol - j),
-                                               r->codes, first + j, g->ow))
+                                               r->codes, first + j, g->ow, false))
                             *bad = true;
                     continue;
                 }
