@@ -480,8 +480,9 @@ static void test_conv_on_bf16_exact_values_matches_ref(void **state)
  * reach the same kernels: the outputs are bit-identical, on odd shapes
  * (rows not a multiple of MR, K over one k block, M over MC, stride 2,
  * groups, depthwise) and in 8- and 4-bit formats. */
-/* A layer on 8-bit codes of bf16-exact values packs its B panels from
- * the codes (sieve_conv_input_as_codes): bit for bit what it computes from
+/* A layer on 8-bit codes of bf16-exact values, or a 1x1 layer on 4-bit
+ * ones, packs its B panels from the codes (sieve_conv_input_as_codes):
+ * bit for bit what it computes from
  * the same input decoded, on 1 and 2 threads and through run_encoded;
  * where the CPU lacks the instructions, the hook declines and the layer
  * still runs on codes (the reference path), within the usual tolerance.
@@ -498,7 +499,8 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
         {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},
         {1, 14, 10, 10, 10, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, true, true},
         {2, 13, 5, 5, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},
-        /* the table packer: 3x3 on small images, K over a k block,
+        {1, 7, 21, 25, 6, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, true}, /* odd P over NC */
+        /* the table packer (8-bit codes only): 3x3 on small images, K over a k block,
          * 5x5, dilation, row stride 2, P over NC with 3 channels (no
          * Winograd), groups, two images */
         {1, 16, 11, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, true},
@@ -509,11 +511,11 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
         {1, 3, 40, 41, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},
         {2, 14, 7, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true, true},
     };
-    const sieve_format x_fmts[] = {sieve_format_cfloat(4, 3, 7, 1),
-                                   sieve_format_cfloat(4, 4, 7, 0)};
+    const sieve_format x_fmts[] = {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(4, 4, 7, 0),
+                                   sieve_format_cfloat(2, 1, 1, 1), sieve_format_cfloat(3, 1, 2, 0)};
     const sieve_format w_fmt = sieve_format_cfloat(4, 3, 7, 1);
     for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
-        for (size_t fi = 0; fi < 2; fi++) {
+        for (size_t fi = 0; fi < sizeof(x_fmts) / sizeof(x_fmts[0]); fi++) {
             const conv_case *cc = &cases[ci];
             sieve_layer l = conv_case_layer(cc);
             int n_in = cc->bias ? 3 : 2;
@@ -530,10 +532,13 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
             sieve_shape out = infer_ok(&l, in, n_in);
             bool fast = sieve_conv_input_as_codes(&l, in_codes, n_in);
 #if defined(__x86_64__)
-            /* every case takes the codes on a CPU with the instructions */
+            /* every case takes the codes on a CPU with the instructions,
+             * 4-bit codes the 1x1 cases */
+            bool takes = sieve_format_width(&x_fmts[fi]) == 8 || (cc->kh == 1 && cc->kw == 1);
             if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vbmi") &&
-                !fast)
-                fail_msg("case %zu: the codes path declined", ci);
+                fast != takes)
+                fail_msg("case %zu, format %zu: the codes path %s", ci, fi,
+                         fast ? "ran" : "declined");
 #endif
             for (int threads = 1; threads <= 2; threads++) {
                 float *want = run_fast(&l, in, n_in, &out, threads);

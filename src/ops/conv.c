@@ -389,9 +389,10 @@ typedef struct conv_image {
     const float *x; /* first channel of the group in this image */
     const conv_geom *g;
     const float *xd; /* the same channels split into column phases, or NULL */
-    /* or, with x NULL, the 8-bit codes of those channels
-     * (sieve_conv_input_as_codes) and their decoding plan */
+    /* or, with x NULL, the 8- or 4-bit codes of the input from element
+     * codes_first on (sieve_conv_input_as_codes) and their decoding plan */
     const uint8_t *codes;
+    size_t codes_first;
     const sieve_dot_plan *plan;
 } conv_image;
 
@@ -971,7 +972,7 @@ conv_pack_pointwise_codes_pairs(const void *src, size_t j0, size_t count, size_t
     for (size_t q = 0; q * SIEVE_GEMM_NR < count; q++) {
         const size_t pcount = SIEVE_MIN((size_t)SIEVE_GEMM_NR, count - q * SIEVE_GEMM_NR);
         const __mmask16 m = (__mmask16)((1u << pcount) - 1);
-        const uint8_t *xs = im->codes + k0 * p_all + j0 + q * SIEVE_GEMM_NR;
+        const uint8_t *xs = im->codes + im->codes_first + k0 * p_all + j0 + q * SIEVE_GEMM_NR;
         float *d = dst + q * kc * SIEVE_GEMM_NR;
         for (size_t k = 0; k < kc; k += 2) {
             /* code 0 is +0 in every format: the pad past pcount and past
@@ -980,6 +981,76 @@ conv_pack_pointwise_codes_pairs(const void *src, size_t j0, size_t count, size_t
             const __m128i b = k + 1 < kc ? _mm_maskz_loadu_epi8(m, xs + (k + 1) * p_all)
                                          : _mm_setzero_si128();
             _mm512_storeu_si512(d + k / 2 * SIEVE_GEMM_NR, conv_code_pair_row(&cp, a, b));
+        }
+    }
+}
+
+/* 64 4-bit codes from element e of a stream, one per byte, codes past
+ * `count` zero: the bytes that hold them spread into a byte per code,
+ * then moved down by one code where e is odd. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline __m512i
+conv_nibble_codes(const uint8_t *stream, size_t e, size_t count, __m512i index)
+{
+    const size_t odd = e % 2, bytes = (odd + count + 1) / 2; /* at most 33 */
+    const __m512i raw = _mm512_maskz_loadu_epi8(((__mmask64)1 << bytes) - 1, stream + e / 2);
+    const __m512i low = _mm512_set1_epi16(0x000f), high = _mm512_set1_epi16(0x0f00);
+    const __m512i w0 = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(raw));
+    const __m512i w1 = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(raw, 1));
+    const __m512i c0 = _mm512_or_si512(_mm512_and_si512(w0, low),
+                                       _mm512_and_si512(_mm512_slli_epi16(w0, 4), high));
+    const __m512i c1 = _mm512_or_si512(_mm512_and_si512(w1, low),
+                                       _mm512_and_si512(_mm512_slli_epi16(w1, 4), high));
+    const __m512i codes =
+        _mm512_permutex2var_epi8(c0, _mm512_add_epi8(index, _mm512_set1_epi8((char)odd)), c1);
+    return _mm512_maskz_mov_epi8(count >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << count) - 1, codes);
+}
+
+/* 1x1 on 4-bit codes, 64 columns (four panels) of two rows of k at a
+ * time. With 16 codes, one byte shuffle of [row k | row k | row k + 1 |
+ * row k + 1] against [low bytes | high bytes | low | high] of their bf16
+ * values gives what conv_code_pair_row's lookups do, and the same
+ * interleave makes the pairs. Each task reads only its own columns' codes,
+ * where the executor's decode pass split the whole input by elements and
+ * left half of each task's columns in the other core's cache (SqueezeNet's
+ * squeeze layers on two threads ran slower than on one). */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
+conv_pack_pointwise_nibbles_pairs(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
+                                  float *dst, float *tmp)
+{
+    (void)tmp;
+    const conv_image *im = src;
+    const size_t p_all = im->g->p;
+    uint8_t table[64], order[64], index[64];
+    for (int j = 0; j < 16; j++) {
+        table[j] = table[32 + j] = im->plan->bf16_low[j];
+        table[16 + j] = table[48 + j] = im->plan->bf16_high[j];
+        for (int b = 0; b < 4; b++)
+            order[4 * j + b] = (uint8_t)(16 * b + j);
+    }
+    for (int j = 0; j < 64; j++)
+        index[j] = (uint8_t)j;
+    const __m512i lookup = _mm512_loadu_si512(table), interleave = _mm512_loadu_si512(order),
+                  lanes = _mm512_loadu_si512(index);
+    for (size_t g = 0; g < count; g += 64) {
+        const size_t n = SIEVE_MIN((size_t)64, count - g);
+        const size_t e = im->codes_first + k0 * p_all + j0 + g;
+        float *d = dst + g * kc;
+        for (size_t k = 0; k < kc; k += 2) {
+            /* code 0 is +0 in every format: the pad past n and past an odd kc */
+            const __m512i a = conv_nibble_codes(im->codes, e + k * p_all, n, lanes);
+            const __m512i b = k + 1 < kc ? conv_nibble_codes(im->codes, e + (k + 1) * p_all, n, lanes)
+                                         : _mm512_setzero_si512();
+#define NIBBLE_PANEL(t)                                                                            \
+    if (16 * (t) < n)                                                                              \
+        _mm512_storeu_si512(                                                                       \
+            d + (t) * kc * SIEVE_GEMM_NR + k / 2 * SIEVE_GEMM_NR,                                  \
+            _mm512_permutexvar_epi8(                                                               \
+                interleave, _mm512_shuffle_epi8(lookup, _mm512_shuffle_i32x4(a, b, 0x55 * (t)))));
+            NIBBLE_PANEL(0)
+            NIBBLE_PANEL(1)
+            NIBBLE_PANEL(2)
+            NIBBLE_PANEL(3)
+#undef NIBBLE_PANEL
         }
     }
 }
@@ -1004,7 +1075,7 @@ conv_pack_im2col_codes_pairs(const void *src, size_t j0, size_t count, size_t k0
         __m128i lo = _mm_setzero_si128();
         for (size_t k = 0; k < kc; k++) {
             /* by integers, as in conv_pack_im2col_table */
-            const uintptr_t plane = (uintptr_t)(im->codes + c * tb.channel);
+            const uintptr_t plane = (uintptr_t)(im->codes + im->codes_first + c * tb.channel);
             __m128i v = _mm_setzero_si128();
             for (size_t r = 0; r < tb.runs; r++)
                 if (tb.mask[t][r])
@@ -1037,7 +1108,7 @@ typedef struct conv_run {
     conv_geom g;
     const float *x;
     const float *xd; /* x split into column phases, or NULL */
-    const uint8_t *x_codes; /* with x NULL: its 8-bit codes (sieve_conv_input_as_codes) */
+    const uint8_t *x_codes; /* with x NULL: its codes (sieve_conv_input_as_codes) */
     sieve_dot_plan x_plan;  /* their decoding */
     const sieve_op_input *w;
     sieve_dot_plan dot; /* packed w: sieve_format_load rebuilds its tables per call */
@@ -1071,7 +1142,7 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
         conv_image im = {r->x ? r->x + first * g->h * g->w : NULL, g,
                          r->xd ? r->xd + first * (size_t)g->sw * g->h * conv_phase_width(g)
                                : NULL,
-                         r->x_codes ? r->x_codes + first * g->h * g->w : NULL, &r->x_plan};
+                         r->x_codes, first * g->h * g->w, &r->x_plan};
         sieve_gemm_job job = {
             .m = g->mg,
             .n = g->p,
@@ -1090,8 +1161,9 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
                       : pointwise ? conv_pack_pointwise
                                   : conv_pack_im2col,
 #ifdef SIEVE_CONV_GATHER
-            .pack_b_pairs = im.codes ? (pointwise ? conv_pack_pointwise_codes_pairs
-                                                  : conv_pack_im2col_codes_pairs)
+            .pack_b_pairs = im.codes ? (r->x_plan.width == 4 ? conv_pack_pointwise_nibbles_pairs
+                                        : pointwise            ? conv_pack_pointwise_codes_pairs
+                                                               : conv_pack_im2col_codes_pairs)
                             : pointwise              ? conv_pack_pointwise_pairs
                             : conv_table_packs(&im)  ? conv_pack_im2col_pairs
                                                      : NULL,
@@ -1283,11 +1355,9 @@ static bool conv_winograd_beats_bf16(const conv_geom *g)
  * weights of such a format and a bias in fp32 (decoded at load) or none,
  * whose B panels come from the 1x1 packer or the table packer (column
  * stride 1, not Winograd, not depthwise), where the bf16 tiles and the
- * byte permutes run: the GEMM then packs B from the codes. Anything else
- * (Winograd, the phases, the other packers, the reference's packed bias)
- * would need the decoded input. 4-bit codes were tried:
- * extracting 16 nibbles per row took longer than the decode pass they
- * replaced (SqueezeNet's squeeze layers 0.072 -> 0.080 ms). */
+ * byte permutes run: the GEMM then packs B from the codes. 4-bit codes
+ * the same, on 1x1 layers. Anything else (Winograd, the phases, the other
+ * packers, the reference's packed bias) would need the decoded input. */
 bool sieve_conv_input_as_codes(const sieve_layer *layer, const sieve_op_input *in, int n_in)
 {
 #ifdef SIEVE_CONV_GATHER
@@ -1300,13 +1370,14 @@ bool sieve_conv_input_as_codes(const sieve_layer *layer, const sieve_op_input *i
         return false;
     conv_geom g;
     conv_geometry(layer, &in[0].shape, &in[1].shape, &out, &g);
-    conv_image im = {NULL, &g, NULL, NULL, NULL};
+    conv_image im = {NULL, &g, NULL, NULL, 0, NULL};
     sieve_winograd_conv wg;
+    const unsigned width = sieve_format_width(x);
     bool packs = conv_is_pointwise(&g) ||
-                 (conv_table_packs(&im) && !(conv_winograd_beats_bf16(&g) &&
-                                             conv_winograd_shape(&g, &wg)));
+                 (width == 8 && conv_table_packs(&im) &&
+                  !(conv_winograd_beats_bf16(&g) && conv_winograd_shape(&g, &wg)));
     return packs && !conv_is_depthwise(&g) && x->kind == SIEVE_FORMAT_CFLOAT &&
-           sieve_format_width(x) == 8 && conv_bf16(in) &&
+           (width == 8 || width == 4) && conv_bf16(in) &&
            (!sieve_op_input_present(in, n_in, 2) || in[2].f32) &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512vbmi");
