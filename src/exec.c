@@ -73,6 +73,14 @@ static size_t floats_to_bytes(size_t n) { return n * sizeof(float); }
 #ifndef SIEVE_EXEC_POOL_MIN_MACS
 #define SIEVE_EXEC_POOL_MIN_MACS 2000000
 #endif
+/* ... unless they read and write at least this many elements: pools,
+ * adds and concats do little per element but cross whole tensors.
+ * AlexNet's first max pool (0.4 M window MACs, 240 K elements) took 70 us
+ * on one thread and 37 split in two; ResNet-18's last adds (75 K elements)
+ * and GoogLeNet's last concats (81 K) came out slower split. */
+#ifndef SIEVE_EXEC_POOL_MIN_ELEMENTS
+#define SIEVE_EXEC_POOL_MIN_ELEMENTS 131072
+#endif
 
 /* Packed activations are decoded, and outputs encoded, in blocks of this
  * many elements spread over the pool when the layer itself runs on the
@@ -91,6 +99,21 @@ typedef struct codec_job {
     size_t n;
     size_t *bad; /* encode: per thread, first rejected element (n: none) */
 } codec_job;
+
+/* Whether layer li is worth splitting over the pool (see
+ * SIEVE_EXEC_POOL_MIN_MACS and _ELEMENTS). */
+static bool layer_uses_pool(const sieve_exec *e, const sieve_layer *l, int li)
+{
+    if (e->layer_macs[li] >= SIEVE_EXEC_POOL_MIN_MACS)
+        return true;
+    size_t elements = e->plans[l->outputs[0]].numel;
+    for (int k = 0; k < l->n_inputs; k++) {
+        int t = l->inputs[k];
+        if (t >= 0 && e->model->tensors[t].role != SIEVE_TENSOR_CONSTANT)
+            elements += e->plans[t].numel;
+    }
+    return elements >= SIEVE_EXEC_POOL_MIN_ELEMENTS;
+}
 
 static void decode_range(void *arg, size_t begin, size_t end, int thread)
 {
@@ -526,7 +549,7 @@ sieve_status sieve_exec_run_layers(sieve_exec *e, int first, int last)
         const sieve_layer *l = &m->layers[li];
         sieve_op_input in[SIEVE_MAX_LAYER_INPUTS];
         size_t decode_at = 0;
-        env.pool = e->layer_macs[li] < SIEVE_EXEC_POOL_MIN_MACS ? NULL : e->pool;
+        env.pool = layer_uses_pool(e, l, li) ? e->pool : NULL;
         if (run_packed(e, l, &env))
             continue;
         const sieve_op_kernel *kernel = &sieve_op_kernels[l->op];

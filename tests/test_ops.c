@@ -1245,6 +1245,9 @@ static void test_relu_add_batchnorm_match_hand_examples_and_ref(void **state)
         {{4, {2, 13, 4, 5}}, {3, {13, 1, 1}}},  {{1, {1}}, {2, {7, 3}}},
         {{3, {4, 1, 6}}, {2, {5, 1}}},          {{0, {0}}, {2, {3, 4}}},
         {{3, {1, 3, 1}}, {3, {2, 1, 5}}},       {{2, {1, 1}}, {2, {1, 1}}},
+        /* rows over several pieces (SIEVE_OP_PIECE), with a tail */
+        {{3, {2, 3, 5001}}, {3, {2, 3, 5001}}}, {{2, {3, 4100}}, {2, {1, 4100}}},
+        {{2, {3, 4100}}, {2, {3, 1}}},
     };
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
         sieve_op_input in[2] = {random_input(pairs[i][0]), random_input(pairs[i][1])};

@@ -176,6 +176,7 @@ void sieve_add_run_ref(const sieve_layer *layer, const sieve_op_input *in, int n
 typedef struct add_run {
     int rank;
     size_t dims[SIEVE_MAX_RANK], sa[SIEVE_MAX_RANK], sb[SIEVE_MAX_RANK];
+    size_t pieces; /* tasks per innermost row, SIEVE_OP_PIECE elements each */
     const float *a, *b;
     float *y;
     bool relu;
@@ -197,9 +198,10 @@ static void add_range(void *arg, size_t begin, size_t end, int thread)
     (void)thread;
     const add_run *r = arg;
     int last = r->rank - 1;
-    size_t inner = r->dims[last], ia_step = r->sa[last], ib_step = r->sb[last];
-    for (size_t row = begin; row < end; row++) {
-        size_t rest = row, ia = 0, ib = 0;
+    size_t ia_step = r->sa[last], ib_step = r->sb[last];
+    for (size_t task = begin; task < end; task++) {
+        size_t row = task / r->pieces, j0 = task % r->pieces * SIEVE_OP_PIECE;
+        size_t rest = row, ia = j0 * ia_step, ib = j0 * ib_step;
         for (int d = last - 1; d >= 0; d--) {
             size_t idx = rest % r->dims[d];
             rest /= r->dims[d];
@@ -207,7 +209,8 @@ static void add_range(void *arg, size_t begin, size_t end, int thread)
             ib += idx * r->sb[d];
         }
         const float *a = r->a + ia, *b = r->b + ib;
-        float *y = r->y + row * inner;
+        float *y = r->y + row * r->dims[last] + j0;
+        size_t inner = SIEVE_MIN((size_t)SIEVE_OP_PIECE, r->dims[last] - j0);
         /* constant steps for the usual cases: the compiler vectorizes those */
         if (ia_step == 1 && ib_step == 1)
             r->relu ? add_row(y, a, 1, b, 1, inner, true) : add_row(y, a, 1, b, 1, inner, false);
@@ -260,7 +263,10 @@ void sieve_add_run(const sieve_layer *layer, const sieve_op_input *in, int n_in,
         rows *= r.dims[d];
     if (r.dims[r.rank - 1] == 0)
         return;
-    sieve_parallel_for(env->pool, rows, add_range, &r);
+    /* rows cut into pieces: a residual add of two same-shaped tensors is
+     * one row */
+    r.pieces = (r.dims[r.rank - 1] + SIEVE_OP_PIECE - 1) / SIEVE_OP_PIECE;
+    sieve_parallel_for(env->pool, rows * r.pieces, add_range, &r);
 }
 
 /* ---- batch normalization (folded) --------------------------------------- */
