@@ -69,7 +69,7 @@ struct sieve_pool {
 };
 
 /* Contiguous range of part t of [0, n) split in `parts` near-equal parts. */
-static void split_range(size_t n, unsigned parts, unsigned t, size_t *begin, size_t *end)
+void sieve_parallel_part(size_t n, unsigned parts, unsigned t, size_t *begin, size_t *end)
 {
     size_t base = n / parts, extra = n % parts;
     *begin = t * base + SIEVE_MIN((size_t)t, extra);
@@ -91,7 +91,7 @@ static int claim_part(sieve_pool *pool)
 static void run_part(sieve_pool *pool, unsigned part)
 {
     size_t begin, end;
-    split_range(pool->n, pool->parts, part, &begin, &end);
+    sieve_parallel_part(pool->n, pool->parts, part, &begin, &end);
     pool->fn(pool->arg, begin, end, (int)part);
     unsigned parts = pool->parts; /* read before the job can end */
     if (atomic_fetch_add_explicit(&pool->parts_done, 1, memory_order_acq_rel) + 1 == parts) {

@@ -18,5 +18,8 @@ sieve_status sieve_pool_create(sieve_context *ctx, int threads, sieve_pool **out
 void sieve_pool_destroy(sieve_pool *pool);
 int sieve_pool_threads(const sieve_pool *pool); /* 1 for NULL */
 void sieve_parallel_for(sieve_pool *pool, size_t n, sieve_range_fn fn, void *arg);
+/* The items [*begin, *end) of part t when sieve_parallel_for deals n items
+ * to `parts` parts: contiguous runs, the first n % parts one item longer. */
+void sieve_parallel_part(size_t n, unsigned parts, unsigned t, size_t *begin, size_t *end);
 
 #endif

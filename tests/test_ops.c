@@ -19,6 +19,7 @@
 #include "ops/kernels.h"
 #include "ops/ops.h"
 #include "ops/winograd.h"
+#include "threads.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -1540,6 +1541,56 @@ static void test_gemm_gemv_on_packed_rows_matches_ref_every_format_family(void *
         }
 }
 
+/* The split of a GEMM's output among tasks covers every column once in
+ * blocks of whole panels, and the busiest thread (tasks dealt out as
+ * sieve_parallel_for does) gets no more columns than
+ * with blocks of NC: worked by hand for AlexNet's 27x27 layer on two
+ * threads (3 blocks of 256, 512 columns on one thread; 4 of 192, 384),
+ * checked on a range of shapes for the rest. */
+static size_t split_busiest_columns(const sieve_gemm_split *s, size_t n, size_t outer,
+                                    size_t threads)
+{
+    size_t tasks = outer * s->n_blocks, parts = SIEVE_MIN(tasks, threads), most = 0;
+    for (size_t p = 0; p < parts; p++) {
+        size_t cols = 0, begin, end;
+        sieve_parallel_part(tasks, (unsigned)parts, (unsigned)p, &begin, &end);
+        for (size_t t = begin; t < end; t++) {
+            size_t nb = t % s->n_blocks;
+            cols += SIEVE_MIN(s->n_block, n - nb * s->n_block);
+        }
+        most = SIEVE_MAX(most, cols);
+    }
+    return most;
+}
+
+static void test_gemm_split_evens_out_the_threads(void **state)
+{
+    (void)state;
+    sieve_gemm_split s = sieve_gemm_plan(192, 729, 1, 2);
+    assert_int_equal(s.n_blocks, 4);
+    assert_int_equal(s.n_block, 192);
+    assert_int_equal(s.m_blocks, 1);
+    for (size_t n = 1; n < 4000; n += 7)
+        for (size_t outer = 1; outer <= 3; outer++)
+            for (size_t threads = 1; threads <= 4; threads++) {
+                s = sieve_gemm_plan(8, n, outer, (int)threads);
+                if (s.n_block % SIEVE_GEMM_NR || s.n_blocks * s.n_block < n ||
+                    (s.n_blocks - 1) * s.n_block >= n)
+                    fail_msg("n %zu: %zu blocks of %zu", n, s.n_blocks, s.n_block);
+                size_t nc_blocks = (n + SIEVE_GEMM_NC - 1) / SIEVE_GEMM_NC;
+                sieve_gemm_split by_nc = {0, (n + nc_blocks - 1) / nc_blocks, 1, 0};
+                by_nc.n_block = (by_nc.n_block + SIEVE_GEMM_NR - 1) / SIEVE_GEMM_NR * SIEVE_GEMM_NR;
+                by_nc.n_blocks = (n + by_nc.n_block - 1) / by_nc.n_block;
+                if (outer * by_nc.n_blocks >= threads &&
+                    split_busiest_columns(&s, n, outer, threads) >
+                        split_busiest_columns(&by_nc, n, outer, threads))
+                    fail_msg("n %zu, outer %zu, %zu threads: %zu columns on one thread, "
+                             "%zu with blocks of NC",
+                             n, outer, threads, split_busiest_columns(&s, n, outer, threads),
+                             split_busiest_columns(&by_nc, n, outer, threads));
+            }
+}
+
 static void test_gemm_infer_rejects_bad_shapes(void **state)
 {
     (void)state;
@@ -1922,6 +1973,7 @@ int main(void)
         cmocka_unit_test(test_gemm_fast_matches_ref_on_odd_shapes),
         cmocka_unit_test(test_gemm_packed_weights_equal_fp32_quantized_weights),
         cmocka_unit_test(test_gemm_gemv_on_packed_rows_matches_ref_every_format_family),
+        cmocka_unit_test(test_gemm_split_evens_out_the_threads),
         cmocka_unit_test(test_gemm_infer_rejects_bad_shapes),
         cmocka_unit_test(test_matmul_numpy_semantics),
         cmocka_unit_test(test_concat_reshape_flatten),

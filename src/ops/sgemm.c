@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "threads.h"
 
 #define MR SIEVE_GEMM_MR
 #define NR SIEVE_GEMM_NR
@@ -612,6 +613,21 @@ static size_t round_up(size_t a, size_t b)
     return ceil_div(a, b) * b;
 }
 
+/* The most columns one thread computes when sieve_parallel_for deals the
+ * outer x blocks tasks (blocks of `block` columns, the last short). */
+static size_t busiest_columns(size_t n, size_t outer, size_t block, size_t blocks, size_t threads)
+{
+    size_t tasks = outer * blocks, parts = SIEVE_MIN(tasks, threads), most = 0;
+    for (size_t p = 0; p < parts; p++) {
+        size_t begin, end, columns = 0;
+        sieve_parallel_part(tasks, (unsigned)parts, (unsigned)p, &begin, &end);
+        for (size_t t = begin; t < end; t++)
+            columns += SIEVE_MIN(block, n - t % blocks * block);
+        most = SIEVE_MAX(most, columns);
+    }
+    return most;
+}
+
 sieve_gemm_split sieve_gemm_plan(size_t m, size_t n, size_t outer, int threads)
 {
     sieve_gemm_split s;
@@ -632,6 +648,19 @@ sieve_gemm_split sieve_gemm_plan(size_t m, size_t n, size_t outer, int threads)
         n_blocks = SIEVE_MIN(ceil_div(want, outer), ceil_div(n, NR));
     s.n_block = round_up(ceil_div(n, n_blocks), NR);
     s.n_blocks = ceil_div(n, s.n_block);
+    /* Up to threads - 1 more, narrower blocks where they even out the
+     * threads' shares: AlexNet's 27x27 conv made 3 blocks of 256 columns,
+     * two of them on one thread; 4 of 192 split 2 and 2. */
+    size_t busiest = busiest_columns(n, outer, s.n_block, s.n_blocks, want);
+    for (size_t more = 1; !rows_first && more < want; more++) {
+        size_t block = round_up(ceil_div(n, n_blocks + more), NR), blocks = ceil_div(n, block);
+        size_t most = busiest_columns(n, outer, block, blocks, want);
+        if (most < busiest) {
+            busiest = most;
+            s.n_block = block;
+            s.n_blocks = blocks;
+        }
+    }
     /* Rows next, for small images with many channels (late conv layers). */
     size_t m_blocks = 1;
     if (outer * s.n_blocks < want)
