@@ -916,13 +916,50 @@ SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512
 /* sign_magnitude: an 8-bit signed format, whose code's value is its
  * magnitude's with the sign bit set: one 128-entry lookup per byte plane
  * and the sign OR-ed into the high byte. */
+SIEVE_TARGET_AVX512 SIEVE_INLINE void bf16_bytes_avx512(unsigned w, bool sign_magnitude,
+                                                         const __m512i high_table[4],
+                                                         const __m512i low_table[4],
+                                                         const uint8_t *p, __mmask64 load,
+                                                         __m512i *high, __m512i *low)
+{
+    if (w == 8 && sign_magnitude) {
+        const __m512i sign_bits = _mm512_set1_epi8((char)0x80);
+        const __m512i code = _mm512_maskz_loadu_epi8(load, p);
+        *high = _mm512_ternarylogic_epi32(
+            _mm512_permutex2var_epi8(high_table[0], code, high_table[1]), code, sign_bits,
+            0xf8); /* a | (b & c) */
+        *low = _mm512_permutex2var_epi8(low_table[0], code, low_table[1]);
+    } else if (w == 8) {
+        const __m512i code = _mm512_maskz_loadu_epi8(load, p);
+        const __mmask64 top = _mm512_movepi8_mask(code);
+        *high = _mm512_mask_blend_epi8(top,
+                                       _mm512_permutex2var_epi8(high_table[0], code, high_table[1]),
+                                       _mm512_permutex2var_epi8(high_table[2], code, high_table[3]));
+        *low = _mm512_mask_blend_epi8(top,
+                                      _mm512_permutex2var_epi8(low_table[0], code, low_table[1]),
+                                      _mm512_permutex2var_epi8(low_table[2], code, low_table[3]));
+    } else {
+        /* byte j of the stream -> word j -> bytes (low nibble, high nibble) */
+        const __m512i nibble_low = _mm512_set1_epi16(0x000f),
+                      nibble_high = _mm512_set1_epi16(0x0f00);
+        const __m512i words = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8((__mmask32)load, p));
+        const __m512i code = _mm512_or_si512(_mm512_and_si512(words, nibble_low),
+                                             _mm512_and_si512(_mm512_slli_epi16(words, 4),
+                                                              nibble_high));
+        *high = _mm512_shuffle_epi8(high_table[0], code);
+        *low = _mm512_shuffle_epi8(low_table[0], code);
+    }
+}
+
+/* sign_magnitude: an 8-bit signed format, whose code's value is its
+ * magnitude's with the sign bit set: one 128-entry lookup per byte plane
+ * and the sign OR-ed into the high byte. */
 SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, bool sign_magnitude,
                                                           const __m512i high_table[4],
                                                           const __m512i low_table[4],
                                                           const uint8_t *src, bit_cursor cur,
                                                           size_t n, float *dst)
 {
-    const __m512i sign_bits = _mm512_set1_epi8((char)0x80);
     /* output vector t: lane j gets low byte 16t+j in byte 2, high in byte 3 */
     __m512i place[4];
     const __m512i lane_index = _mm512_mullo_epi32(
@@ -932,38 +969,13 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, bool sign_
         place[t] = _mm512_add_epi32(lane_index, _mm512_set1_epi32((16 * t) << 16 |
                                                                   (64 + 16 * t) << 24));
     const __mmask64 upper_half_words = UINT64_C(0xcccccccccccccccc);
-    const __m512i nibble_low = _mm512_set1_epi16(0x000f), nibble_high = _mm512_set1_epi16(0x0f00);
     const uint8_t *p = src + cur.byte;
     for (size_t i = 0; i < n; i += 64) {
         const size_t len = SIEVE_MIN((size_t)64, n - i);
         const size_t bytes = (len * w + 7) / 8;
         const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
         __m512i high, low;
-        if (w == 8 && sign_magnitude) {
-            const __m512i code = _mm512_maskz_loadu_epi8(load, p);
-            high = _mm512_ternarylogic_epi32(
-                _mm512_permutex2var_epi8(high_table[0], code, high_table[1]), code, sign_bits,
-                0xf8); /* a | (b & c) */
-            low = _mm512_permutex2var_epi8(low_table[0], code, low_table[1]);
-        } else if (w == 8) {
-            const __m512i code = _mm512_maskz_loadu_epi8(load, p);
-            const __mmask64 top = _mm512_movepi8_mask(code);
-            high = _mm512_mask_blend_epi8(top,
-                                          _mm512_permutex2var_epi8(high_table[0], code, high_table[1]),
-                                          _mm512_permutex2var_epi8(high_table[2], code, high_table[3]));
-            low = _mm512_mask_blend_epi8(top,
-                                         _mm512_permutex2var_epi8(low_table[0], code, low_table[1]),
-                                         _mm512_permutex2var_epi8(low_table[2], code, low_table[3]));
-        } else {
-            /* byte j of the stream -> word j -> bytes (low nibble, high nibble) */
-            const __m512i words =
-                _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8((__mmask32)load, p));
-            const __m512i code = _mm512_or_si512(_mm512_and_si512(words, nibble_low),
-                                                 _mm512_and_si512(_mm512_slli_epi16(words, 4),
-                                                                  nibble_high));
-            high = _mm512_shuffle_epi8(high_table[0], code);
-            low = _mm512_shuffle_epi8(low_table[0], code);
-        }
+        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, p, load, &high, &low);
         for (size_t t = 0; 16 * t < len; t++) {
             const size_t lanes = SIEVE_MIN((size_t)16, len - 16 * t);
             const __m512i value =
@@ -973,6 +985,39 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, bool sign_
         p += 8 * w;
     }
     return n;
+}
+
+/* The same values as bf16 (their high halves), 64 per step. */
+SIEVE_TARGET_AVX512 static void unpack_bf16_words_loop_avx512(unsigned w, bool sign_magnitude,
+                                                             const __m512i high_table[4],
+                                                             const __m512i low_table[4],
+                                                             const uint8_t *src, bit_cursor cur,
+                                                             size_t n, uint16_t *dst)
+{
+    /* word j of half h: low byte 32h+j, high byte (64 +) 32h+j */
+    uint8_t order[2][64];
+    for (int h = 0; h < 2; h++)
+        for (int j = 0; j < 32; j++) {
+            order[h][2 * j] = (uint8_t)(32 * h + j);
+            order[h][2 * j + 1] = (uint8_t)(64 + 32 * h + j);
+        }
+    const __m512i first_half = _mm512_loadu_si512(order[0]), second_half = _mm512_loadu_si512(order[1]);
+    const uint8_t *p = src + cur.byte;
+    for (size_t i = 0; i < n; i += 64) {
+        const size_t len = SIEVE_MIN((size_t)64, n - i);
+        const size_t bytes = (len * w + 7) / 8;
+        const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
+        __m512i high, low;
+        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, p, load, &high, &low);
+        const size_t n0 = SIEVE_MIN(len, (size_t)32), n1 = len - n0;
+        _mm512_mask_storeu_epi16(dst + i, n0 == 32 ? ~(__mmask32)0 : ((__mmask32)1 << n0) - 1,
+                                 _mm512_permutex2var_epi8(low, first_half, high));
+        if (n1)
+            _mm512_mask_storeu_epi16(dst + i + 32,
+                                     n1 == 32 ? ~(__mmask32)0 : ((__mmask32)1 << n1) - 1,
+                                     _mm512_permutex2var_epi8(low, second_half, high));
+        p += 8 * w;
+    }
 }
 
 SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, const uint8_t *src,
@@ -2074,6 +2119,20 @@ SIEVE_TARGET_AVX512 static void dot_unpack_bf16_avx512(const sieve_dot_plan *pla
     unpack_bf16_loop_avx512(plan->width, plan->format.is_signed != 0, high_table, low_table, src,
                             cur, n, dst);
 }
+
+SIEVE_TARGET_AVX512 static void dot_unpack_bf16_rows_avx512(const sieve_dot_plan *plan,
+                                                            const uint8_t *src, size_t first,
+                                                            size_t src_stride, size_t rows,
+                                                            size_t n, uint16_t *dst,
+                                                            size_t dst_stride)
+{
+    __m512i high_table[4], low_table[4];
+    dot_plan_tables_avx512(plan, plan->width == 8, high_table, low_table);
+    for (size_t r = 0; r < rows; r++)
+        unpack_bf16_words_loop_avx512(plan->width, plan->format.is_signed != 0, high_table,
+                                      low_table, src, element_cursor(first + r * src_stride, plan->width),
+                                      n, dst + r * dst_stride);
+}
 #endif
 
 void sieve_dot_unpack(const sieve_dot_plan *plan, const void *src, size_t first, size_t n,
@@ -2087,6 +2146,23 @@ void sieve_dot_unpack(const sieve_dot_plan *plan, const void *src, size_t first,
     }
 #endif
     sieve_cfloat_unpack_level(plan->level, &plan->format, src, first, n, dst);
+}
+
+bool sieve_dot_unpack_bf16_rows(const sieve_dot_plan *plan, const void *src, size_t first,
+                                size_t src_stride, size_t rows, size_t n, uint16_t *dst,
+                                size_t dst_stride)
+{
+#ifdef SIEVE_CFLOAT_X86
+    if (plan->bf16_tables && plan->level >= LEVEL_AVX512 &&
+        element_cursor(first, plan->width).bit == 0 &&
+        (rows < 2 || element_cursor(src_stride, plan->width).bit == 0)) {
+        dot_unpack_bf16_rows_avx512(plan, src, first, src_stride, rows, n, dst, dst_stride);
+        return true;
+    }
+#endif
+    (void)plan, (void)src, (void)first, (void)src_stride, (void)rows, (void)n, (void)dst,
+        (void)dst_stride;
+    return false;
 }
 
 void sieve_dot_rows(const sieve_dot_plan *plan, const void *b, size_t first, size_t stride,

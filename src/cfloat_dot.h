@@ -113,4 +113,13 @@ void sieve_dot_rows(const sieve_dot_plan *plan, const void *b, size_t first, siz
 void sieve_dot_unpack(const sieve_dot_plan *plan, const void *src, size_t first, size_t n,
                       float *dst);
 
+/* The same as bf16 (the high halves of those floats), for `rows` runs of
+ * n elements, run r from element first + r * src_stride into
+ * dst + r * dst_stride: where the plan's values are bf16 (8- and 4-bit
+ * formats of at most 7 mantissa bits), the CPU has AVX-512 and every run
+ * starts a byte; else false and dst untouched. */
+bool sieve_dot_unpack_bf16_rows(const sieve_dot_plan *plan, const void *src, size_t first,
+                                size_t src_stride, size_t rows, size_t n, uint16_t *dst,
+                                size_t dst_stride);
+
 #endif

@@ -1449,7 +1449,8 @@ static void test_dot_rows_match_definition_other_widths_and_fp32(void **state)
 
 /* sieve_dot_unpack decodes like sieve_format_load from the plan's tables,
  * for short runs at any start: every 4- and 8-bit format and a few others,
- * every level. */
+ * every level; sieve_dot_unpack_bf16_rows, where it runs (formats of bf16
+ * values, from a byte, AVX-512), gives those values' high halves. */
 static void test_dot_unpack_matches_reference_short_runs(void **state)
 {
     (void)state;
@@ -1458,7 +1459,8 @@ static void test_dot_unpack_matches_reference_short_runs(void **state)
     uint8_t *buf = malloc(N * 4 + SIEVE_PACK_SLACK);
     uint32_t *codes = malloc(N * sizeof(uint32_t));
     float *out = malloc(N * sizeof(float));
-    assert_true(buf && codes && out);
+    uint16_t *words = malloc((N + 1) * sizeof(uint16_t));
+    assert_true(buf && codes && out && words);
     sieve_format formats[64];
     size_t count = 0;
     for (int w = 4; w <= 8; w += 4)
@@ -1492,10 +1494,26 @@ static void test_dot_unpack_matches_reference_short_runs(void **state)
                             fail_msg("%s level %d n=%zu first=%zu: element %zu is %a, expected %a",
                                      fmt_name(f), level, n, first, i, out[i], want);
                     }
+                    /* as bf16: the high halves, the words past n untouched */
+                    for (size_t i = 0; i <= n; i++)
+                        words[i] = 0x5a5a;
+                    if (!sieve_dot_unpack_bf16_rows(&plan, buf, first, 0, 1, n, words, 0))
+                        continue;
+                    if (f->m_bits > 7 || (first * w) % 8 || level < 2)
+                        fail_msg("%s level %d first=%zu: bf16 words where they cannot be",
+                                 fmt_name(f), level, first);
+                    for (size_t i = 0; i <= n; i++) {
+                        const uint16_t want =
+                            i < n ? (uint16_t)(bits_of(sieve_cfloat_decode_ref(f, codes[first + i])) >> 16)
+                                  : 0x5a5a;
+                        if (words[i] != want)
+                            fail_msg("%s n=%zu first=%zu: bf16 word %zu is %#x, expected %#x",
+                                     fmt_name(f), n, first, i, words[i], want);
+                    }
                 }
         }
     }
-    free(buf), free(codes), free(out);
+    free(buf), free(codes), free(out), free(words);
 }
 
 /* The special kernels are the ones that run where the CPU has them. */

@@ -476,11 +476,6 @@ static void test_conv_on_bf16_exact_values_matches_ref(void **state)
             }
 }
 
-/* Packed weights are decoded (row-major into the tile kernel's A, or into
- * packed panels) to the same values the quantized fp32 weights hold, and
- * reach the same kernels: the outputs are bit-identical, on odd shapes
- * (rows not a multiple of MR, K over one k block, M over MC, stride 2,
- * groups, depthwise) and in 8- and 4-bit formats. */
 /* A layer on 8-bit codes of bf16-exact values, or a 1x1 layer on 4-bit
  * ones, packs its B panels from the codes (sieve_conv_input_as_codes):
  * bit for bit what it computes from
@@ -584,6 +579,12 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
         }
 }
 
+/* Packed weights are decoded (row-major into the tile kernel's A, as
+ * bf16 rows for the bf16 tiles, or into packed panels) to the same values
+ * the quantized fp32 weights hold, and
+ * reach the same kernels: the outputs are bit-identical, on odd shapes
+ * (rows not a multiple of MR, K over one k block, M over MC, stride 2,
+ * groups, depthwise) and in 8- and 4-bit formats. */
 static void test_conv_packed_weights_equal_fp32_quantized_weights(void **state)
 {
     (void)state;
@@ -596,15 +597,26 @@ static void test_conv_packed_weights_equal_fp32_quantized_weights(void **state)
         {5, 40, 37, 7, 3, 1, 0, 1},                                 /* P > NC */
     };
     const sieve_format fmts[] = {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(2, 1, 1, 1)};
+    const sieve_format x_fmt = sieve_format_cfloat(4, 3, 7, 1);
     for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
-        for (size_t fi = 0; fi < 2; fi++) {
+        for (size_t fi = 0; fi < 4; fi++) {
             int c = cases[ci].c, m = cases[ci].m, g = cases[ci].group, k = cases[ci].k;
             int s = cases[ci].s, pad = cases[ci].pad;
             sieve_layer l = conv_layer(k, k, s, s, 1, 1, pad, pad, pad, pad, g, true);
             sieve_op_input in[3] = {random_input(shape_of(4, 1, c, cases[ci].h, cases[ci].w)),
                                     random_input(shape_of(4, m, c / g, k, k)),
                                     random_input(shape_of(1, m))};
-            sieve_op_input packed[3] = {in[0], pack_input(&in[1], &fmts[fi]), in[2]};
+            sieve_op_input packed[3] = {in[0], pack_input(&in[1], &fmts[fi % 2]), in[2]};
+            if (fi >= 2) {
+                /* bf16 values in both (the bf16 tiles, where the CPU has
+                 * them): packed weights decoded straight into bf16 rows
+                 * against fp32 rows paired */
+                assert_int_equal(sieve_cfloat_quantize(&x_fmt, (float *)in[0].f32,
+                                                       numel(&in[0].shape), NULL),
+                                 SIEVE_OK);
+                in[0].format = packed[0].format = x_fmt;
+                in[1].format = fmts[fi % 2];
+            }
             sieve_shape out = infer_ok(&l, in, 3);
             for (int threads = 1; threads <= 2; threads++) {
                 float *from_f32 = run_fast(&l, in, 3, &out, threads);

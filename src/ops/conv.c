@@ -385,6 +385,24 @@ static void conv_load_weight_rows(const void *src, size_t i0, size_t count, size
     }
 }
 
+/* The same rows as bf16, decoded in one pass (sieve_gemm_job.load_a_bf16). */
+static bool conv_load_weight_bf16(const void *src, size_t i0, size_t count, size_t k0, size_t kc,
+                                  float *dst)
+{
+    const conv_weights *cw = src;
+    const size_t row0 = cw->row0 + i0, width = sieve_format_width(&cw->w->format);
+    for (size_t row = row0 + CONV_PREFETCH_ROWS;
+         row < row0 + count + CONV_PREFETCH_ROWS && row < (size_t)cw->w->shape.dims[0]; row++)
+        conv_prefetch_bits(cw->w->packed, (row * cw->k + k0) * width, kc * width);
+    uint16_t *words = (uint16_t *)(void *)dst;
+    if (!sieve_dot_unpack_bf16_rows(cw->dot, cw->w->packed, row0 * cw->k + k0, cw->k, count, kc,
+                                    words, 2 * kc))
+        return false;
+    for (size_t r = 0; kc % 2 && r < count; r++)
+        words[2 * kc * r + kc] = 0;
+    return true;
+}
+
 typedef struct conv_image {
     const float *x; /* first channel of the group in this image */
     const conv_geom *g;
@@ -1152,6 +1170,7 @@ static void conv_gemm_range(void *arg, size_t begin, size_t end, int thread)
             .a_rows = r->w->f32 ? r->w->f32 + grp * g->mg * g->k : NULL,
             .lda = g->k,
             .load_a_rows = r->w->f32 ? NULL : conv_load_weight_rows,
+            .load_a_bf16 = r->w->f32 ? NULL : conv_load_weight_bf16,
             .a_codes = r->w_codes ? r->w_codes + grp * g->mg * g->k : NULL,
             .a_lut = r->w_lut,
             .load_a_codes = r->w_nibbles ? conv_load_weight_nibbles : NULL,

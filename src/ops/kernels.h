@@ -156,6 +156,12 @@ typedef struct sieve_gemm_job {
     /* Optional, without a_rows: used instead of pack_a where the tile
      * kernel reads rows, which saves transposing decoded weights. */
     sieve_load_a_rows_fn load_a_rows;
+    /* Optional, with load_a_rows, for the bf16 tiles: the same rows as
+     * bf16 (row r at dst + r * kc floats, a zero after an odd kc: what
+     * load_a_rows then sieve_gemm_pairs_row leave), in one pass; false
+     * where it cannot, and load_a_rows does. */
+    bool (*load_a_bf16)(const void *src, size_t i0, size_t count, size_t k0, size_t kc,
+                        float *dst);
     /* Optional, without a_rows: A as 8-bit codes, row i at
      * a_codes + i * lda, of values a_lut[code]; the tile kernel looks them
      * up as it broadcasts them (no decode pass), used where every weight

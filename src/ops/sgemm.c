@@ -534,6 +534,9 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                 for (size_t i = ib; i < ie; i += MR) {
                     size_t count = SIEVE_MIN((size_t)MR, ie - i);
                     float *dst = apack + (i - ib) * kc;
+                    if (tile_bf16 && job->load_a_bf16 &&
+                        job->load_a_bf16(job->a, i, count, k0, kc, dst))
+                        continue;
                     job->load_a_rows(job->a, i, count, k0, kc, dst);
                     for (size_t r = 0; tile_bf16 && r < count; r++)
                         sieve_gemm_pairs_row(dst + r * kc, kc, dst + r * kc);
