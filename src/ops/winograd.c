@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "threads.h"
 #include "winograd.h"
 
 #define WINO_M 4  /* output tile side */
@@ -221,6 +222,7 @@ typedef struct wino_run {
     size_t kbpad;   /* kn rounded up to MR */
     size_t u_stride; /* floats from one point xi of U to the next */
     size_t kt, n_kt; /* output channels per task in this block, tasks per tile block */
+    bool by_channels; /* tasks ordered channel piece first (see wino_order) */
     sieve_gemm_tile_fn tile;
     sieve_gemm_micro_fn micro;
     /* optional: the output encoded into codes instead of written to y */
@@ -571,14 +573,62 @@ WINO_INLINE void wino_output_body(int isa, const wino_run *r, float *y, size_t y
 
 /* ---- one task: a tile block of one image x some output channels -------- */
 
+/* Task t's image, tile block and piece of the block's output channels. */
+static void wino_task(const wino_run *r, size_t t, size_t *n, size_t *tb, size_t *ks)
+{
+    const size_t blocks = r->g->batch * r->p.n_tb;
+    const size_t block = r->by_channels ? t % blocks : t / r->n_kt;
+    *ks = r->by_channels ? t / blocks : t % r->n_kt;
+    *n = block / r->p.n_tb;
+    *tb = block % r->p.n_tb;
+}
+
+/* The most tile-channel products one thread takes when sieve_parallel_for
+ * deals the tasks in r's order. */
+static size_t wino_busiest(const wino_run *r, size_t tasks, size_t threads)
+{
+    size_t parts = tasks < threads ? tasks : threads, most = 0;
+    for (size_t part = 0; part < parts; part++) {
+        size_t begin, end, work = 0;
+        sieve_parallel_part(tasks, (unsigned)parts, (unsigned)part, &begin, &end);
+        for (size_t t = begin; t < end; t++) {
+            size_t n, tb, ks;
+            wino_task(r, t, &n, &tb, &ks);
+            size_t tiles = SIEVE_MIN((size_t)WINO_TB, r->p.tiles - tb * WINO_TB);
+            size_t k0 = ks * r->kt;
+            work += tiles * (k0 < r->kn ? SIEVE_MIN(r->kt, r->kn - k0) : 0);
+        }
+        most = SIEVE_MAX(most, work);
+    }
+    return most;
+}
+
+/* Tile block first (each block's input transform done once per channel
+ * piece, by one thread) or channel piece first: where a block's pieces
+ * would land on different threads anyway, or the tile blocks split
+ * unevenly (ResNet-18's 28x28 layers: blocks of 32 and 17 tiles, one per
+ * thread), the pieces even out the shares, and each thread then reads
+ * only its pieces' transformed weights. The order whose busiest thread
+ * does less. */
+static void wino_order(wino_run *r, size_t tasks, size_t threads)
+{
+    r->by_channels = false;
+    if (threads < 2 || r->n_kt < 2)
+        return;
+    size_t by_blocks = wino_busiest(r, tasks, threads);
+    r->by_channels = true;
+    if (wino_busiest(r, tasks, threads) > by_blocks)
+        r->by_channels = false;
+}
+
+
 WINO_INLINE void wino_tiles_body(int isa, const wino_run *r, size_t task, float *slice)
 {
     const sieve_winograd_conv *g = r->g;
     const wino_plan *p = &r->p;
     const size_t mr = SIEVE_GEMM_MR;
-    size_t per_image = p->n_tb * r->n_kt;
-    size_t n = task / per_image, rest = task % per_image;
-    size_t tb = rest / r->n_kt, ks = rest % r->n_kt;
+    size_t n, tb, ks;
+    wino_task(r, task, &n, &tb, &ks);
     size_t j0 = tb * WINO_TB, count = SIEVE_MIN((size_t)WINO_TB, p->tiles - j0);
     size_t kb0 = ks * r->kt; /* within the block */
     if (kb0 >= r->kn)
@@ -750,6 +800,7 @@ bool sieve_winograd_run_encoded(const sieve_winograd_conv *g, const float *x,
             r.n_kt = SIEVE_MIN(r.n_kt * (size_t)threads, panels);
         r.kt = round_up(ceil_div(r.kn, r.n_kt), mr);
         r.n_kt = ceil_div(r.kn, r.kt);
+        wino_order(&r, tasks * r.n_kt, (size_t)threads);
         sieve_parallel_for(pool, tasks * r.n_kt, wino_tiles_range, &job);
     }
     for (int t = 0; t < threads; t++)
