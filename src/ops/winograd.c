@@ -209,6 +209,18 @@ size_t sieve_winograd_scratch_floats(const sieve_winograd_conv *g, int threads)
 
 /* ---- shared run state ---------------------------------------------------- */
 
+/* The tasks of one block of output channels: tile blocks (of one image)
+ * x pieces of the channels, in one of three orders (wino_deal_tasks). */
+typedef enum { WINO_BY_TILES, WINO_BY_PIECES, WINO_SPLIT_REST } wino_order;
+typedef struct wino_deal {
+    wino_order order;
+    size_t kt, n_kt;   /* channels per piece, pieces per tile block */
+    size_t threads;    /* WINO_SPLIT_REST: the threads it deals to */
+    size_t whole;      /* WINO_SPLIT_REST: tile blocks dealt whole, the rest */
+    size_t rest_kt;    /* cut into threads * n_kt pieces of rest_kt channels */
+    size_t tasks;
+} wino_deal;
+
 typedef struct wino_run {
     const sieve_winograd_conv *g;
     wino_plan p;
@@ -221,8 +233,7 @@ typedef struct wino_run {
     size_t k0, kn;  /* current block of output channels */
     size_t kbpad;   /* kn rounded up to MR */
     size_t u_stride; /* floats from one point xi of U to the next */
-    size_t kt, n_kt; /* output channels per task in this block, tasks per tile block */
-    bool by_channels; /* tasks ordered channel piece first (see wino_order) */
+    wino_deal deal;  /* how this block of output channels is cut into tasks */
     sieve_gemm_tile_fn tile;
     sieve_gemm_micro_fn micro;
     /* optional: the output encoded into codes instead of written to y */
@@ -573,67 +584,125 @@ WINO_INLINE void wino_output_body(int isa, const wino_run *r, float *y, size_t y
 
 /* ---- one task: a tile block of one image x some output channels -------- */
 
-/* Task t's image, tile block and piece of the block's output channels. */
-static void wino_task(const wino_run *r, size_t t, size_t *n, size_t *tb, size_t *ks)
+/* Task t's tile block (image * n_tb + block) and its output channels
+ * [*k0, *k0 + *kn) within the current block of them (*kn 0: none). */
+static void wino_task(const wino_run *r, const wino_deal *d, size_t t, size_t *block, size_t *k0,
+                      size_t *kn)
 {
     const size_t blocks = r->g->batch * r->p.n_tb;
-    const size_t block = r->by_channels ? t % blocks : t / r->n_kt;
-    *ks = r->by_channels ? t / blocks : t % r->n_kt;
-    *n = block / r->p.n_tb;
-    *tb = block % r->p.n_tb;
+    size_t piece, kt = d->kt;
+    if (d->order == WINO_BY_TILES) {
+        *block = t / d->n_kt;
+        piece = t % d->n_kt;
+    } else if (d->order == WINO_BY_PIECES) {
+        *block = t % blocks;
+        piece = t / blocks;
+    } else {
+        /* each thread: whole / threads blocks whole, then its n_kt pieces
+         * of every remaining block */
+        const size_t per = d->whole / d->threads, per_thread = d->tasks / d->threads;
+        const size_t part = t / per_thread, i = t % per_thread;
+        if (i < per * d->n_kt) {
+            *block = part * per + i / d->n_kt;
+            piece = i % d->n_kt;
+        } else {
+            *block = d->whole + (i - per * d->n_kt) / d->n_kt;
+            piece = part * d->n_kt + (i - per * d->n_kt) % d->n_kt;
+            kt = d->rest_kt;
+        }
+    }
+    *k0 = piece * kt;
+    *kn = *k0 < r->kn ? SIEVE_MIN(kt, r->kn - *k0) : 0;
 }
 
-/* The most tile-channel products one thread takes when sieve_parallel_for
- * deals the tasks in r's order. */
-static size_t wino_busiest(const wino_run *r, size_t tasks, size_t threads)
+/* The busiest thread's work when sieve_parallel_for deals d's tasks, in
+ * cycles of a model fitted to the three phases of ResNet-18's 56x56x64
+ * layer (AVX-512, per tile): the input transform about 34 per input
+ * channel, the products 0.93 per input x output channel, the output
+ * transform 21 per output channel. */
+static double wino_busiest(const wino_run *r, const wino_deal *d, size_t threads)
 {
-    size_t parts = tasks < threads ? tasks : threads, most = 0;
+    const size_t parts = SIEVE_MIN(d->tasks, threads);
+    const double c = (double)r->g->c;
+    double most = 0;
     for (size_t part = 0; part < parts; part++) {
-        size_t begin, end, work = 0;
-        sieve_parallel_part(tasks, (unsigned)parts, (unsigned)part, &begin, &end);
+        size_t begin, end;
+        double work = 0;
+        sieve_parallel_part(d->tasks, (unsigned)parts, (unsigned)part, &begin, &end);
         for (size_t t = begin; t < end; t++) {
-            size_t n, tb, ks;
-            wino_task(r, t, &n, &tb, &ks);
-            size_t tiles = SIEVE_MIN((size_t)WINO_TB, r->p.tiles - tb * WINO_TB);
-            size_t k0 = ks * r->kt;
-            work += tiles * (k0 < r->kn ? SIEVE_MIN(r->kt, r->kn - k0) : 0);
+            size_t block, k0, kn;
+            wino_task(r, d, t, &block, &k0, &kn);
+            size_t tb = block % r->p.n_tb;
+            double tiles = (double)SIEVE_MIN((size_t)WINO_TB, r->p.tiles - tb * WINO_TB);
+            work += kn ? tiles * (34.0 * c + 0.93 * c * (double)kn + 21.0 * (double)kn) : 0;
         }
-        most = SIEVE_MAX(most, work);
+        most = work > most ? work : most;
     }
     return most;
 }
 
-/* Tile block first (each block's input transform done once per channel
- * piece, by one thread) or channel piece first: where a block's pieces
- * would land on different threads anyway, or the tile blocks split
- * unevenly (ResNet-18's 28x28 layers: blocks of 32 and 17 tiles, one per
- * thread), the pieces even out the shares, and each thread then reads
- * only its pieces' transformed weights. The order whose busiest thread
- * does less. */
-static void wino_order(wino_run *r, size_t tasks, size_t threads)
+static wino_deal wino_deal_of(const wino_run *r, wino_order order, size_t n_kt, size_t threads)
 {
-    r->by_channels = false;
-    if (threads < 2 || r->n_kt < 2)
-        return;
-    size_t by_blocks = wino_busiest(r, tasks, threads);
-    r->by_channels = true;
-    if (wino_busiest(r, tasks, threads) > by_blocks)
-        r->by_channels = false;
+    const size_t mr = SIEVE_GEMM_MR, blocks = r->g->batch * r->p.n_tb;
+    wino_deal d = {order, round_up(ceil_div(r->kn, n_kt), mr), 0, threads, 0, 0, 0};
+    d.n_kt = ceil_div(r->kn, d.kt);
+    d.tasks = blocks * d.n_kt;
+    if (order == WINO_SPLIT_REST) {
+        d.whole = blocks - blocks % threads;
+        d.rest_kt = round_up(ceil_div(r->kn, threads * d.n_kt), mr);
+        d.tasks = threads * (d.whole / threads + blocks % threads) * d.n_kt;
+    }
+    return d;
 }
 
+/* Cuts the current block of output channels into tasks: pieces of at
+ * most kt_max channels (M's scratch), then whichever of these leaves the
+ * busiest thread the least work (ties to the first):
+ *   by tile blocks, each block's pieces in a row (a thread takes whole
+ *     blocks: each block's input transformed once per piece);
+ *   by pieces (a thread takes some channels of every block, and reads
+ *     only their transformed weights: ResNet-18's 28x28 layers, blocks of
+ *     32 and 17 tiles, put 65 % of the work on one thread by blocks);
+ *   both with threads times as many pieces, for few tile blocks;
+ *   whole blocks evenly, the blocks left over cut into threads times as
+ *     many pieces (56x56: 7 blocks, 3 each and a seventh of 4 tiles in
+ *     halves, where more pieces everywhere transform every input twice). */
+static wino_deal wino_deal_tasks(const wino_run *r, size_t threads)
+{
+    const size_t n_kt = ceil_div(r->kn, r->p.kt_max), panels = r->kbpad / SIEVE_GEMM_MR;
+    wino_deal best = wino_deal_of(r, WINO_BY_TILES, n_kt, 1);
+    if (threads < 2)
+        return best;
+    const size_t more = SIEVE_MIN(n_kt * threads, panels);
+    const wino_deal options[] = {
+        wino_deal_of(r, WINO_BY_PIECES, n_kt, threads),
+        wino_deal_of(r, WINO_BY_TILES, more, threads),
+        wino_deal_of(r, WINO_BY_PIECES, more, threads),
+        wino_deal_of(r, WINO_SPLIT_REST, n_kt, threads),
+    };
+    double least = wino_busiest(r, &best, threads);
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        double work = wino_busiest(r, &options[i], threads);
+        if (work < least) {
+            least = work;
+            best = options[i];
+        }
+    }
+    return best;
+}
 
 WINO_INLINE void wino_tiles_body(int isa, const wino_run *r, size_t task, float *slice)
 {
     const sieve_winograd_conv *g = r->g;
     const wino_plan *p = &r->p;
     const size_t mr = SIEVE_GEMM_MR;
-    size_t n, tb, ks;
-    wino_task(r, task, &n, &tb, &ks);
-    size_t j0 = tb * WINO_TB, count = SIEVE_MIN((size_t)WINO_TB, p->tiles - j0);
-    size_t kb0 = ks * r->kt; /* within the block */
-    if (kb0 >= r->kn)
+    size_t block, kb0, kn; /* kb0: within the block of output channels */
+    wino_task(r, &r->deal, task, &block, &kb0, &kn);
+    if (!kn)
         return;
-    size_t kn = SIEVE_MIN(r->kt, r->kn - kb0), kpad = round_up(kn, mr);
+    size_t n = block / p->n_tb, tb = block % p->n_tb;
+    size_t j0 = tb * WINO_TB, count = SIEVE_MIN((size_t)WINO_TB, p->tiles - j0);
+    size_t kpad = round_up(kn, mr);
     size_t cols = round_up(count, WINO_LANES);
     float *v = slice, *m = slice + p->v_floats, *work = m + p->m_floats;
     const float *x = r->x + n * g->c * g->h * g->w;
@@ -790,18 +859,8 @@ bool sieve_winograd_run_encoded(const sieve_winograd_conv *g, const float *x,
         r.u_stride = r.kbpad * g->c + WINO_XI_PAD;
         size_t panels = r.kbpad / mr;
         sieve_parallel_for(pool, panels, wino_weights_range, &job);
-        /* Split the block's output channels among tasks: as few as M's
-         * size allows, more when there are too few tile blocks to keep
-         * every thread busy with even shares. */
-        r.n_kt = ceil_div(r.kn, r.p.kt_max);
-        size_t tasks = g->batch * r.p.n_tb;
-        if (threads > 1 && (tasks * r.n_kt) % (size_t)threads != 0 &&
-            tasks * r.n_kt < 8 * (size_t)threads)
-            r.n_kt = SIEVE_MIN(r.n_kt * (size_t)threads, panels);
-        r.kt = round_up(ceil_div(r.kn, r.n_kt), mr);
-        r.n_kt = ceil_div(r.kn, r.kt);
-        wino_order(&r, tasks * r.n_kt, (size_t)threads);
-        sieve_parallel_for(pool, tasks * r.n_kt, wino_tiles_range, &job);
+        r.deal = wino_deal_tasks(&r, (size_t)threads);
+        sieve_parallel_for(pool, r.deal.tasks, wino_tiles_range, &job);
     }
     for (int t = 0; t < threads; t++)
         if (bad[t])
