@@ -13,8 +13,8 @@
  * Memory: transformed weights are 36/9 = 4x the weights, so they are never
  * kept: each run transforms one block of output channels at a time into
  * scratch shared by the threads (WINO_U_BYTES at most), decoding packed
- * weights on the way, then the threads share the tile blocks (and, when
- * there are few, the output channels of the block) of every image:
+ * weights on the way, then the threads share the tile blocks and pieces
+ * of the block's output channels of every image (wino_deal_tasks):
  *   for each block of output channels (serial):
  *     parallel: U = G g G^T of the block, packed as SGEMM A panels
  *     parallel, per task (image, block of WINO_TB tiles, output channels):
