@@ -916,12 +916,16 @@ SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512
 /* sign_magnitude: an 8-bit signed format, whose code's value is its
  * magnitude's with the sign bit set: one 128-entry lookup per byte plane
  * and the sign OR-ed into the high byte. */
+/* The bf16 high and low bytes of the values of the `len` (at most 64)
+ * codes from byte p on. */
 SIEVE_TARGET_AVX512 SIEVE_INLINE void bf16_bytes_avx512(unsigned w, bool sign_magnitude,
                                                          const __m512i high_table[4],
                                                          const __m512i low_table[4],
-                                                         const uint8_t *p, __mmask64 load,
+                                                         const uint8_t *p, size_t len,
                                                          __m512i *high, __m512i *low)
 {
+    const size_t bytes = (len * w + 7) / 8;
+    const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
     if (w == 8 && sign_magnitude) {
         const __m512i sign_bits = _mm512_set1_epi8((char)0x80);
         const __m512i code = _mm512_maskz_loadu_epi8(load, p);
@@ -932,9 +936,9 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void bf16_bytes_avx512(unsigned w, bool sign_ma
     } else if (w == 8) {
         const __m512i code = _mm512_maskz_loadu_epi8(load, p);
         const __mmask64 top = _mm512_movepi8_mask(code);
-        *high = _mm512_mask_blend_epi8(top,
-                                       _mm512_permutex2var_epi8(high_table[0], code, high_table[1]),
-                                       _mm512_permutex2var_epi8(high_table[2], code, high_table[3]));
+        *high = _mm512_mask_blend_epi8(
+            top, _mm512_permutex2var_epi8(high_table[0], code, high_table[1]),
+            _mm512_permutex2var_epi8(high_table[2], code, high_table[3]));
         *low = _mm512_mask_blend_epi8(top,
                                       _mm512_permutex2var_epi8(low_table[0], code, low_table[1]),
                                       _mm512_permutex2var_epi8(low_table[2], code, low_table[3]));
@@ -972,10 +976,8 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, bool sign_
     const uint8_t *p = src + cur.byte;
     for (size_t i = 0; i < n; i += 64) {
         const size_t len = SIEVE_MIN((size_t)64, n - i);
-        const size_t bytes = (len * w + 7) / 8;
-        const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
         __m512i high, low;
-        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, p, load, &high, &low);
+        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, p, len, &high, &low);
         for (size_t t = 0; 16 * t < len; t++) {
             const size_t lanes = SIEVE_MIN((size_t)16, len - 16 * t);
             const __m512i value =
@@ -1001,14 +1003,13 @@ SIEVE_TARGET_AVX512 static void unpack_bf16_words_loop_avx512(unsigned w, bool s
             order[h][2 * j] = (uint8_t)(32 * h + j);
             order[h][2 * j + 1] = (uint8_t)(64 + 32 * h + j);
         }
-    const __m512i first_half = _mm512_loadu_si512(order[0]), second_half = _mm512_loadu_si512(order[1]);
+    const __m512i first_half = _mm512_loadu_si512(order[0]);
+    const __m512i second_half = _mm512_loadu_si512(order[1]);
     const uint8_t *p = src + cur.byte;
     for (size_t i = 0; i < n; i += 64) {
         const size_t len = SIEVE_MIN((size_t)64, n - i);
-        const size_t bytes = (len * w + 7) / 8;
-        const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
         __m512i high, low;
-        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, p, load, &high, &low);
+        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, p, len, &high, &low);
         const size_t n0 = SIEVE_MIN(len, (size_t)32), n1 = len - n0;
         _mm512_mask_storeu_epi16(dst + i, n0 == 32 ? ~(__mmask32)0 : ((__mmask32)1 << n0) - 1,
                                  _mm512_permutex2var_epi8(low, first_half, high));
@@ -2128,10 +2129,11 @@ SIEVE_TARGET_AVX512 static void dot_unpack_bf16_rows_avx512(const sieve_dot_plan
 {
     __m512i high_table[4], low_table[4];
     dot_plan_tables_avx512(plan, plan->width == 8, high_table, low_table);
-    for (size_t r = 0; r < rows; r++)
+    for (size_t r = 0; r < rows; r++) {
+        const bit_cursor cur = element_cursor(first + r * src_stride, plan->width);
         unpack_bf16_words_loop_avx512(plan->width, plan->format.is_signed != 0, high_table,
-                                      low_table, src, element_cursor(first + r * src_stride, plan->width),
-                                      n, dst + r * dst_stride);
+                                      low_table, src, cur, n, dst + r * dst_stride);
+    }
 }
 #endif
 

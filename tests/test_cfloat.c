@@ -1503,9 +1503,9 @@ static void test_dot_unpack_matches_reference_short_runs(void **state)
                         fail_msg("%s level %d first=%zu: bf16 words where they cannot be",
                                  fmt_name(f), level, first);
                     for (size_t i = 0; i <= n; i++) {
-                        const uint16_t want =
-                            i < n ? (uint16_t)(bits_of(sieve_cfloat_decode_ref(f, codes[first + i])) >> 16)
-                                  : 0x5a5a;
+                        const float value =
+                            i < n ? sieve_cfloat_decode_ref(f, codes[first + i]) : 0.0f;
+                        const uint16_t want = i < n ? (uint16_t)(bits_of(value) >> 16) : 0x5a5a;
                         if (words[i] != want)
                             fail_msg("%s n=%zu first=%zu: bf16 word %zu is %#x, expected %#x",
                                      fmt_name(f), n, first, i, words[i], want);

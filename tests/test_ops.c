@@ -507,8 +507,10 @@ static void test_conv_on_codes_equals_decoded_input(void **state)
         {1, 3, 40, 41, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},
         {2, 14, 7, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true, true},
     };
-    const sieve_format x_fmts[] = {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(4, 4, 7, 0),
-                                   sieve_format_cfloat(2, 1, 1, 1), sieve_format_cfloat(3, 1, 2, 0)};
+    const sieve_format x_fmts[] = {
+        sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(4, 4, 7, 0), /* 8-bit */
+        sieve_format_cfloat(2, 1, 1, 1), sieve_format_cfloat(3, 1, 2, 0), /* 4-bit */
+    };
     const sieve_format w_fmt = sieve_format_cfloat(4, 3, 7, 1);
     for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
         for (size_t fi = 0; fi < sizeof(x_fmts) / sizeof(x_fmts[0]); fi++) {

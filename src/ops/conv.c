@@ -1038,17 +1038,16 @@ conv_pack_pointwise_nibbles_pairs(const void *src, size_t j0, size_t count, size
     (void)tmp;
     const conv_image *im = src;
     const size_t p_all = im->g->p;
-    uint8_t table[64], order[64], index[64];
+    conv_code_pairs cp; /* for its interleave */
+    conv_code_pairs_init(&cp, im->plan);
+    uint8_t table[64], index[64];
     for (int j = 0; j < 16; j++) {
         table[j] = table[32 + j] = im->plan->bf16_low[j];
         table[16 + j] = table[48 + j] = im->plan->bf16_high[j];
-        for (int b = 0; b < 4; b++)
-            order[4 * j + b] = (uint8_t)(16 * b + j);
     }
     for (int j = 0; j < 64; j++)
         index[j] = (uint8_t)j;
-    const __m512i lookup = _mm512_loadu_si512(table), interleave = _mm512_loadu_si512(order),
-                  lanes = _mm512_loadu_si512(index);
+    const __m512i lookup = _mm512_loadu_si512(table), lanes = _mm512_loadu_si512(index);
     for (size_t g = 0; g < count; g += 64) {
         const size_t n = SIEVE_MIN((size_t)64, count - g);
         const size_t e = im->codes_first + k0 * p_all + j0 + g;
@@ -1056,14 +1055,16 @@ conv_pack_pointwise_nibbles_pairs(const void *src, size_t j0, size_t count, size
         for (size_t k = 0; k < kc; k += 2) {
             /* code 0 is +0 in every format: the pad past n and past an odd kc */
             const __m512i a = conv_nibble_codes(im->codes, e + k * p_all, n, lanes);
-            const __m512i b = k + 1 < kc ? conv_nibble_codes(im->codes, e + (k + 1) * p_all, n, lanes)
-                                         : _mm512_setzero_si512();
+            const __m512i b = k + 1 < kc
+                                  ? conv_nibble_codes(im->codes, e + (k + 1) * p_all, n, lanes)
+                                  : _mm512_setzero_si512();
 #define NIBBLE_PANEL(t)                                                                            \
-    if (16 * (t) < n)                                                                              \
-        _mm512_storeu_si512(                                                                       \
-            d + (t) * kc * SIEVE_GEMM_NR + k / 2 * SIEVE_GEMM_NR,                                  \
-            _mm512_permutexvar_epi8(                                                               \
-                interleave, _mm512_shuffle_epi8(lookup, _mm512_shuffle_i32x4(a, b, 0x55 * (t)))));
+    if (16 * (t) < n) {                                                                            \
+        const __m512i ab = _mm512_shuffle_i32x4(a, b, 0x55 * (t)); /* a.t a.t b.t b.t */          \
+        _mm512_storeu_si512(d + (t) * kc * SIEVE_GEMM_NR + k / 2 * SIEVE_GEMM_NR,                  \
+                            _mm512_permutexvar_epi8(cp.interleave,                                 \
+                                                    _mm512_shuffle_epi8(lookup, ab)));             \
+    }
             NIBBLE_PANEL(0)
             NIBBLE_PANEL(1)
             NIBBLE_PANEL(2)

@@ -426,7 +426,8 @@ static void packed_map_range(void *arg, size_t begin, size_t end, int thread)
             /* the piece as rows of 32 for the SIMD encoder, set up once per
              * layer rather than per piece */
             const size_t cols = SIEVE_TILE_ENCODE_COLS, rows = n / cols, tail = n % cols;
-            if ((rows && !sieve_tile_encode(&r->encoder, a, cols, rows, cols, r->y, first, cols, false)) ||
+            if ((rows &&
+                 !sieve_tile_encode(&r->encoder, a, cols, rows, cols, r->y, first, cols, false)) ||
                 (tail && !sieve_tile_encode(&r->encoder, a + rows * cols, cols, 1, tail, r->y,
                                             first + rows * cols, cols, false)))
                 r->failed[thread] = true;
