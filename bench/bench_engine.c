@@ -2,15 +2,16 @@
  * and 2 threads, fp32 against the same model with every tensor (weights
  * and activations) in an 8-bit and a 4-bit custom float format.
  *
- *   bench_engine MODEL.sieve [--repeat N] [--json] [--layers]
+ *   bench_engine MODEL.sieve [--repeat N] [--json] [--layers [--threads T]]
  *
  * Prints median latency, effective GFLOP/s (2 * MACs / time) and the
  * packed/fp32 latency ratio measured in the same run, interleaved so that
  * machine noise hits every configuration alike. --layers prints instead
  * the median CPU time of every layer, run alone on kept activations, in
  * each format at 1 thread (the calling thread's CPU time, which other jobs
- * on a shared machine do not inflate): where packed formats win or lose.
- * Public API only. */
+ * on a shared machine do not inflate): where packed formats win or lose;
+ * with --threads T > 1 on T threads, timed by the wall clock (the calling
+ * thread's CPU time would miss the others'). Public API only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <time.h>
 
 #include "sieve/sieve.h"
+
+#define USAGE "usage: bench_engine MODEL.sieve [--repeat N] [--json] [--layers [--threads T]]\n"
 
 static double now_ms(void)
 {
@@ -118,14 +121,16 @@ static double memcpy_gb_per_s(void)
     return best;
 }
 
-/* Median CPU time of every layer alone (1 thread), one column per format;
- * for dense layers also the rate at which their weights were read, against
- * memcpy's. */
-static int bench_layers(sieve_context *ctx, sieve_model **models, const char **names, int repeat)
+/* Median time of every layer alone, one column per format: the calling
+ * thread's CPU time on 1 thread, wall time on more; for dense layers also
+ * the rate at which their weights were read, against memcpy's. */
+static int bench_layers(sieve_context *ctx, sieve_model **models, const char **names, int repeat,
+                        int threads)
 {
     sieve_exec *ex[3];
+    double (*clock_ms)(void) = threads > 1 ? now_ms : thread_cpu_ms;
     for (int k = 0; k < 3; k++) {
-        sieve_exec_options o = {.threads = 1, .keep_activations = 1};
+        sieve_exec_options o = {.threads = threads, .keep_activations = 1};
         if (sieve_exec_create(models[k], &o, &ex[k]) != SIEVE_OK || set_inputs(models[k], ex[k]) ||
             sieve_exec_run(ex[k]) != SIEVE_OK) {
             fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
@@ -142,15 +147,17 @@ static int bench_layers(sieve_context *ctx, sieve_model **models, const char **n
         double gb_per_s[3], mbytes[3];
     } dense[MAX_DENSE];
     int n_dense = 0;
+    printf("median ms per layer, %s\n",
+           threads > 1 ? "wall time" : "CPU time of the calling thread");
     printf("%-28s %-8s %9s %9s %9s %9s %6s %6s\n", "layer", "op", "MMACs", names[0], names[1],
            names[2], "cf8/fp", "cf4/fp");
     for (int li = 0; li < n_layers; li++) {
         double med[3];
         for (int k = 0; k < 3; k++) {
             for (int r = 0; r < repeat; r++) {
-                double t0 = thread_cpu_ms();
+                double t0 = clock_ms();
                 sieve_exec_run_layers(ex[k], li, li + 1);
-                samples[r] = thread_cpu_ms() - t0;
+                samples[r] = clock_ms() - t0;
             }
             qsort(samples, (size_t)repeat, sizeof(double), cmp_double);
             med[k] = samples[repeat / 2];
@@ -203,7 +210,7 @@ typedef struct config {
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    int repeat = 30, json = 0, layers = 0;
+    int repeat = 30, json = 0, layers = 0, layer_threads = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
@@ -211,14 +218,16 @@ int main(int argc, char **argv)
             json = 1;
         else if (!strcmp(argv[i], "--layers"))
             layers = 1;
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            layer_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--help") || argv[i][0] == '-') {
-            fprintf(stderr, "usage: bench_engine MODEL.sieve [--repeat N] [--json] [--layers]\n");
+            fputs(USAGE, stderr);
             return argv[i][1] == '-' && !strcmp(argv[i], "--help") ? 0 : 2;
         } else
             path = argv[i];
     }
-    if (!path || repeat < 1) {
-        fprintf(stderr, "usage: bench_engine MODEL.sieve [--repeat N] [--json] [--layers]\n");
+    if (!path || repeat < 1 || layer_threads < 1) {
+        fputs(USAGE, stderr);
         return 2;
     }
     sieve_context *ctx = sieve_context_create(NULL);
@@ -235,7 +244,7 @@ int main(int argc, char **argv)
         }
     }
     if (layers) {
-        int rc = bench_layers(ctx, models, names, repeat);
+        int rc = bench_layers(ctx, models, names, repeat, layer_threads);
         for (int k = 0; k < 3; k++)
             sieve_model_free(models[k]);
         sieve_context_destroy(ctx);
