@@ -35,8 +35,9 @@ void sieve_conv_run_im2col(const sieve_layer *layer, const sieve_op_input *in, i
 bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, int n_in,
                             float *out, uint8_t *codes, const sieve_format *out_format,
                             const sieve_shape *out_shape, sieve_op_env *env);
-/* 1x1 convolutions on 8-bit codes of bf16-exact values, with the bf16
- * tiles: input 0 read as codes (sieve_op_kernel.input_as_codes). */
+/* Convolutions whose packers read input 0 as codes (8-bit, or 4-bit on
+ * 1x1 layers, of bf16-exact values, with the bf16 tiles): see conv.c
+ * (sieve_op_kernel.input_as_codes). */
 bool sieve_conv_input_as_codes(const sieve_layer *layer, const sieve_op_input *in, int n_in);
 SIEVE_KERNEL_DECLARE(maxpool)
 SIEVE_KERNEL_DECLARE(avgpool)
