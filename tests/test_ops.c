@@ -1804,19 +1804,23 @@ static void test_every_micro_kernel_computes_the_panel_product(void **state)
  * c0 with a row stride of 2 NR + 3: inside the tile within the reduction
  * tolerance of the fp32 panels a (packed, MR rows) and b (two NR-column
  * panels of kc rows), outside it untouched. */
-static void expect_tile(const char *name, int mode, const float *a, const float *b, size_t kc,
-                        size_t mr, size_t nr, const float *c0, const float *got, const float *want)
+/* A tile of `panels` panels in C of row stride panels * NR + 3: inside
+ * mr x nr the oracle's values, outside C untouched. */
+static void expect_tile(const char *name, int mode, int panels, const float *a, const float *b,
+                        size_t kc, size_t mr, size_t nr, const float *c0, const float *got,
+                        const float *want)
 {
-    enum { MR = SIEVE_GEMM_MR, NR = SIEVE_GEMM_NR, LD = 2 * NR + 3 };
+    enum { MR = SIEVE_GEMM_MR, NR = SIEVE_GEMM_NR };
+    const int ld = panels * NR + 3;
     for (int r = 0; r < MR; r++)
-        for (int j = 0; j < LD; j++) {
+        for (int j = 0; j < ld; j++) {
             double mag = 1;
-            for (size_t k = 0; j < 2 * NR && k < kc; k++)
+            for (size_t k = 0; j < panels * NR && k < kc; k++)
                 mag += fabs((double)a[k * MR + r] * b[(j / NR) * kc * NR + k * NR + j % NR]);
             double tol = (double)(kc + 2) * FLT_EPSILON * mag;
-            float g = got[r * LD + j], w = want[r * LD + j];
+            float g = got[r * ld + j], w = want[r * ld + j];
             bool outside = r >= (int)mr || j >= (int)nr;
-            if (outside ? (g != c0[r * LD + j] || w != g) : !(fabs(g - w) <= tol))
+            if (outside ? (g != c0[r * ld + j] || w != g) : !(fabs(g - w) <= tol))
                 fail_msg("tile %s, kc %zu, mode %d, [%d][%d]: got %g want %g", name, kc, mode, r,
                          j, (double)g, (double)w);
         }
@@ -1881,7 +1885,7 @@ static void test_tile_kernel_matches_its_micro_kernel_oracle(void **state)
             tile(&t);
             t.c = want;
             sieve_gemm_tile_ref(&t, fns[n - 1]);
-            expect_tile(name, mode, a, b, kc, mr, nr, c0, got, want);
+            expect_tile(name, mode, 2, a, b, kc, mr, nr, c0, got, want);
         }
 }
 
@@ -1900,9 +1904,15 @@ static void test_bf16_tile_kernel_matches_its_micro_kernel_oracle(void **state)
     const char *names[8];
     sieve_gemm_micro_fn fns[8];
     int n = sieve_gemm_micro_kernels(names, fns, 8);
-    enum { MR = SIEVE_GEMM_MR, NR = SIEVE_GEMM_NR, KMAX = SIEVE_GEMM_KC, LD = 2 * NR + 3 };
-    static float a[KMAX * MR], b[2 * KMAX * NR], bias[MR], a_pairs[KMAX * MR],
-        b_pairs[2 * KMAX * NR], a_rows[MR * KMAX];
+    enum {
+        MR = SIEVE_GEMM_MR,
+        NR = SIEVE_GEMM_NR,
+        PANELS = SIEVE_GEMM_BF16_PANELS,
+        KMAX = SIEVE_GEMM_KC,
+        LD = PANELS * NR + 3
+    };
+    static float a[KMAX * MR], b[PANELS * KMAX * NR], bias[MR], a_pairs[KMAX * MR],
+        b_pairs[PANELS * KMAX * NR], a_rows[MR * KMAX];
     static float c0[MR * LD], got[MR * LD], want[MR * LD];
     for (size_t i = 0; i < MR; i++)
         bias[i] = uniform();
@@ -1910,7 +1920,7 @@ static void test_bf16_tile_kernel_matches_its_micro_kernel_oracle(void **state)
         c0[i] = uniform();
     static const size_t kcs[] = {1, 2, 5, 63, KMAX};
     static const size_t shapes[][2] = {{MR, 2 * NR}, {MR, NR + 1}, {MR, NR}, {4, 2 * NR},
-                                       {1, 1}, {5, 17}};
+                                       {1, 1}, {5, 17}, {MR, 3 * NR}, {3, 2 * NR + 5}};
     for (size_t ki = 0; ki < 5; ki++) {
         size_t kc = kcs[ki];
         /* values of kc rows as the pairs lay them out, bf16-exact (the
@@ -1922,7 +1932,7 @@ static void test_bf16_tile_kernel_matches_its_micro_kernel_oracle(void **state)
             bits &= 0xffff0000u;
             memcpy(&a[i], &bits, sizeof(bits));
         }
-        for (size_t i = 0; i < 2 * kc * NR; i++) {
+        for (size_t i = 0; i < PANELS * kc * NR; i++) {
             float v = uniform() * 8.0f;
             uint32_t bits;
             memcpy(&bits, &v, sizeof(bits));
@@ -1930,10 +1940,10 @@ static void test_bf16_tile_kernel_matches_its_micro_kernel_oracle(void **state)
             memcpy(&b[i], &bits, sizeof(bits));
         }
         memcpy(a_pairs, a, kc * MR * sizeof(float));
-        memcpy(b_pairs, b, 2 * kc * NR * sizeof(float));
+        memcpy(b_pairs, b, PANELS * kc * NR * sizeof(float));
         sieve_gemm_pairs_a(a_pairs, kc);
-        sieve_gemm_pairs_b(b_pairs, kc);
-        sieve_gemm_pairs_b(b_pairs + kc * NR, kc);
+        for (size_t h = 0; h < PANELS; h++)
+            sieve_gemm_pairs_b(b_pairs + h * kc * NR, kc);
         float row[KMAX];
         /* stale rows of NaNs: a missing zero pad would show (NaN * 0) */
         memset(a_rows, 0xff, sizeof(a_rows));
@@ -1942,7 +1952,7 @@ static void test_bf16_tile_kernel_matches_its_micro_kernel_oracle(void **state)
                 row[k] = a[k * MR + r];
             sieve_gemm_pairs_row(row, kc, a_rows + r * KMAX);
         }
-        for (int mode = 0; mode < 16 * 6; mode++) {
+        for (int mode = 0; mode < 16 * 8; mode++) {
             size_t mr = shapes[mode / 16][0], nr = shapes[mode / 16][1];
             bool row_major = (mode & 8) != 0;
             sieve_gemm_tile t = {.kc = kc, .a = a, .b = b, .rs = LD, .mr = mr, .nr = nr,
@@ -1957,7 +1967,7 @@ static void test_bf16_tile_kernel_matches_its_micro_kernel_oracle(void **state)
             t.lda = row_major ? KMAX : 0;
             t.b = b_pairs;
             tile(&t);
-            expect_tile("bf16", mode, a, b, kc, mr, nr, c0, got, want);
+            expect_tile("bf16", mode, PANELS, a, b, kc, mr, nr, c0, got, want);
         }
     }
 }

@@ -118,6 +118,7 @@ sieve_pool *sieve_op_pool_for_scratch(const sieve_op_env *env, size_t slice_floa
 
 #define SIEVE_GEMM_MR 6
 #define SIEVE_GEMM_NR 16
+#define SIEVE_GEMM_BF16_PANELS 3 /* B panels of the bf16 tile kernel's widest tile */
 #define SIEVE_GEMM_KC 256 /* k block: an A panel + a B panel stay in L1/L2 */
 #define SIEVE_GEMM_NC 256 /* n block: columns of one packed B block */
 #define SIEVE_GEMM_MC 516 /* m block: rows of one packed A block, a multiple of MR that
@@ -212,8 +213,9 @@ typedef void (*sieve_gemm_micro_fn)(size_t kc, const float *restrict a, const fl
  * used); fills up to cap entries and returns how many there are. */
 int sieve_gemm_micro_kernels(const char **names, sieve_gemm_micro_fn *fns, int cap);
 
-/* Rows r < mr and columns j < nr (mr <= MR, nr <= 2 * NR) of a tile of C
- * from an A panel and the B panels at b (and, when nr > NR, b + kc * NR),
+/* Rows r < mr and columns j < nr (mr <= MR, nr <= 2 * NR; for the bf16
+ * tile kernel nr <= SIEVE_GEMM_BF16_PANELS * NR) of a tile of C from an A
+ * panel and the B panels at b, b + kc * NR, ... (as many as nr needs),
  * written into C (row stride rs, unit column stride):
  * C = acc + (from_c ? C : bias[r] or 0), then max(0, .) if relu. */
 typedef struct sieve_gemm_tile {

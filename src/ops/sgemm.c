@@ -83,6 +83,8 @@ static void sieve_gemm_micro(size_t kc, const float *restrict a, const float *re
 #include <immintrin.h>
 
 _Static_assert(MR == 6 && NR == 16, "the x86 kernels hold a 6 x 16 tile");
+#define TILE_PANELS SIEVE_GEMM_BF16_PANELS /* panels of the widest tile (bf16) */
+_Static_assert(TILE_PANELS == 3, "the bf16 tile kernel holds 6 x 48");
 
 __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const float *restrict a,
                                                             const float *restrict b,
@@ -107,42 +109,55 @@ __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const flo
 }
 
 /* The end of a tile, for every AVX-512 tile kernel: acc[r][h] holds row
- * r's sums for columns h * NR..; C = acc + (from_c ? C : bias[r] or 0),
- * then ReLU, stored into C or encoded into the tile's stream. */
+ * r's sums for columns h * NR.. (h < panels); C = acc + (from_c ? C :
+ * bias[r] or 0), then ReLU, stored into C or encoded into the tile's
+ * stream. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-tile_store_avx512(const sieve_gemm_tile *t, __m512 acc[MR][2], const bool two)
+tile_store_avx512(const sieve_gemm_tile *t, __m512 acc[MR][TILE_PANELS], const int panels)
 {
     const __m512 zero = _mm512_setzero_ps();
-    size_t n0 = SIEVE_MIN(t->nr, (size_t)NR), n1 = t->nr - n0;
-    __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
+    size_t n0 = SIEVE_MIN(t->nr, (size_t)NR), n1 = SIEVE_MIN(t->nr - n0, (size_t)NR),
+           n2 = t->nr - n0 - n1;
+    __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1),
+              m2 = (__mmask16)((1u << n2) - 1);
     /* encoded output: the final values staged in L1, then encoded */
-    _Alignas(64) float stage[MR][SIEVE_TILE_ENCODE_COLS];
+    _Alignas(64) float stage[MR][TILE_PANELS * NR];
     for (size_t r = 0; r < t->mr; r++) {
         float *c = t->c + (ptrdiff_t)r * t->rs;
-        __m512 base0, base1;
+        __m512 base0, base1, base2;
         if (t->from_c) {
             base0 = _mm512_maskz_loadu_ps(m0, c);
-            base1 = _mm512_maskz_loadu_ps(m1, c + NR);
+            base1 = panels > 1 ? _mm512_maskz_loadu_ps(m1, c + NR) : zero;
+            base2 = panels > 2 ? _mm512_maskz_loadu_ps(m2, c + 2 * NR) : zero;
         } else {
-            base0 = base1 = t->bias ? _mm512_set1_ps(t->bias[r]) : zero;
+            base0 = base1 = base2 = t->bias ? _mm512_set1_ps(t->bias[r]) : zero;
         }
-        __m512 v0 = _mm512_add_ps(acc[r][0], base0), v1 = _mm512_add_ps(acc[r][1], base1);
+        __m512 v0 = _mm512_add_ps(acc[r][0], base0), v1 = _mm512_add_ps(acc[r][1], base1),
+               v2 = panels > 2 ? _mm512_add_ps(acc[r][2], base2) : zero;
         if (t->relu) {
             v0 = _mm512_max_ps(v0, zero);
             v1 = _mm512_max_ps(v1, zero);
+            v2 = _mm512_max_ps(v2, zero);
         }
         if (t->enc) {
             _mm512_store_ps(stage[r], v0);
             _mm512_store_ps(stage[r] + NR, v1);
+            if (panels > 2)
+                _mm512_store_ps(stage[r] + 2 * NR, v2);
             continue;
         }
         _mm512_mask_storeu_ps(c, m0, v0);
-        if (two)
+        if (panels > 1)
             _mm512_mask_storeu_ps(c + NR, m1, v1);
+        if (panels > 2)
+            _mm512_mask_storeu_ps(c + 2 * NR, m2, v2);
     }
-    if (t->enc && !sieve_tile_encode(t->enc, &stage[0][0], SIEVE_TILE_ENCODE_COLS, t->mr, t->nr,
-                                     t->codes, t->code_first, (size_t)t->rs, t->shared_ends))
-        *t->bad = true;
+    /* the encoder takes at most SIEVE_TILE_ENCODE_COLS columns per call */
+    for (size_t j = 0; t->enc && j < t->nr; j += SIEVE_TILE_ENCODE_COLS)
+        if (!sieve_tile_encode(t->enc, &stage[0][j], TILE_PANELS * NR, t->mr,
+                               SIEVE_MIN((size_t)SIEVE_TILE_ENCODE_COLS, t->nr - j), t->codes,
+                               t->code_first + j, (size_t)t->rs, t->shared_ends))
+            *t->bad = true;
 }
 
 /* A 6 x 32 tile (two B panels: 12 accumulators cover the FMA latency of
@@ -187,9 +202,9 @@ tile_avx512_body(const sieve_gemm_tile *t, const bool two, const bool rows, cons
         TILE_ROW(4)
         TILE_ROW(5)
     }
-    __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                         {c30, c31}, {c40, c41}, {c50, c51}};
-    tile_store_avx512(t, acc, two);
+    __m512 acc[MR][TILE_PANELS] = {{c00, c01, c00}, {c10, c11, c10}, {c20, c21, c20},
+                                   {c30, c31, c30}, {c40, c41, c40}, {c50, c51, c50}};
+    tile_store_avx512(t, acc, two ? 2 : 1);
 }
 #undef TILE_ROW
 
@@ -213,19 +228,25 @@ __attribute__((target("avx512f"))) static void tile_avx512(const sieve_gemm_tile
     }
 }
 
-/* The same tile from bf16 pair panels (sieve_gemm_pairs_a / _b): each
- * vdpbf16ps adds two k rows' products into 16 columns, so a k block takes
- * half the instructions of the fp32 tile. */
+/* The same tile from bf16 pair panels (sieve_gemm_pairs_a / _b), up to
+ * three panels wide: each vdpbf16ps adds two k rows' products into 16
+ * columns, so a k block takes half the instructions of the fp32 tile, and
+ * vdpbf16ps's longer latency wants the 18 accumulators of 6 x 48 (12 left
+ * a fifth of the cycles idle). */
 #define TILE_ROW_BF16(r)                                                                       \
     av = (__m512bh)_mm512_castps_si512(rows ? _mm512_set1_ps(a##r[p]) : _mm512_set1_ps(a[r])); \
     c##r##0 = _mm512_dpbf16_ps(c##r##0, av, x0);                                               \
-    if (two)                                                                                   \
-        c##r##1 = _mm512_dpbf16_ps(c##r##1, av, x1);
+    if (panels > 1)                                                                            \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, av, x1);                                           \
+    if (panels > 2)                                                                            \
+        c##r##2 = _mm512_dpbf16_ps(c##r##2, av, x2);
 
 __attribute__((target("avx512f,avx512bf16"), always_inline)) static inline void
-tile_bf16_body(const sieve_gemm_tile *t, const bool two, const bool rows)
+tile_bf16_body(const sieve_gemm_tile *t, const int panels, const bool rows)
 {
-    const float *restrict a = t->a, *restrict b0 = t->b, *restrict b1 = t->b + t->kc * NR;
+    const size_t panel = t->kc * NR;
+    const float *restrict a = t->a, *restrict b0 = t->b, *restrict b1 = b0 + panel,
+                          *restrict b2 = b1 + panel;
     /* row-major A (bf16 rows, lda floats apart): rows past mr read the
      * last real row */
     size_t last = t->mr > 0 ? t->mr - 1 : 0, lda = rows ? t->lda : 0;
@@ -234,12 +255,16 @@ tile_bf16_body(const sieve_gemm_tile *t, const bool two, const bool rows)
                           *restrict a3 = a0 + SIEVE_MIN((size_t)3, last) * lda,
                           *restrict a4 = a0 + SIEVE_MIN((size_t)4, last) * lda,
                           *restrict a5 = a0 + SIEVE_MIN((size_t)5, last) * lda;
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+    __m512 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+    __m512 c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
     const size_t pairs = (t->kc + 1) / 2;
-    for (size_t p = 0; p < pairs; p++, a += MR, b0 += NR, b1 += NR) {
-        __m512bh x0 = (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(b0)), av;
-        __m512bh x1 = two ? (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(b1)) : x0;
+    for (size_t p = 0; p < pairs; p++, a += MR, b0 += NR, b1 += NR, b2 += NR) {
+        __m512bh x0 = (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(b0)), x1 = x0, x2 = x0, av;
+        if (panels > 1)
+            x1 = (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(b1));
+        if (panels > 2)
+            x2 = (__m512bh)_mm512_castps_si512(_mm512_loadu_ps(b2));
         TILE_ROW_BF16(0)
         TILE_ROW_BF16(1)
         TILE_ROW_BF16(2)
@@ -247,23 +272,28 @@ tile_bf16_body(const sieve_gemm_tile *t, const bool two, const bool rows)
         TILE_ROW_BF16(4)
         TILE_ROW_BF16(5)
     }
-    __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                         {c30, c31}, {c40, c41}, {c50, c51}};
-    tile_store_avx512(t, acc, two);
+    __m512 acc[MR][TILE_PANELS] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22},
+                                   {c30, c31, c32}, {c40, c41, c42}, {c50, c51, c52}};
+    tile_store_avx512(t, acc, panels);
 }
 #undef TILE_ROW_BF16
 
 __attribute__((target("avx512f,avx512bf16"))) static void tile_bf16_avx512(const sieve_gemm_tile *t)
 {
+    const int panels = t->nr > 2 * NR ? 3 : t->nr > NR ? 2 : 1;
     if (t->lda) {
-        if (t->nr > NR)
-            tile_bf16_body(t, true, true);
+        if (panels == 3)
+            tile_bf16_body(t, 3, true);
+        else if (panels == 2)
+            tile_bf16_body(t, 2, true);
         else
-            tile_bf16_body(t, false, true);
-    } else if (t->nr > NR) {
-        tile_bf16_body(t, true, false);
+            tile_bf16_body(t, 1, true);
+    } else if (panels == 3) {
+        tile_bf16_body(t, 3, false);
+    } else if (panels == 2) {
+        tile_bf16_body(t, 2, false);
     } else {
-        tile_bf16_body(t, false, false);
+        tile_bf16_body(t, 1, false);
     }
 }
 
@@ -319,11 +349,12 @@ static micro_fn pick_micro(void)
     return best;
 }
 
-/* The tile contract on any micro-kernel: one or two MR x NR products,
+/* The tile contract on any micro-kernel: one to three MR x NR products,
  * then C. */
 void sieve_gemm_tile_ref(const sieve_gemm_tile *t, sieve_gemm_micro_fn micro)
 {
-    float acc[2][MR][NR];
+    float acc[SIEVE_GEMM_BF16_PANELS][MR][NR];
+    const size_t panels = (t->nr + NR - 1) / NR;
     if (t->lda) {
         /* row-major A: pack KC columns at a time, sum the partial tiles */
         float panel[KC * MR], part[MR][NR];
@@ -335,7 +366,7 @@ void sieve_gemm_tile_ref(const sieve_gemm_tile *t, sieve_gemm_micro_fn micro)
                     panel[k * MR + r] = r >= t->mr ? 0.0f
                                         : t->a_codes ? t->lut[t->a_codes[r * t->lda + k0 + k]]
                                                      : t->a[r * t->lda + k0 + k];
-            for (size_t h = 0; h < (t->nr > NR ? 2u : 1u); h++) {
+            for (size_t h = 0; h < panels; h++) {
                 micro(kc, panel, t->b + h * t->kc * NR + k0 * NR, part);
                 for (size_t r = 0; r < MR; r++)
                     for (size_t j = 0; j < NR; j++)
@@ -343,9 +374,8 @@ void sieve_gemm_tile_ref(const sieve_gemm_tile *t, sieve_gemm_micro_fn micro)
             }
         }
     } else {
-        micro(t->kc, t->a, t->b, acc[0]);
-        if (t->nr > NR)
-            micro(t->kc, t->a, t->b + t->kc * NR, acc[1]);
+        for (size_t h = 0; h < panels; h++)
+            micro(t->kc, t->a, t->b + h * t->kc * NR, acc[h]);
     }
     for (size_t r = 0; r < t->mr; r++)
         for (size_t j = 0; j < t->nr; j++) {
@@ -487,6 +517,18 @@ static void write_tile(const sieve_gemm_job *job, float acc[MR][NR], size_t i, s
     }
 }
 
+/* Columns of the next tile when `left` remain in a block: the fp32 tile
+ * takes two panels; the bf16 tile three, but where that would leave one
+ * lone panel at the end (64 = 48 + 16) two tiles of two. */
+static size_t tile_columns(size_t left, bool bf16)
+{
+    if (!bf16)
+        return SIEVE_MIN((size_t)2 * NR, left);
+    if (left > 3 * NR && left <= 4 * NR)
+        return 2 * NR;
+    return SIEVE_MIN((size_t)3 * NR, left);
+}
+
 size_t sieve_gemm_scratch_floats(void)
 {
     /* packed A block, packed B block, one decode row */
@@ -583,11 +625,11 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                             .codes = job->codes,
                             .bad = job->codes_bad,
                         };
-                        for (; j < nc; j += 2 * NR) {
+                        for (; j < nc; j += t.nr) {
                             t.b = bpack + (j / NR) * kc * NR;
                             t.c = job->c + (ptrdiff_t)i * job->rs + (ptrdiff_t)(jb + j);
                             t.code_first = job->codes_first + i * (size_t)job->rs + jb + j;
-                            t.nr = SIEVE_MIN((size_t)2 * NR, nc - j);
+                            t.nr = tile_columns(nc - j, tile_bf16 != NULL);
                             /* a task of some of the columns: its rows' end
                              * codes may share bytes with other tasks' */
                             t.shared_ends = (n0 > 0 || n1 < job->n) &&
