@@ -1360,15 +1360,20 @@ static bool conv_bf16(const sieve_op_input *in)
 }
 
 /* Winograd's fp32 3x3 against the bf16 GEMM on the same layer: Winograd
- * does a quarter of the multiplications and wins on large images
- * (ResNet-18 56x56x64: 0.64 ms against 1.03, its tiles at the bf16 peak;
- * 28x28x128: 0.84 against 0.95; SqueezeNet 27x27: 0.77 against 0.91), the
- * GEMM on images of one column block (ResNet-18 14x14x256: 0.88 against
- * 0.92-1.01; 7x7x512: 1.40 against 1.83; cf8, 1 thread, CPU time per
- * layer). */
+ * does a quarter of the multiplications but transforms the input, the
+ * output and (every run) the weights. It wins on large images with enough
+ * channels; cf8, one thread, wall medians of one layer alone, Winograd /
+ * bf16 ms: VGG-16 224x224x64 12.3-12.6 / 15.9-17.4, 56x56x256 8.6-8.7 /
+ * 11.0-11.6, ResNet-18 56x56x64 0.64-0.68 / 0.86-0.90; but SqueezeNet
+ * 54x54x16 0.255 / 0.217-0.22, and on 28x28 images ResNet-18 x128
+ * 0.77-0.80 / 0.75-0.78, GoogLeNet x96 0.63 / 0.59-0.60, VGG-16 x512
+ * 12.9-14.5 / 11.5-12.0. At two threads the GEMM wins up to 56x56
+ * (ResNet-18 56x56x64 0.54 / 0.44-0.46; VGG-16 28x28x512 12.0-14.2 /
+ * 5.9-6.4), but the choice does not depend on the thread count, so that
+ * neither do a model's outputs. */
 static bool conv_winograd_beats_bf16(const conv_geom *g)
 {
-    return g->p > SIEVE_GEMM_NC;
+    return g->p > 4 * SIEVE_GEMM_NC && g->cg >= 32;
 }
 
 /* Layers on 8-bit codes of a format of at most 7 mantissa bits, with
