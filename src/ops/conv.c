@@ -849,6 +849,24 @@ conv_pack_im2col_padded_avx512(const conv_image *im, size_t j0, size_t count, si
 }
 #endif
 
+/* Whether the table packer beats the one for windows inside the image on
+ * a block of kc rows: its tables cost a pass over the taps per panel,
+ * repaid where the block goes over the taps for several channels.
+ * LeNet-5's conv2 (25 taps, k blocks of 256 and 244), one layer alone,
+ * wall medians: 24-30 -> 20-21 us; its conv1 (one channel, kc = 25 =
+ * taps) stays: 7.5 us against 8.3-12.7 with tables. */
+static bool conv_table_pays(const conv_image *im, size_t kc)
+{
+#ifdef SIEVE_CONV_GATHER
+    return conv_table_packs(im) && kc >= 2 * im->g->kh * im->g->kw &&
+           __builtin_cpu_supports("avx512f");
+#else
+    (void)im;
+    (void)kc;
+    return false;
+#endif
+}
+
 static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0, size_t kc,
                              float *dst, float *tmp)
 {
@@ -863,7 +881,7 @@ static void conv_pack_im2col(const void *src, size_t j0, size_t count, size_t k0
         }
 #endif
         conv_pack_im2col_padded(im, j0, count, k0, kc, dst, false);
-    } else if (conv_windows_inside(g))
+    } else if (conv_windows_inside(g) && !conv_table_pays(im, kc))
         conv_pack_im2col_inside(im, j0, count, k0, kc, dst);
 #ifdef SIEVE_CONV_GATHER
     else if (conv_table_packs(im) && __builtin_cpu_supports("avx512f"))
