@@ -1003,6 +1003,12 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
         {2, 2, 5, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
         {1, 2, 4, 40, 2, 16, 1, 1, 1, 1, 0, 0, 0, 0, false, false},
         {1, 2, 5, 50, 3, 15, 1, 2, 1, 1, 1, 14, 1, 14, false, true},
+        /* 2x2 / stride 2 on rows over 16 (the AVX-512 column-pair row): two
+         * vectors a row, ceil mode (a last row and column half outside),
+         * taller windows with pads, right pads past the row */
+        {1, 3, 7, 70, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, true, false},
+        {2, 2, 9, 33, 3, 2, 2, 2, 1, 1, 1, 0, 1, 1, true, false},
+        {1, 2, 4, 17, 2, 2, 1, 2, 1, 1, 0, 0, 1, 1, false, true},
         /* 1x1 at stride 1: AlexNet's adaptive 6x6 average, a copy */
         {2, 5, 6, 6, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, false},
         {1, 3, 6, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, true},

@@ -446,6 +446,44 @@ maxpool_out_row_avx512(const pool_geom *g, const float *const *rows, ptrdiff_t n
     }
     _mm512_mask_storeu_ps(y, (__mmask16)((1u << g->ow) - 1), best);
 }
+
+/* Whether a layer's windows are pairs of adjacent columns starting at
+ * every even one (kernel width 2, stride 2, no left padding: VGG's and
+ * LeNet's 2x2 pools), on rows too wide for the narrow kernel. */
+static bool maxpool_column_pairs(const pool_geom *g)
+{
+    return g->kw == 2 && g->sw == 2 && g->dw == 1 && g->pl == 0;
+}
+
+/* One output row of such a pool with AVX-512: 32 columns of the column
+ * maxima at a time, their even and odd columns permuted apart, 16 outputs
+ * from one maximum. Columns past the row (right padding, ceil mode) are
+ * -inf, as padding counts. Same maxima, in the same order, as the narrow
+ * kernel. LeNet-5's first pool (20 x 24 x 24), wall medians of 300 K
+ * runs: 3.4-3.5 -> 2.6 us; VGG-16's pools read from memory at the same
+ * pace as with the SSE2 loops. */
+__attribute__((target("avx512f"))) static void
+maxpool_pairs_row_avx512(const pool_geom *g, const float *const *rows, ptrdiff_t n_rows, float *y)
+{
+    const __m512 lowest = _mm512_set1_ps(-INFINITY);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                           30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (ptrdiff_t ox = 0; ox < g->ow; ox += 16) {
+        const ptrdiff_t x0 = 2 * ox, left = g->w > x0 ? g->w - x0 : 0;
+        const ptrdiff_t n0 = SIEVE_MIN(left, (ptrdiff_t)16), n1 = SIEVE_MIN(left - n0, (ptrdiff_t)16);
+        const __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
+        __m512 lo = lowest, hi = lowest;
+        for (ptrdiff_t r = 0; r < n_rows; r++) {
+            lo = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, m0, rows[r] + x0), lo);
+            hi = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, m1, rows[r] + x0 + 16), hi);
+        }
+        __m512 best = _mm512_max_ps(_mm512_permutex2var_ps(lo, even, hi), lowest);
+        best = _mm512_max_ps(_mm512_permutex2var_ps(lo, odd, hi), best);
+        const ptrdiff_t out = SIEVE_MIN(g->ow - ox, (ptrdiff_t)16);
+        _mm512_mask_storeu_ps(y + ox, (__mmask16)((1u << out) - 1), best);
+    }
+}
 #endif
 
 /* One output row by whichever kernel the layer takes. */
@@ -453,8 +491,11 @@ static void maxpool_row(const pool_geom *g, const pool_cols *c, const float *con
                         ptrdiff_t n_rows, float *restrict column, float *restrict y, bool avx512)
 {
 #ifdef POOL_ROW_AVX512
-    if (avx512) {
-        maxpool_out_row_avx512(g, rows, n_rows, y); /* no rows: all -inf */
+    if (avx512) { /* no rows: all -inf */
+        if (g->w <= 16 && g->ow <= 16)
+            maxpool_out_row_avx512(g, rows, n_rows, y);
+        else
+            maxpool_pairs_row_avx512(g, rows, n_rows, y);
         return;
     }
 #else
@@ -463,11 +504,12 @@ static void maxpool_row(const pool_geom *g, const pool_cols *c, const float *con
     maxpool_out_row(g, c, rows, n_rows, column, y);
 }
 
-/* Whether the layer takes the AVX-512 row kernel. */
+/* Whether the layer takes an AVX-512 row kernel. */
 static bool maxpool_rows_avx512(const pool_geom *g)
 {
 #ifdef POOL_ROW_AVX512
-    return g->w <= 16 && g->ow <= 16 && __builtin_cpu_supports("avx512f");
+    return ((g->w <= 16 && g->ow <= 16) || maxpool_column_pairs(g)) &&
+           __builtin_cpu_supports("avx512f");
 #else
     (void)g;
     return false;
