@@ -475,8 +475,13 @@ maxpool_pairs_row_avx512(const pool_geom *g, const float *const *rows, ptrdiff_t
         const __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
         __m512 lo = lowest, hi = lowest;
         for (ptrdiff_t r = 0; r < n_rows; r++) {
-            lo = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, m0, rows[r] + x0), lo);
-            hi = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, m1, rows[r] + x0 + 16), hi);
+            /* addresses by integers: past the row's end (masked off) may
+             * also be past the tensor's, where pointer arithmetic is not
+             * defined */
+            const uintptr_t at = (uintptr_t)rows[r] + (uintptr_t)x0 * sizeof(float);
+            lo = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, m0, (const float *)at), lo);
+            hi = _mm512_max_ps(
+                _mm512_mask_loadu_ps(lowest, m1, (const float *)(at + 16 * sizeof(float))), hi);
         }
         __m512 best = _mm512_max_ps(_mm512_permutex2var_ps(lo, even, hi), lowest);
         best = _mm512_max_ps(_mm512_permutex2var_ps(lo, odd, hi), best);
