@@ -7,12 +7,8 @@
 # (-L /: Debian's arm64 loader and libc; see cmake/aarch64.cmake).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DEBIAN_FRONTEND=noninteractive
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+. .ci/lib.sh
 build=${1:-build-arm}
-
-step() { printf '\n==== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 step "install the cross toolchain, qemu-user and the arm64 libraries"
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

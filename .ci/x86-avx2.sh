@@ -10,12 +10,8 @@
 # One test by hand: qemu-x86_64 -cpu Haswell build-avx2/tests/test_ops
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DEBIAN_FRONTEND=noninteractive
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+. .ci/lib.sh
 build=${1:-build-avx2}
-
-step() { printf '\n==== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 step "install qemu-user"
 $SUDO apt-get update -qq
@@ -25,6 +21,7 @@ $SUDO apt-get install -y --no-install-recommends qemu-user gcc
 # tests nothing it claims to: check with a program asking CPUID.
 step "check the emulated CPU"
 probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
 cat >"$probe/cpu.c" <<'EOF'
 #include <stdio.h>
 int main(void)
