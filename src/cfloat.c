@@ -913,11 +913,10 @@ SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512
     }
 }
 
-/* sign_magnitude: an 8-bit signed format, whose code's value is its
- * magnitude's with the sign bit set: one 128-entry lookup per byte plane
- * and the sign OR-ed into the high byte. */
 /* The bf16 high and low bytes of the values of the `len` (at most 64)
- * codes from byte p on. */
+ * codes from byte p on. sign_magnitude: an 8-bit signed format, whose
+ * code's value is its magnitude's with the sign bit set: one 128-entry
+ * lookup per byte plane and the sign OR-ed into the high byte. */
 SIEVE_TARGET_AVX512 SIEVE_INLINE void bf16_bytes_avx512(unsigned w, bool sign_magnitude,
                                                          const __m512i high_table[4],
                                                          const __m512i low_table[4],

@@ -960,6 +960,17 @@ typedef struct conv_code_pairs {
     __m512i high[4], low[4], interleave;
 } conv_code_pairs;
 
+/* The byte permute from [low k | high k | low k+1 | high k+1] (16 each)
+ * to lanes of (low k, high k, low k+1, high k+1) per pixel. */
+__attribute__((target("avx512f"))) static __m512i conv_pair_interleave(void)
+{
+    uint8_t order[64];
+    for (int j = 0; j < 16; j++)
+        for (int b = 0; b < 4; b++)
+            order[4 * j + b] = (uint8_t)(16 * b + j);
+    return _mm512_loadu_si512(order);
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
 conv_code_pairs_init(conv_code_pairs *cp, const sieve_dot_plan *plan)
 {
@@ -967,13 +978,7 @@ conv_code_pairs_init(conv_code_pairs *cp, const sieve_dot_plan *plan)
         cp->high[t] = _mm512_loadu_si512(plan->bf16_high + 64 * t);
         cp->low[t] = _mm512_loadu_si512(plan->bf16_low + 64 * t);
     }
-    /* bytes of [low k | high k | low k+1 | high k+1] (16 each) to lanes of
-     * (low k, high k, low k+1, high k+1) per pixel */
-    uint8_t order[64];
-    for (int j = 0; j < 16; j++)
-        for (int b = 0; b < 4; b++)
-            order[4 * j + b] = (uint8_t)(16 * b + j);
-    cp->interleave = _mm512_loadu_si512(order);
+    cp->interleave = conv_pair_interleave();
 }
 
 /* One row of pairs from the codes of rows k (a) and k + 1 (b). */
@@ -1056,8 +1061,7 @@ conv_pack_pointwise_nibbles_pairs(const void *src, size_t j0, size_t count, size
     (void)tmp;
     const conv_image *im = src;
     const size_t p_all = im->g->p;
-    conv_code_pairs cp; /* for its interleave */
-    conv_code_pairs_init(&cp, im->plan);
+    const __m512i interleave = conv_pair_interleave();
     uint8_t table[64], index[64];
     for (int j = 0; j < 16; j++) {
         table[j] = table[32 + j] = im->plan->bf16_low[j];
@@ -1080,7 +1084,7 @@ conv_pack_pointwise_nibbles_pairs(const void *src, size_t j0, size_t count, size
     if (16 * (t) < n) {                                                                            \
         const __m512i ab = _mm512_shuffle_i32x4(a, b, 0x55 * (t)); /* a.t a.t b.t b.t */          \
         _mm512_storeu_si512(d + (t) * kc * SIEVE_GEMM_NR + k / 2 * SIEVE_GEMM_NR,                  \
-                            _mm512_permutexvar_epi8(cp.interleave,                                 \
+                            _mm512_permutexvar_epi8(interleave,                                    \
                                                     _mm512_shuffle_epi8(lookup, ab)));             \
     }
             NIBBLE_PANEL(0)

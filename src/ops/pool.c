@@ -447,6 +447,13 @@ maxpool_out_row_avx512(const pool_geom *g, const float *const *rows, ptrdiff_t n
     _mm512_mask_storeu_ps(y, (__mmask16)((1u << g->ow) - 1), best);
 }
 
+/* Whether a layer's input and output rows fit one vector (the kernel
+ * above). */
+static bool maxpool_narrow_rows(const pool_geom *g)
+{
+    return g->w <= 16 && g->ow <= 16;
+}
+
 /* Whether a layer's windows are pairs of adjacent columns starting at
  * every even one (kernel width 2, stride 2, no left padding: VGG's and
  * LeNet's 2x2 pools), on rows too wide for the narrow kernel. */
@@ -497,7 +504,7 @@ static void maxpool_row(const pool_geom *g, const pool_cols *c, const float *con
 {
 #ifdef POOL_ROW_AVX512
     if (avx512) { /* no rows: all -inf */
-        if (g->w <= 16 && g->ow <= 16)
+        if (maxpool_narrow_rows(g))
             maxpool_out_row_avx512(g, rows, n_rows, y);
         else
             maxpool_pairs_row_avx512(g, rows, n_rows, y);
@@ -513,7 +520,7 @@ static void maxpool_row(const pool_geom *g, const pool_cols *c, const float *con
 static bool maxpool_rows_avx512(const pool_geom *g)
 {
 #ifdef POOL_ROW_AVX512
-    return ((g->w <= 16 && g->ow <= 16) || maxpool_column_pairs(g)) &&
+    return (maxpool_narrow_rows(g) || maxpool_column_pairs(g)) &&
            __builtin_cpu_supports("avx512f");
 #else
     (void)g;

@@ -625,11 +625,11 @@ void sieve_gemm_block(const sieve_gemm_job *job, size_t m0, size_t m1, size_t n0
                             .codes = job->codes,
                             .bad = job->codes_bad,
                         };
-                        for (; j < nc; j += t.nr) {
+                        for (; j < nc; j += t.nr) { /* t.nr: this tile's, set first */
+                            t.nr = tile_columns(nc - j, tile_bf16 != NULL);
                             t.b = bpack + (j / NR) * kc * NR;
                             t.c = job->c + (ptrdiff_t)i * job->rs + (ptrdiff_t)(jb + j);
                             t.code_first = job->codes_first + i * (size_t)job->rs + jb + j;
-                            t.nr = tile_columns(nc - j, tile_bf16 != NULL);
                             /* a task of some of the columns: its rows' end
                              * codes may share bytes with other tasks' */
                             t.shared_ends = (n0 > 0 || n1 < job->n) &&
