@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "graph.h"
+#include "ops/conv_direct.h"
 #include "ops/kernels.h"
 #include "ops/ops.h"
 #include "ops/winograd.h"
@@ -405,6 +406,52 @@ static void test_conv_fast_matches_ref_on_odd_shapes(void **state)
         check_conv_case(&cases[i]);
 }
 
+/* Few input channels at stride 1 (a network's first layer): the direct
+ * kernel of conv_direct.c, against the reference, with fp32 and packed
+ * weights. Shapes: rows of 24 (16 + 8 lanes), of 16 and fewer (one
+ * vector), of 40 and 38 (a 32-column block, then 8 or 6), channel
+ * blocks of 12 + 8, 12 + 4 of which 1 stored, 5 of 8, 9 of 12; pads on
+ * every side, asymmetric, over the kernel, only bottom-right; 1x1 to
+ * 11x11, 1 to 4 channels, batch 2. */
+static void test_conv_direct_matches_ref(void **state)
+{
+    (void)state;
+    static const conv_case cases[] = {
+        /* n  c   h   w   m kh kw sh sw dh dw pt pl pb pr g  relu  bias */
+        {1, 1, 28, 28, 20, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, true},   /* LeNet-5 */
+        {2, 1, 28, 28, 13, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, false, true},  /* same, 12 + 1 */
+        {1, 1, 12, 18, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},   /* rows of 18 */
+        {1, 3, 9, 41, 24, 3, 3, 1, 1, 1, 1, 1, 0, 2, 1, 1, false, true},   /* rows of 40 */
+        {1, 4, 7, 16, 8, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, true},     /* rows of 14 */
+        {1, 2, 3, 3, 4, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 1, false, true},     /* pads > kernel */
+        {1, 1, 10, 21, 7, 4, 4, 1, 1, 1, 1, 0, 0, 3, 2, 1, true, true},    /* pads b, r only */
+        {1, 3, 11, 40, 9, 2, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, false},  /* rows of 38 */
+        {1, 3, 6, 6, 530, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},   /* 1x1, m = 530 */
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},     /* 1x1x1 */
+        {1, 3, 19, 20, 10, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1, true, true},   /* K = 147 */
+        {1, 1, 16, 35, 6, 11, 11, 1, 1, 1, 1, 5, 4, 5, 6, 1, false, true}, /* 11x11 */
+    };
+    const sieve_format w_fmt = sieve_format_cfloat(3, 7, 3, 1);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (int packed = 0; packed < 2; packed++) {
+            const conv_case *cc = &cases[i];
+            sieve_layer l = conv_case_layer(cc);
+            int n_in = cc->bias ? 3 : 2;
+            sieve_op_input in[3] = {
+                random_input(shape_of(4, cc->n, cc->c, cc->h, cc->w)),
+                random_input(shape_of(4, cc->m, cc->c, cc->kh, cc->kw)),
+                random_input(shape_of(1, cc->m))};
+            if (packed) {
+                sieve_op_input w = pack_input(&in[1], &w_fmt);
+                free_input(&in[1]);
+                in[1] = w;
+            }
+            check_fast_vs_ref(&l, in, n_in, (size_t)(cc->c * cc->kh * cc->kw), 0);
+            for (int k = 0; k < 3; k++)
+                free_input(&in[k]);
+        }
+}
+
 /* Input and weights stored in formats of at most 7 mantissa bits hold
  * values that are exact bf16: where the CPU has AVX-512 BF16 the GEMM
  * multiplies them in pairs (vdpbf16ps), and 3x3 layers on small images
@@ -646,7 +693,7 @@ static void test_conv_packed_weights_equal_fp32_quantized_weights(void **state)
  * the GEMM and the Winograd path, and on bf16-exact inputs and weights
  * (the bf16 tiles, 48 columns wide: the encoder takes them in two
  * calls, which share a byte where a 4-bit row starts mid-byte). Where it
- * does not apply (4-bit codes of
+ * does not apply (the direct kernel of few input channels, 4-bit codes of
  * groups that start mid-byte on several threads, Winograd row pieces,
  * depthwise, a NaN output) it says no. */
 static void test_conv_run_encoded_equals_packed_run(void **state)
@@ -719,9 +766,18 @@ static void test_conv_run_encoded_equals_packed_run(void **state)
                             sieve_winograd_worthwhile(&wg) &&
                             /* none of these is Winograd-sized for bf16 pairs */
                             !(bf16 && sieve_gemm_tile_kernel_bf16());
+                /* few input channels on fp32 values: the direct kernel,
+                 * whose output the executor encodes after it */
+                sieve_direct_conv dg = {.c = (size_t)cc->c, .kh = (size_t)cc->kh,
+                                        .kw = (size_t)cc->kw, .oh = (size_t)out.dims[2],
+                                        .ow = (size_t)out.dims[3]};
+                bool direct = !(bf16 && sieve_gemm_tile_kernel_bf16()) && cc->sh == 1 &&
+                              cc->sw == 1 && cc->dh == 1 && cc->dw == 1 && cc->group == 1 &&
+                              sieve_direct_conv_worthwhile(&dg);
                 bool nibbles = sieve_format_width(f) == 4;
                 bool declines =
-                    wino ? nibbles && out.dims[3] % 2
+                    direct ? true
+                    : wino ? nibbles && out.dims[3] % 2
                          : nibbles && threads > 1 &&
                                (cc->m / cc->group * out.dims[2] * out.dims[3]) % 2;
                 bool ran = sieve_conv_run_encoded(&l, in, n_in, fp32, got, f, &out, &env);
@@ -1999,6 +2055,7 @@ int main(void)
         cmocka_unit_test(test_every_op_has_a_complete_kernel_and_a_name),
         cmocka_unit_test(test_conv_ref_matches_hand_worked_example),
         cmocka_unit_test(test_conv_fast_matches_ref_on_odd_shapes),
+        cmocka_unit_test(test_conv_direct_matches_ref),
         cmocka_unit_test(test_conv_on_bf16_exact_values_matches_ref),
         cmocka_unit_test(test_conv_on_codes_equals_decoded_input),
         cmocka_unit_test(test_conv_packed_weights_equal_fp32_quantized_weights),

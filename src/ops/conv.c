@@ -9,7 +9,9 @@
  * stride-1 convolutions with enough channels and pixels go to Winograd
  * F(4x4, 3x3) instead (winograd.c), 4x fewer multiply-adds. Depthwise
  * convolution (one input and one output channel per group) has a direct
- * kernel: as a GEMM it would be one row long.
+ * kernel: as a GEMM it would be one row long; so do stride-1 layers of up
+ * to 4 input channels (conv_direct.c), whose im2col would cost as much as
+ * their multiply-adds.
  * Inputs and weights stored in custom floats of at most 7 mantissa bits
  * multiply as bf16 pairs where the CPU has them; an 8-bit input is then
  * read as codes by the B packers themselves (sieve_conv_input_as_codes).
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "../cfloat_dot.h"
+#include "conv_direct.h"
 #include "kernels.h"
 #include "winograd.h"
 
@@ -222,6 +225,18 @@ static bool conv_winograd_shape(const conv_geom *g, sieve_winograd_conv *wg)
            g->group == 1 && sieve_winograd_worthwhile(wg);
 }
 
+/* Stride 1, dilation 1, group 1 with few input channels: the direct kernel
+ * (conv_direct.c). */
+static bool conv_direct_shape(const conv_geom *g, sieve_direct_conv *dg)
+{
+    *dg = (sieve_direct_conv){
+        .batch = g->batch, .c = g->c, .h = g->h, .w = g->w, .m = g->m, .kh = g->kh,
+        .kw = g->kw, .oh = g->oh, .ow = g->ow, .pt = g->pt, .pl = g->pl, .relu = g->relu,
+    };
+    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->group == 1 &&
+           sieve_direct_conv_worthwhile(dg);
+}
+
 static size_t conv_slice_floats(const conv_geom *g)
 {
     if (conv_is_depthwise(g))
@@ -241,6 +256,9 @@ size_t sieve_conv_scratch(const sieve_layer *layer, const sieve_shape *in, int n
     sieve_winograd_conv wg;
     if (conv_winograd_shape(&g, &wg))
         floats = SIEVE_MAX(floats, sieve_winograd_scratch_floats(&wg, threads));
+    sieve_direct_conv dg;
+    if (conv_direct_shape(&g, &dg))
+        floats = SIEVE_MAX(floats, sieve_direct_conv_scratch_floats(&dg));
     return floats;
 }
 
@@ -1451,6 +1469,12 @@ void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
     conv_geom g;
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &g);
     bool has_bias = sieve_op_input_present(in, n_in, 2);
+    sieve_direct_conv dg;
+    /* fp32 values in: bf16-exact ones take the GEMM's pairs, as on codes */
+    if (in[0].f32 && !conv_bf16(in) && (!has_bias || in[2].f32) &&
+        conv_direct_shape(&g, &dg) &&
+        sieve_direct_conv_run(&dg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out, env))
+        return;
     sieve_winograd_conv wg;
     if (in[0].f32 && (!conv_bf16(in) || conv_winograd_beats_bf16(&g)) &&
         conv_winograd_shape(&g, &wg) && (!has_bias || in[2].f32) &&
@@ -1504,10 +1528,14 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
         (!in[0].f32 && !sieve_conv_input_as_codes(layer, in, n_in)) ||
         !sieve_gemm_tile_kernel(NULL))
         return false;
+    r.bf16 = conv_bf16(in);
+    /* the direct kernel's output is encoded after it, by the executor */
+    sieve_direct_conv dg;
+    if (in[0].f32 && !r.bf16 && conv_direct_shape(&r.g, &dg))
+        return false;
     sieve_tile_encoder enc;
     if (!sieve_tile_encoder_init(&enc, out_format))
         return false;
-    r.bf16 = conv_bf16(in);
     if (in[0].f32 && (!r.bf16 || conv_winograd_beats_bf16(&r.g)) &&
         conv_winograd_shape(&r.g, &wg))
         return sieve_winograd_run_encoded(&wg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out,
