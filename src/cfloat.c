@@ -13,8 +13,9 @@
  *      AVX2 (x86-64): the same loops compiled for AVX2, plus a fused
  *        byte-shuffle decode of 8 codes per step;
  *      AVX-512 (x86-64 with VBMI): fused vpermb decode and encode of 16
- *        codes per step; 8- and 4-bit runs on byte boundaries decode 64
- *        codes per step through byte tables of their (bf16-exact) values.
+ *        codes per step; runs of codes of at most 8 bits on byte
+ *        boundaries decode 64 codes per step through byte tables of their
+ *        (bf16-exact) values.
  *  The fused decode + dot products of the dense layers (cfloat_dot.h) sit
  *  at the end, on the same levels.
  *
@@ -856,13 +857,17 @@ SIEVE_TARGET_AVX512 static size_t unpack_arith_avx512(const cfloat_codec *c, con
  * runs repay (bench_cfloat: 512-element runs were still slower). */
 #define BF16_TABLE_MIN_RUN 1024
 
-/* 8- and 4-bit codes from a byte boundary, 64 per step: every value of
- * such a format is exactly a bf16 (m <= 7), so the high and low bytes of
- * that bf16 are looked up for all 64 codes at once (vpermi2b over 2 x 128
- * entries, or vpshufb over 16), and each 16 floats are one vpermt2b of
- * the two byte planes into bytes 2 and 3 of their lanes. */
-/* The byte tables of a 4- or 8-bit format: high and low byte of each
- * code's value (bf16-exact), decoded by the arithmetic path. */
+/* Codes of at most 8 bits from a byte boundary, 64 per step: every value
+ * of such a format is exactly a bf16 (m <= 7), so the high and low bytes
+ * of that bf16 are looked up for all 64 codes at once (vpermi2b over 2 x
+ * 128 entries, or vpshufb over 16 for 4 bits), and each 16 floats are one
+ * vpermt2b of the two byte planes into bytes 2 and 3 of their lanes.
+ * Widths other than 8 and 4 are first widened to a byte per code
+ * (widen_codes_avx512). */
+/* The byte tables of a format of at most 8 bits: high and low byte of
+ * each code's value (bf16-exact), decoded by the arithmetic path; 256
+ * entries for 8 bits, 16 for 4 (broadcast to each 128-bit lane), else 128
+ * (codes of fewer bits repeated). */
 SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512i high_table[4],
                                                    __m512i low_table[4])
 {
@@ -871,22 +876,24 @@ SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512
      * two bytes of each value */
     uint8_t codes[256 + SIEVE_PACK_SLACK] = {0};
     float values[256];
-    const unsigned count = 1u << w;
-    if (w == 8)
-        for (unsigned code = 0; code < 256; code++)
-            codes[code] = (uint8_t)code;
-    else
-        for (unsigned code = 0; code < 16; code += 2)
-            codes[code / 2] = (uint8_t)(code | (code + 1) << 4);
+    const unsigned count = w == 8 ? 256 : w == 4 ? 16 : 128;
+    /* entry i: code i mod 2^w, packed at width w */
+    for (unsigned i = 0; i < count; i++) {
+        const uint32_t code = i & ((1u << w) - 1);
+        const size_t bit = (size_t)i * w;
+        codes[bit / 8] |= (uint8_t)(code << bit % 8);
+        if (bit % 8 + w > 8)
+            codes[bit / 8 + 1] |= (uint8_t)(code >> (8 - bit % 8));
+    }
     const bit_cursor start = {0, 0};
     unpack_arith_avx512(c, codes, start, count, values);
+    for (int t = 0; t < 4; t++)
+        high_table[t] = low_table[t] = _mm512_setzero_si512();
     for (unsigned t = 0; t < count / 16; t++) {
         const __m512i bits = _mm512_loadu_si512(values + 16 * t);
         const __m128i high = _mm512_cvtepi32_epi8(_mm512_srli_epi32(bits, 24));
         const __m128i low = _mm512_cvtepi32_epi8(_mm512_srli_epi32(bits, 16));
         const int lane = (int)(t % 4);
-        if (t % 4 == 0)
-            high_table[t / 4] = low_table[t / 4] = _mm512_setzero_si512();
         /* 16 bytes into quarter `lane` of table register t / 4 */
         switch (lane) {
         case 0:
@@ -913,6 +920,38 @@ SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512
     }
 }
 
+/* Codes of w < 8 bits widened to a byte each: eight codes fill w whole
+ * bytes, so qword q of the result gathers stream bytes q*w.. (vpermb),
+ * its byte j takes the 8 bits from bit j*w on (vpmultishiftqb), and a
+ * mask keeps w of them. */
+typedef struct widen_avx512 {
+    __m512i gather, shift, mask;
+} widen_avx512;
+
+SIEVE_TARGET_AVX512 SIEVE_INLINE widen_avx512 widen_init_avx512(unsigned w)
+{
+    const uint64_t bytes = UINT64_C(0x0706050403020100), ones = UINT64_C(0x0101010101010101);
+    widen_avx512 wd;
+    wd.gather = _mm512_add_epi64(
+        _mm512_set1_epi64((long long)bytes),
+        _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+                           _mm512_set1_epi64((long long)(w * ones))));
+    wd.shift = _mm512_set1_epi64((long long)(w * bytes));
+    wd.mask = _mm512_set1_epi8((char)((1u << w) - 1));
+    return wd;
+}
+
+/* The `len` (at most 64) codes from byte p on, one per byte; the bytes
+ * past the codes' are not read. */
+SIEVE_TARGET_AVX512 SIEVE_INLINE __m512i widen_codes_avx512(const widen_avx512 *wd, unsigned w,
+                                                            const uint8_t *p, size_t len)
+{
+    const size_t bytes = (len * w + 7) / 8;
+    const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
+    const __m512i qwords = _mm512_permutexvar_epi8(wd->gather, _mm512_maskz_loadu_epi8(load, p));
+    return _mm512_and_si512(_mm512_multishift_epi64_epi8(wd->shift, qwords), wd->mask);
+}
+
 /* The bf16 high and low bytes of the values of the `len` (at most 64)
  * codes from byte p on. sign_magnitude: an 8-bit signed format, whose
  * code's value is its magnitude's with the sign bit set: one 128-entry
@@ -920,12 +959,17 @@ SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512
 SIEVE_TARGET_AVX512 SIEVE_INLINE void bf16_bytes_avx512(unsigned w, bool sign_magnitude,
                                                          const __m512i high_table[4],
                                                          const __m512i low_table[4],
+                                                         const widen_avx512 *wd,
                                                          const uint8_t *p, size_t len,
                                                          __m512i *high, __m512i *low)
 {
     const size_t bytes = (len * w + 7) / 8;
     const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
-    if (w == 8 && sign_magnitude) {
+    if (w != 8 && w != 4) { /* 128 entries cover every code, sign included */
+        const __m512i code = widen_codes_avx512(wd, w, p, len);
+        *high = _mm512_permutex2var_epi8(high_table[0], code, high_table[1]);
+        *low = _mm512_permutex2var_epi8(low_table[0], code, low_table[1]);
+    } else if (w == 8 && sign_magnitude) {
         const __m512i sign_bits = _mm512_set1_epi8((char)0x80);
         const __m512i code = _mm512_maskz_loadu_epi8(load, p);
         *high = _mm512_ternarylogic_epi32(
@@ -972,11 +1016,12 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_loop_avx512(unsigned w, bool sign_
         place[t] = _mm512_add_epi32(lane_index, _mm512_set1_epi32((16 * t) << 16 |
                                                                   (64 + 16 * t) << 24));
     const __mmask64 upper_half_words = UINT64_C(0xcccccccccccccccc);
+    const widen_avx512 wd = widen_init_avx512(w);
     const uint8_t *p = src + cur.byte;
     for (size_t i = 0; i < n; i += 64) {
         const size_t len = SIEVE_MIN((size_t)64, n - i);
         __m512i high, low;
-        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, p, len, &high, &low);
+        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, &wd, p, len, &high, &low);
         for (size_t t = 0; 16 * t < len; t++) {
             const size_t lanes = SIEVE_MIN((size_t)16, len - 16 * t);
             const __m512i value =
@@ -1004,11 +1049,12 @@ SIEVE_TARGET_AVX512 static void unpack_bf16_words_loop_avx512(unsigned w, bool s
         }
     const __m512i first_half = _mm512_loadu_si512(order[0]);
     const __m512i second_half = _mm512_loadu_si512(order[1]);
+    const widen_avx512 wd = widen_init_avx512(w);
     const uint8_t *p = src + cur.byte;
     for (size_t i = 0; i < n; i += 64) {
         const size_t len = SIEVE_MIN((size_t)64, n - i);
         __m512i high, low;
-        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, p, len, &high, &low);
+        bf16_bytes_avx512(w, sign_magnitude, high_table, low_table, &wd, p, len, &high, &low);
         const size_t n0 = SIEVE_MIN(len, (size_t)32), n1 = len - n0;
         _mm512_mask_storeu_epi16(dst + i, n0 == 32 ? ~(__mmask32)0 : ((__mmask32)1 << n0) - 1,
                                  _mm512_permutex2var_epi8(low, first_half, high));
@@ -1032,7 +1078,7 @@ SIEVE_TARGET_AVX512 static size_t unpack_bf16_avx512(const cfloat_codec *c, cons
 SIEVE_TARGET_AVX512 static size_t unpack_avx512(const cfloat_codec *c, const uint8_t *src,
                                                 bit_cursor cur, size_t n, float *dst)
 {
-    if (cur.bit == 0 && (c->w == 4 || c->w == 8) && n >= BF16_TABLE_MIN_RUN)
+    if (cur.bit == 0 && c->w <= 8 && n >= BF16_TABLE_MIN_RUN)
         return unpack_bf16_avx512(c, src, cur, n, dst);
     return unpack_arith_avx512(c, src, cur, n, dst);
 }
@@ -1585,19 +1631,20 @@ void sieve_dot_plan_init_level(sieve_dot_plan *plan, const sieve_format *fmt, si
             codes[code] = code;
         decode_codes_portable(&c, codes, (size_t)1 << w, values);
     }
-    if (w == 8 || w == 4) {
+    if (w <= 8) {
         plan->bf16_tables = true;
-        for (uint32_t code = 0; code < (1u << w); code++) {
-            /* m <= 7: the low 16 bits of the value are zero (a bf16) */
-            const uint32_t bits = f32_bits(values[code]);
+        for (uint32_t code = 0; code < 256; code++) {
+            /* m <= 7: the low 16 bits of the value are zero (a bf16);
+             * codes of fewer bits repeat */
+            const uint32_t bits = f32_bits(values[code & ((1u << w) - 1)]);
             plan->bf16_high[code] = (uint8_t)(bits >> 24);
             plan->bf16_low[code] = (uint8_t)(bits >> 16);
         }
     }
     const bool byte_rows = element_cursor(first, w).bit == 0 && (stride % 8) * w % 8 == 0;
-    if ((w == 8 || w == 4) && byte_rows) {
-        plan->method = w == 8 ? SIEVE_DOT_BYTES8 : SIEVE_DOT_NIBBLES4;
-        plan->block = w == 8 ? DOT_BYTES8_BLOCK : DOT_NIBBLES4_BLOCK;
+    if (w <= 8 && byte_rows) { /* widths other than 8 and 4 widened to bytes */
+        plan->method = w == 4 ? SIEVE_DOT_NIBBLES4 : SIEVE_DOT_BYTES8;
+        plan->block = w == 4 ? DOT_NIBBLES4_BLOCK : DOT_BYTES8_BLOCK;
     } else if (w <= 5) {
         plan->method = SIEVE_DOT_LUT32;
         for (uint32_t i = 0; i < 32; i++)
@@ -1858,8 +1905,9 @@ SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_rows_f32_avx512_body(const float *b, s
  * step's load is masked to the row's bytes; lanes past k meet zeros in
  * the prepared vectors. */
 /* The bf16 byte tables of a dot plan in registers: four 64-byte tables
- * for 8-bit codes (`wide`), else one 16-entry table broadcast to every lane
- * (the other three zero). */
+ * (`wide`: 8-bit codes, or narrower ones widened to bytes, which read the
+ * first two), else one 16-entry table for 4-bit codes broadcast to every
+ * lane (the other three zero). */
 SIEVE_TARGET_AVX512 SIEVE_INLINE void dot_plan_tables_avx512(const sieve_dot_plan *plan, bool wide,
                                                              __m512i high_table[4],
                                                              __m512i low_table[4])
@@ -1926,6 +1974,10 @@ SIEVE_TARGET_AVX512_BF16 SIEVE_INLINE void dot_bytes_step(__m512i low, __m512i h
  * plane (vpermi2b ignores bit 7) and an OR of the sign bit into the high
  * byte replace two lookups and a blend per plane. */
 #define DOT_BYTES8_SIGNED (-1)
+/* ... and for w < 8 other than 4: the codes widened to bytes
+ * (widen_codes_avx512), then one 128-entry lookup per byte plane, the
+ * sign being a bit of the code. */
+#define DOT_BYTES_WIDENED (-2)
 
 SIEVE_TARGET_AVX512_BF16 SIEVE_INLINE void dot_rows_bytes_avx512_body(
     const sieve_dot_plan *plan, const uint8_t *b, size_t first, size_t stride, const size_t rows,
@@ -1941,19 +1993,27 @@ SIEVE_TARGET_AVX512_BF16 SIEVE_INLINE void dot_rows_bytes_avx512_body(
             sum[i][r] = _mm512_setzero_ps();
     }
     __m512i high_table[4], low_table[4];
-    dot_plan_tables_avx512(plan, method == SIEVE_DOT_BYTES8 || method == DOT_BYTES8_SIGNED,
-                           high_table, low_table);
+    dot_plan_tables_avx512(plan, method != SIEVE_DOT_NIBBLES4, high_table, low_table);
     const __m512i nibble = _mm512_set1_epi8(0x0f), sign_bits = _mm512_set1_epi8((char)0x80);
+    const widen_avx512 wd = widen_init_avx512(w);
     const size_t ahead = SIEVE_DOT_MAX_ROWS * stride * w / 8;
+    const size_t step_bytes = method == DOT_BYTES_WIDENED ? 8 * (size_t)w : 64;
     for (size_t j = 0; j < k; j += block) {
         const size_t count = SIEVE_MIN((size_t)block, k - j);
         const size_t bytes = (count * w + 7) / 8;
         const __mmask64 load = bytes == 64 ? ~(__mmask64)0 : ((__mmask64)1 << bytes) - 1;
         for (size_t r = 0; r < rows; r++) {
-            const __m512i codes = _mm512_maskz_loadu_epi8(load, step[r]);
+            const __m512i codes = method == DOT_BYTES_WIDENED
+                                      ? widen_codes_avx512(&wd, w, step[r], count)
+                                      : _mm512_maskz_loadu_epi8(load, step[r]);
             _mm_prefetch(dot_prefetch_at(step[r], ahead), _MM_HINT_T0);
-            step[r] += 64;
-            if (method == DOT_BYTES8_SIGNED) {
+            step[r] += step_bytes;
+            if (method == DOT_BYTES_WIDENED) {
+                const __m512i high = _mm512_permutex2var_epi8(high_table[0], codes, high_table[1]);
+                const __m512i low = _mm512_permutex2var_epi8(low_table[0], codes, low_table[1]);
+                for (size_t i = 0; i < n_vecs; i++)
+                    dot_bytes_step(low, high, vecs[i], j, bf16, &sum[i][r]);
+            } else if (method == DOT_BYTES8_SIGNED) {
                 const __m512i high = _mm512_ternarylogic_epi32(
                     _mm512_permutex2var_epi8(high_table[0], codes, high_table[1]), codes,
                     sign_bits, 0xf8); /* a | (b & c) */
@@ -2050,6 +2110,8 @@ DOT_BYTES_AVX512(dot_rows_nibbles4_avx512, SIEVE_DOT_NIBBLES4, false)
 DOT_BYTES_AVX512(dot_rows_bytes8_bf16, SIEVE_DOT_BYTES8, true)
 DOT_BYTES_AVX512(dot_rows_bytes8s_bf16, DOT_BYTES8_SIGNED, true)
 DOT_BYTES_AVX512(dot_rows_nibbles4_bf16, SIEVE_DOT_NIBBLES4, true)
+DOT_BYTES_AVX512(dot_rows_widened_avx512, DOT_BYTES_WIDENED, false)
+DOT_BYTES_AVX512(dot_rows_widened_bf16, DOT_BYTES_WIDENED, true)
 DOT_METHOD_AVX512(dot_rows_lut_avx512, SIEVE_DOT_LUT32)
 DOT_METHOD_AVX512(dot_rows_split_avx512, SIEVE_DOT_SPLIT)
 DOT_METHOD_AVX512(dot_rows_arith_avx512, SIEVE_DOT_ARITH)
@@ -2068,6 +2130,9 @@ SIEVE_TARGET_AVX512 static void dot_rows_avx512(const sieve_dot_plan *plan, cons
         if (plan->method == SIEVE_DOT_NIBBLES4)
             (bf16 ? dot_rows_nibbles4_bf16 : dot_rows_nibbles4_avx512)(plan, b, first, stride, rows,
                                                                       vecs, n_vecs, k, acc, acc_ld);
+        else if (plan->width != 8)
+            (bf16 ? dot_rows_widened_bf16 : dot_rows_widened_avx512)(plan, b, first, stride, rows,
+                                                                    vecs, n_vecs, k, acc, acc_ld);
         else if (plan->format.is_signed)
             (bf16 ? dot_rows_bytes8s_bf16 : dot_rows_bytes8s_avx512)(plan, b, first, stride, rows,
                                                                     vecs, n_vecs, k, acc, acc_ld);
@@ -2115,7 +2180,7 @@ SIEVE_TARGET_AVX512 static void dot_unpack_bf16_avx512(const sieve_dot_plan *pla
                                                        size_t n, float *dst)
 {
     __m512i high_table[4], low_table[4];
-    dot_plan_tables_avx512(plan, plan->width == 8, high_table, low_table);
+    dot_plan_tables_avx512(plan, plan->width != 4, high_table, low_table);
     unpack_bf16_loop_avx512(plan->width, plan->format.is_signed != 0, high_table, low_table, src,
                             cur, n, dst);
 }
@@ -2127,7 +2192,7 @@ SIEVE_TARGET_AVX512 static void dot_unpack_bf16_rows_avx512(const sieve_dot_plan
                                                             size_t dst_stride)
 {
     __m512i high_table[4], low_table[4];
-    dot_plan_tables_avx512(plan, plan->width == 8, high_table, low_table);
+    dot_plan_tables_avx512(plan, plan->width != 4, high_table, low_table);
     for (size_t r = 0; r < rows; r++) {
         const bit_cursor cur = element_cursor(first + r * src_stride, plan->width);
         unpack_bf16_words_loop_avx512(plan->width, plan->format.is_signed != 0, high_table,

@@ -7,15 +7,17 @@
  * A plan is made once per layer run (a few hundred table entries) and
  * read by every thread. How codes become floats depends on the format and
  * on the instruction-set level (AVX-512 with VBMI):
- *   w = 8 or 4, rows starting on byte boundaries: every such code's value
+ *   w <= 8, rows starting on byte boundaries: every such code's value
  *                     is exactly a bf16 (at most 7 mantissa bits), so the
  *                     two bytes of that bf16 are looked up with byte
  *                     shuffles for 64 codes at a time (vpermi2b for 256
- *                     entries, vpshufb for 16) and widened to fp32 by
- *                     interleaving; the lanes come out in a fixed
+ *                     or 128 entries, vpshufb for 16) and widened to fp32
+ *                     by interleaving; the lanes come out in a fixed
  *                     permuted order, so the vectors are laid out in that
- *                     order once (sieve_dot_prepare) instead;
- *   w <= 5:           one 32-entry table lookup (vpermi2ps);
+ *                     order once (sieve_dot_prepare) instead. Widths
+ *                     other than 8 and 4 are first widened to a byte per
+ *                     code (vpermb, vpmultishiftqb);
+ *   else w <= 5:      one 32-entry table lookup (vpermi2ps);
  *   sign+e <= 5 bits, m <= 5:
  *                     value = high[s,E] * low[M] + offset[s,E], three
  *                     32-entry lookups and an FMA, exact: every term is a
@@ -40,7 +42,7 @@
 
 typedef enum sieve_dot_method {
     SIEVE_DOT_FP32,    /* B is fp32 */
-    SIEVE_DOT_BYTES8,  /* AVX-512: w = 8, byte tables of the bf16 value */
+    SIEVE_DOT_BYTES8,  /* AVX-512: w = 8 (or < 8, widened), byte tables of the bf16 value */
     SIEVE_DOT_NIBBLES4, /* AVX-512: w = 4, the same with 16-entry tables */
     SIEVE_DOT_LUT32,   /* AVX-512: w <= 5, one lookup */
     SIEVE_DOT_SPLIT,   /* AVX-512: high * low + offset */
@@ -59,7 +61,8 @@ typedef struct sieve_dot_plan {
      * low by c mod 2^m, replicated so that stray bits above a code are
      * ignored. */
     float lut[32], high[32], low[32], offset[32];
-    /* AVX-512, w = 8 or 4: high and low byte of each code's bf16 value */
+    /* AVX-512, w <= 8: high and low byte of each code's bf16 value (of
+     * code mod 2^w: codes of fewer bits repeat) */
     bool bf16_tables;
     uint8_t bf16_high[256], bf16_low[256];
     unsigned block; /* BYTES8 / NIBBLES4: codes per step (vectors are permuted per block) */
@@ -106,8 +109,8 @@ void sieve_dot_rows(const sieve_dot_plan *plan, const void *b, size_t first, siz
                     size_t acc_ld);
 
 /* Elements first..first+n of the plan's stream into dst: exactly what
- * sieve_format_load gives, but through the plan's tables for 8- and 4-bit
- * formats, which sieve_format_load would rebuild on every call; for
+ * sieve_format_load gives, but through the plan's tables for formats of at
+ * most 8 bits, which sieve_format_load would rebuild on every call; for
  * kernels that decode one weight tensor in many short runs (panels of
  * 256), any `first`. */
 void sieve_dot_unpack(const sieve_dot_plan *plan, const void *src, size_t first, size_t n,
@@ -115,8 +118,8 @@ void sieve_dot_unpack(const sieve_dot_plan *plan, const void *src, size_t first,
 
 /* The same as bf16 (the high halves of those floats), for `rows` runs of
  * n elements, run r from element first + r * src_stride into
- * dst + r * dst_stride: where the plan's values are bf16 (8- and 4-bit
- * formats of at most 7 mantissa bits), the CPU has AVX-512 and every run
+ * dst + r * dst_stride: where the plan's values are bf16 (formats of at
+ * most 8 bits), the CPU has AVX-512 and every run
  * starts a byte; else false and dst untouched. */
 bool sieve_dot_unpack_bf16_rows(const sieve_dot_plan *plan, const void *src, size_t first,
                                 size_t src_stride, size_t rows, size_t n, uint16_t *dst,

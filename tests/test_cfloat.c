@@ -194,12 +194,13 @@ static format_list small_formats(unsigned max_width)
     return list;
 }
 
-/* Every valid 8- and 4-bit format (the widths with byte-table decoding),
+/* Every valid format of at most 8 bits (the widths with byte-table
+ * decoding: 8 and 4 bits as they are, the others widened to bytes first),
  * signed and unsigned, at the least, the IEEE-like and the largest bias. */
 static format_list byte_formats(void)
 {
     format_list list = {NULL, 0};
-    for (int w = 4; w <= 8; w += 4)
+    for (int w = 1; w <= 8; w++)
         for (int is_signed = 0; is_signed <= 1; is_signed++)
             for (int e = 1; e <= w - is_signed; e++) {
                 const int m = w - is_signed - e;
@@ -936,11 +937,12 @@ static void test_unpack_every_code_long_and_short_runs(void **state)
 
 /* Wide formats: sampled codes unpack like the reference, including
  * subnormals, both zeros and the extremes. */
-/* 8- and 4-bit runs from a byte boundary decode through byte tables of
- * their bf16 values at the AVX-512 level (runs from 1024 elements):
- * every such format, signed and unsigned, at three biases, random codes,
- * runs with tails, from aligned and unaligned starts, at every level. */
-static void test_unpack_every_4_and_8_bit_format_long_runs(void **state)
+/* Runs of codes of at most 8 bits from a byte boundary decode through
+ * byte tables of their bf16 values at the AVX-512 level (runs from 1024
+ * elements; widths other than 8 and 4 widened to bytes first): every such
+ * format, signed and unsigned, at three biases, random codes, runs with
+ * tails, from aligned and unaligned starts, at every level. */
+static void test_unpack_every_format_up_to_8_bits_long_runs(void **state)
 {
     (void)state;
     uint64_t rng = 4242;
@@ -1415,7 +1417,7 @@ static void check_dot_format(const sieve_format *f, uint64_t *rng)
         }
 }
 
-static void test_dot_rows_match_definition_every_4_and_8_bit_format(void **state)
+static void test_dot_rows_match_definition_every_format_up_to_8_bits(void **state)
 {
     (void)state;
     uint64_t rng = 77;
@@ -1448,7 +1450,8 @@ static void test_dot_rows_match_definition_other_widths_and_fp32(void **state)
 }
 
 /* sieve_dot_unpack decodes like sieve_format_load from the plan's tables,
- * for short runs at any start: every 4- and 8-bit format and a few others,
+ * for short runs at any start: every format of at most 8 bits at the
+ * IEEE-like bias and a few others,
  * every level; sieve_dot_unpack_bf16_rows, where it runs (formats of bf16
  * values, from a byte, AVX-512), gives those values' high halves. */
 static void test_dot_unpack_matches_reference_short_runs(void **state)
@@ -1461,13 +1464,14 @@ static void test_dot_unpack_matches_reference_short_runs(void **state)
     float *out = malloc(N * sizeof(float));
     uint16_t *words = malloc((N + 1) * sizeof(uint16_t));
     assert_true(buf && codes && out && words);
-    sieve_format formats[64];
+    sieve_format formats[96];
     size_t count = 0;
-    for (int w = 4; w <= 8; w += 4)
+    for (int w = 1; w <= 8; w++)
         for (int is_signed = 0; is_signed <= 1; is_signed++)
             for (int e = 1; e <= w - is_signed; e++) {
                 const int m = w - is_signed - e;
                 sieve_format f = sieve_format_cfloat(e, m, (1 << (e - 1)) - 1, is_signed);
+                assert_true(count + 2 < sizeof(formats) / sizeof(formats[0]));
                 if (sieve_format_validate(&f, NULL, 0) == SIEVE_OK)
                     formats[count++] = f;
             }
@@ -1517,7 +1521,7 @@ static void test_dot_unpack_matches_reference_short_runs(void **state)
 }
 
 /* The special kernels are the ones that run where the CPU has them. */
-static void test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits(void **state)
+static void test_dot_plan_picks_byte_tables_for_rows_of_whole_bytes(void **state)
 {
     (void)state;
     if (sieve_cfloat_cpu_level() < 2)
@@ -1530,6 +1534,14 @@ static void test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits(void **stat
     assert_int_equal(plan.method, SIEVE_DOT_NIBBLES4);
     sieve_dot_plan_init(&plan, &e2m1, 0, 9215); /* odd rows start mid-byte */
     assert_int_equal(plan.method, SIEVE_DOT_LUT32);
+    /* 5 and 7 bits on rows of whole bytes: widened to bytes */
+    sieve_format e2m2 = sieve_format_cfloat(2, 2, 1, 1), e4m2 = sieve_format_cfloat(4, 2, 7, 1);
+    sieve_dot_plan_init(&plan, &e2m2, 0, 800);
+    assert_int_equal(plan.method, SIEVE_DOT_BYTES8);
+    sieve_dot_plan_init(&plan, &e4m2, 8, 9216);
+    assert_int_equal(plan.method, SIEVE_DOT_BYTES8);
+    sieve_dot_plan_init(&plan, &e4m2, 0, 9215);
+    assert_int_equal(plan.method, SIEVE_DOT_SPLIT);
     sieve_dot_plan_init_level(&plan, &e4m3, 0, 9216, 0);
     assert_int_equal(plan.method, SIEVE_DOT_TABLE);
 }
@@ -1552,14 +1564,14 @@ int main(void)
         cmocka_unit_test(test_invalid_format_rejected_by_codec),
         cmocka_unit_test(test_bulk_pack_unpack_match_reference_all_widths),
         cmocka_unit_test(test_unpack_every_code_long_and_short_runs),
-        cmocka_unit_test(test_unpack_every_4_and_8_bit_format_long_runs),
+        cmocka_unit_test(test_unpack_every_format_up_to_8_bits_long_runs),
         cmocka_unit_test(test_unpack_sampled_codes_wide_formats),
         cmocka_unit_test(test_pack_midpoints_match_reference),
         cmocka_unit_test(test_tile_encode_matches_reference),
         cmocka_unit_test(test_tile_encode_shared_ends_from_two_threads),
-        cmocka_unit_test(test_dot_rows_match_definition_every_4_and_8_bit_format),
+        cmocka_unit_test(test_dot_rows_match_definition_every_format_up_to_8_bits),
         cmocka_unit_test(test_dot_rows_match_definition_other_widths_and_fp32),
-        cmocka_unit_test(test_dot_plan_picks_byte_tables_for_aligned_8_and_4_bits),
+        cmocka_unit_test(test_dot_plan_picks_byte_tables_for_rows_of_whole_bytes),
         cmocka_unit_test(test_dot_unpack_matches_reference_short_runs),
         cmocka_unit_test(test_pack_reports_first_bad_index),
         cmocka_unit_test(test_quantize_matches_reference),
