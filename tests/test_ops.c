@@ -766,12 +766,13 @@ static void test_conv_run_encoded_equals_packed_run(void **state)
                             sieve_winograd_worthwhile(&wg) &&
                             /* none of these is Winograd-sized for bf16 pairs */
                             !(bf16 && sieve_gemm_tile_kernel_bf16());
-                /* few input channels on fp32 values: the direct kernel,
-                 * whose output the executor encodes after it */
+                /* few input channels on values it would not read as
+                 * codes: the direct kernel, whose output the executor
+                 * encodes after it */
                 sieve_direct_conv dg = {.c = (size_t)cc->c, .kh = (size_t)cc->kh,
                                         .kw = (size_t)cc->kw, .oh = (size_t)out.dims[2],
                                         .ow = (size_t)out.dims[3]};
-                bool direct = !(bf16 && sieve_gemm_tile_kernel_bf16()) && cc->sh == 1 &&
+                bool direct = !sieve_conv_input_as_codes(&l, in, n_in) && cc->sh == 1 &&
                               cc->sw == 1 && cc->dh == 1 && cc->dw == 1 && cc->group == 1 &&
                               sieve_direct_conv_worthwhile(&dg);
                 bool nibbles = sieve_format_width(f) == 4;

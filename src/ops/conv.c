@@ -1470,8 +1470,9 @@ void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
     conv_geometry(layer, &in[0].shape, &in[1].shape, out_shape, &g);
     bool has_bias = sieve_op_input_present(in, n_in, 2);
     sieve_direct_conv dg;
-    /* fp32 values in: bf16-exact ones take the GEMM's pairs, as on codes */
-    if (in[0].f32 && !conv_bf16(in) && (!has_bias || in[2].f32) &&
+    /* values in, unless the layer would read them as codes: then it takes
+     * the GEMM on its decoded values too, to compute the same bit for bit */
+    if (in[0].f32 && !sieve_conv_input_as_codes(layer, in, n_in) && (!has_bias || in[2].f32) &&
         conv_direct_shape(&g, &dg) &&
         sieve_direct_conv_run(&dg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out, env))
         return;
@@ -1531,7 +1532,8 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
     r.bf16 = conv_bf16(in);
     /* the direct kernel's output is encoded after it, by the executor */
     sieve_direct_conv dg;
-    if (in[0].f32 && !r.bf16 && conv_direct_shape(&r.g, &dg))
+    if (in[0].f32 && !sieve_conv_input_as_codes(layer, in, n_in) &&
+        conv_direct_shape(&r.g, &dg))
         return false;
     sieve_tile_encoder enc;
     if (!sieve_tile_encoder_init(&enc, out_format))
