@@ -1100,7 +1100,7 @@ static void test_pool_fast_matches_ref_on_odd_shapes(void **state)
     }
 }
 
-/* Max pooling on packed activations, with a decoded plane per thread in
+/* Max pooling on packed activations, with decoded planes per thread in
  * the scratch and without scratch (a ring of decoded rows), and on the
  * codes themselves where input and output share an 8- or 4-bit format
  * (signed: negative codes order backwards; unsigned; 4-bit planes of odd
@@ -1127,6 +1127,9 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
         /* a narrow "same" pool on 4-bit codes as bytes, planes split over
          * threads (the 7-wide ones above are odd: one thread) */
         {2, 5, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
+        /* many tiny planes: decoded a group of planes per call, two
+         * groups per thread */
+        {2, 700, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false},
     };
     const sieve_format formats[][2] = {
         {sieve_format_cfloat(4, 3, 7, 1), sieve_format_cfloat(3, 1, 3, 1)}, /* decoded */
@@ -1134,6 +1137,7 @@ static void test_maxpool_on_packed_activations_matches_ref(void **state)
         {sieve_format_cfloat(4, 4, 7, 0), sieve_format_cfloat(4, 4, 7, 0)}, /* unsigned */
         {sieve_format_cfloat(2, 1, 1, 1), sieve_format_cfloat(2, 1, 1, 1)}, /* 4-bit codes */
         {sieve_format_cfloat(2, 2, 1, 0), sieve_format_cfloat(2, 2, 1, 0)}, /* unsigned */
+        {sieve_format_cfloat(2, 2, 1, 1), sieve_format_cfloat(2, 2, 1, 1)}, /* 5 bits: decoded */
     };
     enum { NF = sizeof(formats) / sizeof(formats[0]) };
     for (size_t i = 0; i < NF * sizeof(cases) / sizeof(cases[0]); i++) {

@@ -166,10 +166,22 @@ uint64_t sieve_avgpool_macs(const sieve_layer *layer, const sieve_shape *in, int
  * unused; conv layers need far more scratch than this in the usual nets). */
 #define POOL_MAX_PLANE_FLOATS ((size_t)1 << 18)
 
+/* Planes of a packed input decoded by one call hold this many elements
+ * together at least, when the tensor has them: the decoder's set-up per
+ * call cost more than the pool itself on small planes (GoogLeNet's 2x2
+ * branch pool, 208 planes of 4 codes: 32 us against 4 on fp32). */
+#define POOL_DECODE_MIN_FLOATS 2048
+
+/* Floats of a group of whole planes decoded at once (one plane, or as many
+ * as make POOL_DECODE_MIN_FLOATS); 0 if a plane is over the limit. */
 static size_t maxpool_plane_floats(const sieve_shape *in)
 {
     size_t plane = in->rank >= 3 ? sieve_op_dims_product(in, 2, in->rank) : 0;
-    return plane <= POOL_MAX_PLANE_FLOATS ? sieve_op_slice_floats(plane) : 0;
+    if (!plane || plane > POOL_MAX_PLANE_FLOATS)
+        return 0;
+    size_t planes = sieve_op_dims_product(in, 0, 2);
+    size_t group = SIEVE_MAX((size_t)1, SIEVE_MIN(planes, POOL_DECODE_MIN_FLOATS / plane));
+    return sieve_op_slice_floats(plane * group);
 }
 
 /* Elements kept on each side of the column maxima of a "same" pool (see
@@ -728,25 +740,27 @@ static void maxpool_packed_range(void *arg, size_t begin, size_t end, int thread
     const float *rows[POOL_MAX_KERNEL_ROWS];
     size_t plane_out = (size_t)(g->oh * g->ow), base = begin * plane_out, used = 0;
     float *decoded = r->planes ? r->planes + (size_t)thread * r->plane_floats : NULL;
+    const size_t hw = (size_t)(g->h * g->w), group = SIEVE_MAX((size_t)1, r->plane_floats / hw);
     for (size_t plane = begin; plane < end; plane++) {
-        size_t plane_in = plane * (size_t)(g->h * g->w);
-        for (ptrdiff_t k = 0; k < r->slots; k++)
+        size_t plane_in = plane * hw;
+        for (ptrdiff_t k = 0; !decoded && k < r->slots; k++)
             held[k] = -1;
-        if (decoded) /* the whole plane in one call: the fewest decoder set-ups */
-            sieve_dot_unpack(&r->plan, r->x, plane_in, (size_t)(g->h * g->w), decoded);
+        /* whole planes, a group per call: the fewest decoder set-ups */
+        if (decoded && (plane - begin) % group == 0)
+            sieve_dot_unpack(&r->plan, r->x, plane_in, SIEVE_MIN(group, end - plane) * hw,
+                             decoded);
+        const float *in_plane = decoded ? decoded + (plane - begin) % group * hw : NULL;
         for (ptrdiff_t oy = 0; oy < g->oh; oy++) {
             ptrdiff_t iy, n_rows = maxpool_row_taps(g, oy, &iy);
             for (ptrdiff_t k = 0; k < n_rows; k++) {
                 ptrdiff_t y = iy + k * g->dh, slot = y % r->slots;
-                float *row = ring + slot * g->w;
-                if (decoded) {
-                    row = decoded + y * g->w;
-                } else if (held[slot] != y) {
+                float *ring_row = ring + slot * g->w;
+                if (!in_plane && held[slot] != y) {
                     sieve_dot_unpack(&r->plan, r->x, plane_in + (size_t)(y * g->w),
-                                     (size_t)g->w, row);
+                                     (size_t)g->w, ring_row);
                     held[slot] = y;
                 }
-                rows[k] = row;
+                rows[k] = in_plane ? in_plane + y * g->w : ring_row;
             }
             if (used + (size_t)g->ow > SIEVE_OP_PIECE) {
                 if (sieve_cfloat_pack(r->y_format, piece, used, r->y, base, NULL) != SIEVE_OK)
@@ -1022,11 +1036,11 @@ bool sieve_maxpool_run_packed(const sieve_layer *layer, const sieve_op_packed *i
     if (g->kh <= POOL_MAX_KERNEL_ROWS && g->kw <= POOL_MAX_KERNEL_COLS && g->w <= POOL_MAX_WIDTH &&
         maxpool_on_codes(g, in, out, out_format, env))
         return true;
-    /* a window's rows span (kh - 1) * dh + 1 input rows: all in the ring
-     * at once, in distinct slots */
-    r.slots = SIEVE_MIN(POOL_PACKED_ROW_FLOATS / g->w, (ptrdiff_t)POOL_PACKED_ROW_FLOATS);
+    /* a window's rows span (kh - 1) * dh + 1 input rows (at most the
+     * plane's): all in the ring at once, in distinct slots */
+    r.slots = SIEVE_MIN(POOL_PACKED_ROW_FLOATS / g->w, g->h); /* no more than a plane's rows */
     if (g->kh > POOL_MAX_KERNEL_ROWS || g->kw > POOL_MAX_KERNEL_COLS || g->w > POOL_MAX_WIDTH ||
-        (g->kh - 1) * g->dh + 1 > r.slots || g->ow > SIEVE_OP_PIECE)
+        SIEVE_MIN((g->kh - 1) * g->dh + 1, g->h) > r.slots || g->ow > SIEVE_OP_PIECE)
         return false;
     pool_columns(g, &r.cols);
     r.avx512 = maxpool_rows_avx512(g);
