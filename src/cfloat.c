@@ -1162,6 +1162,61 @@ SIEVE_TARGET_AVX512 static size_t unpack_arith_avx512(const cfloat_codec *c, con
  * format and returns how many elements it stored (a multiple of 16),
  * leaving the portable loop to report the offender; otherwise the
  * contract of pack_avx512. */
+/* Codes of w < 8 bits other than 4, 64 per step: encoded into bytes, then
+ * narrowed by merging neighbours (pairs of bytes into 2w bits per word,
+ * pairs of words into 4w per dword, of dwords into 8w per qword), each
+ * qword's w low bytes gathered together (vpermb) and stored: the inverse
+ * of widen_codes_avx512. The last partial byte keeps the stream's bits
+ * past the elements. Contract of pack_bytes_avx512. */
+SIEVE_TARGET_AVX512 static size_t pack_narrow_avx512(const encode_avx512 *k, unsigned w,
+                                                     const float *src, size_t n, uint8_t *dst)
+{
+    uint8_t order[64] = {0};
+    for (unsigned q = 0; q < 8; q++)
+        for (unsigned b = 0; b < w; b++)
+            order[q * w + b] = (uint8_t)(8 * q + b);
+    const __m512i gather = _mm512_loadu_si512(order);
+    const __m128i by_w = _mm_cvtsi32_si128((int)w), by_2w = _mm_cvtsi32_si128(2 * (int)w),
+                  by_4w = _mm_cvtsi32_si128(4 * (int)w);
+    const __m512i low_bytes = _mm512_set1_epi16(0x00ff), low_words = _mm512_set1_epi32(0xffff),
+                  low_dwords = _mm512_set1_epi64(0xffffffff);
+    uint8_t *out = dst;
+    for (size_t i = 0; i < n; i += 64, out += 8 * w) {
+        const size_t count = SIEVE_MIN((size_t)64, n - i);
+        const uint64_t lanes = count == 64 ? ~UINT64_C(0) : (UINT64_C(1) << count) - 1;
+        __m128i quarter[4];
+        __mmask16 bad = 0;
+        for (int q = 0; q < 4; q++) {
+            const __mmask16 m = (__mmask16)(lanes >> (16 * q));
+            quarter[q] = _mm512_cvtepi32_epi8(
+                encode16_avx512(k, _mm512_maskz_loadu_epi32(m, src + i + 16 * q), m, &bad));
+        }
+        if (bad)
+            return i;
+        __m512i x = _mm512_castsi128_si512(quarter[0]);
+        x = _mm512_inserti32x4(x, quarter[1], 1);
+        x = _mm512_inserti32x4(x, quarter[2], 2);
+        x = _mm512_inserti32x4(x, quarter[3], 3);
+        x = _mm512_or_si512(_mm512_and_si512(x, low_bytes),
+                            _mm512_sll_epi16(_mm512_srli_epi16(x, 8), by_w));
+        x = _mm512_or_si512(_mm512_and_si512(x, low_words),
+                            _mm512_sll_epi32(_mm512_srli_epi32(x, 16), by_2w));
+        x = _mm512_or_si512(_mm512_and_si512(x, low_dwords),
+                            _mm512_sll_epi64(_mm512_srli_epi64(x, 32), by_4w));
+        const __m512i packed = _mm512_permutexvar_epi8(gather, x);
+        const size_t end_bit = count * w, whole = end_bit / 8;
+        _mm512_mask_storeu_epi8(out, whole == 64 ? ~(__mmask64)0 : ((__mmask64)1 << whole) - 1,
+                                packed);
+        if (end_bit % 8) {
+            uint8_t last[64];
+            _mm512_storeu_si512(last, packed);
+            const uint8_t keep = (uint8_t)(0xffu << end_bit % 8);
+            out[whole] = (uint8_t)((out[whole] & keep) | (last[whole] & (uint8_t)~keep));
+        }
+    }
+    return n;
+}
+
 SIEVE_TARGET_AVX512 static size_t pack_bytes_avx512(const cfloat_codec *c, const float *src,
                                                     size_t n, uint8_t *dst)
 {
@@ -1181,6 +1236,8 @@ SIEVE_TARGET_AVX512 static size_t pack_bytes_avx512(const cfloat_codec *c, const
         }
         return n;
     }
+    if (c->w != 4)
+        return pack_narrow_avx512(&k, c->w, src, n, dst);
     uint8_t *out = dst;
     for (size_t i = 0; i < n; i += 32, out += 16) {
         const size_t count = SIEVE_MIN((size_t)32, n - i);
@@ -1215,7 +1272,7 @@ SIEVE_TARGET_AVX512 static size_t pack_avx512(const cfloat_codec *c, const float
     const unsigned w = c->w, phase = cur.bit;
     if (w > SIMD_MAX_WIDTH || n == 0)
         return 0;
-    if ((w == 8 || w == 4) && phase == 0)
+    if (w <= 8 && phase == 0)
         return pack_bytes_avx512(c, src, n, dst + cur.byte);
     uint8_t index[8][64];
     __mmask64 take[8] = {0};
