@@ -92,7 +92,50 @@ typedef struct lrn_run {
     const float *x;
     float *y;
     size_t blocks; /* spatial blocks per image */
+    bool avx512;
 } lrn_run;
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define LRN_AVX512 1
+/* Channel c of one block, 16 positions per step: the same sums, products
+ * and roundings as the scalar loops below (squares added in the same
+ * order, no fused multiply-add; vector square roots and divisions round
+ * like the scalar ones). The scalar loops
+ * stay scalar: sqrtf and powf set errno, which keeps compilers from
+ * vectorizing them (GoogLeNet's 96 x 13 x 13 LRN took 63 us, 4 ns per
+ * element). */
+__attribute__((target("avx512f"))) static void lrn_channel_avx512(const lrn_geom *g,
+                                                                  const float *x, float *y,
+                                                                  size_t c, size_t len)
+{
+    const size_t lo = c >= g->before ? c - g->before : 0;
+    const size_t hi = SIEVE_MIN(g->c - 1, c + g->after);
+    const __m512 a = _mm512_set1_ps(g->alpha_over_size), b = _mm512_set1_ps(g->bias);
+    for (size_t i = 0; i < len; i += 16) {
+        const __mmask16 m = len - i >= 16 ? 0xffff : (__mmask16)((1u << (len - i)) - 1);
+        __m512 sum = _mm512_setzero_ps();
+        for (size_t cc = lo; cc <= hi; cc++) {
+            const __m512 v = _mm512_maskz_loadu_ps(m, x + cc * g->inner + i);
+            sum = _mm512_add_ps(sum, _mm512_mul_ps(v, v));
+        }
+        const __m512 base = _mm512_add_ps(b, _mm512_mul_ps(a, sum));
+        const __m512 xc = _mm512_maskz_loadu_ps(m, x + c * g->inner + i);
+        __m512 scale;
+        if (g->beta == 0.75f) {
+            const __m512 root = _mm512_sqrt_ps(base);
+            scale = _mm512_mul_ps(root, _mm512_sqrt_ps(root));
+        } else {
+            float bases[16], scales[16];
+            _mm512_storeu_ps(bases, base);
+            for (int l = 0; l < 16; l++)
+                scales[l] = (m >> l & 1) ? powf(bases[l], g->beta) : 1.0f;
+            scale = _mm512_loadu_ps(scales);
+        }
+        _mm512_mask_storeu_ps(y + c * g->inner + i, m, _mm512_div_ps(xc, scale));
+    }
+}
+#endif
 
 static void lrn_range(void *arg, size_t begin, size_t end, int thread)
 {
@@ -106,6 +149,12 @@ static void lrn_range(void *arg, size_t begin, size_t end, int thread)
         const float *x = r->x + n * g->c * g->inner + i0;
         float *y = r->y + n * g->c * g->inner + i0;
         for (size_t c = 0; c < g->c; c++) {
+#ifdef LRN_AVX512
+            if (r->avx512) {
+                lrn_channel_avx512(g, x, y, c, len);
+                continue;
+            }
+#endif
             size_t lo = c >= g->before ? c - g->before : 0;
             size_t hi = SIEVE_MIN(g->c - 1, c + g->after);
             for (size_t i = 0; i < len; i++)
@@ -143,5 +192,10 @@ void sieve_lrn_run(const sieve_layer *layer, const sieve_op_input *in, int n_in,
     r.x = in[0].f32;
     r.y = out;
     r.blocks = (r.g.inner + LRN_BLOCK - 1) / LRN_BLOCK;
+#ifdef LRN_AVX512
+    r.avx512 = __builtin_cpu_supports("avx512f");
+#else
+    r.avx512 = false;
+#endif
     sieve_parallel_for(env->pool, r.g.batch * r.blocks, lrn_range, &r);
 }
