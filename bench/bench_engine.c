@@ -210,7 +210,7 @@ typedef struct config {
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    int repeat = 30, json = 0, layers = 0, layer_threads = 1;
+    int repeat = 30, json = 0, layers = 0, layer_threads = 1, threads_given = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
@@ -219,7 +219,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--layers"))
             layers = 1;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            layer_threads = atoi(argv[++i]);
+            layer_threads = atoi(argv[++i]), threads_given = 1;
         else if (!strcmp(argv[i], "--help") || argv[i][0] == '-') {
             fputs(USAGE, stderr);
             return argv[i][1] == '-' && !strcmp(argv[i], "--help") ? 0 : 2;
@@ -228,6 +228,10 @@ int main(int argc, char **argv)
     }
     if (!path || repeat < 1 || layer_threads < 1) {
         fputs(USAGE, stderr);
+        return 2;
+    }
+    if (threads_given && !layers) { /* whole runs always time 1 and 2 threads */
+        fputs("bench_engine: --threads goes with --layers\n" USAGE, stderr);
         return 2;
     }
     sieve_context *ctx = sieve_context_create(NULL);
