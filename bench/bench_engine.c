@@ -1,6 +1,8 @@
 /* bench_engine — batch-1 latency of one model on libsieve's engine, with 1
  * and 2 threads, fp32 against the same model with every tensor (weights
- * and activations) in an 8-bit and a 4-bit custom float format.
+ * and activations) in an 8-bit and a 4-bit custom float format; or, for an
+ * edge package (a model with variants, as `sieve explore` writes them),
+ * the package's original against each of its variants.
  *
  *   bench_engine MODEL.sieve [--repeat N] [--json] [--layers [--threads T]]
  *
@@ -21,6 +23,7 @@
 #include "sieve/sieve.h"
 
 #define USAGE "usage: bench_engine MODEL.sieve [--repeat N] [--json] [--layers [--threads T]]\n"
+#define MAX_MODELS 4 /* fp32, cf8, cf4; or a package's original and three variants */
 
 static double now_ms(void)
 {
@@ -124,12 +127,12 @@ static double memcpy_gb_per_s(void)
 /* Median time of every layer alone, one column per format: the calling
  * thread's CPU time on 1 thread, wall time on more; for dense layers also
  * the rate at which their weights were read, against memcpy's. */
-static int bench_layers(sieve_context *ctx, sieve_model **models, const char **names, int repeat,
-                        int threads)
+static int bench_layers(sieve_context *ctx, sieve_model **models, const char **names,
+                        int n_models, int repeat, int threads)
 {
-    sieve_exec *ex[3];
+    sieve_exec *ex[MAX_MODELS];
     double (*clock_ms)(void) = threads > 1 ? now_ms : thread_cpu_ms;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < n_models; k++) {
         sieve_exec_options o = {.threads = threads, .keep_activations = 1};
         if (sieve_exec_create(models[k], &o, &ex[k]) != SIEVE_OK || set_inputs(models[k], ex[k]) ||
             sieve_exec_run(ex[k]) != SIEVE_OK) {
@@ -138,22 +141,26 @@ static int bench_layers(sieve_context *ctx, sieve_model **models, const char **n
         }
     }
     int n_layers = sieve_model_layer_count(models[0]);
-    double *samples = calloc((size_t)repeat, sizeof(double)), total[3] = {0, 0, 0};
+    double *samples = calloc((size_t)repeat, sizeof(double)), total[MAX_MODELS] = {0};
     if (!samples)
         return 1;
     enum { MAX_DENSE = 16 };
     struct {
         const char *name;
-        double gb_per_s[3], mbytes[3];
+        double gb_per_s[MAX_MODELS], mbytes[MAX_MODELS];
     } dense[MAX_DENSE];
     int n_dense = 0;
-    printf("median ms per layer, %s\n",
-           threads > 1 ? "wall time" : "CPU time of the calling thread");
-    printf("%-28s %-8s %9s %9s %9s %9s %6s %6s\n", "layer", "op", "MMACs", names[0], names[1],
-           names[2], "cf8/fp", "cf4/fp");
+    printf("median ms per layer, %s; ratios against %s\n",
+           threads > 1 ? "wall time" : "CPU time of the calling thread", names[0]);
+    printf("%-28s %-8s %9s", "layer", "op", "MMACs");
+    for (int k = 0; k < n_models; k++)
+        printf(" %9.9s", names[k]);
+    for (int k = 1; k < n_models; k++)
+        printf(" %6.6s", names[k]);
+    printf("\n");
     for (int li = 0; li < n_layers; li++) {
-        double med[3];
-        for (int k = 0; k < 3; k++) {
+        double med[MAX_MODELS];
+        for (int k = 0; k < n_models; k++) {
             for (int r = 0; r < repeat; r++) {
                 double t0 = clock_ms();
                 sieve_exec_run_layers(ex[k], li, li + 1);
@@ -165,12 +172,16 @@ static int bench_layers(sieve_context *ctx, sieve_model **models, const char **n
         }
         sieve_layer_info info;
         sieve_model_layer(models[0], li, &info);
-        printf("%-28.28s %-8s %9.2f %9.4f %9.4f %9.4f %6.2f %6.2f\n", info.name, info.op,
-               (double)sieve_exec_layer_macs(ex[0], li) / 1e6, med[0], med[1], med[2],
-               med[1] / med[0], med[2] / med[0]);
+        printf("%-28.28s %-8s %9.2f", info.name, info.op,
+               (double)sieve_exec_layer_macs(ex[0], li) / 1e6);
+        for (int k = 0; k < n_models; k++)
+            printf(" %9.4f", med[k]);
+        for (int k = 1; k < n_models; k++)
+            printf(" %6.2f", med[k] / med[0]);
+        printf("\n");
         if (!strcmp(info.op, "gemm") && info.n_inputs > 1 && n_dense < MAX_DENSE) {
             dense[n_dense].name = info.name;
-            for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < n_models; k++) {
                 sieve_tensor_info w;
                 sieve_layer_info lk;
                 sieve_model_layer(models[k], li, &lk);
@@ -181,19 +192,25 @@ static int bench_layers(sieve_context *ctx, sieve_model **models, const char **n
             n_dense++;
         }
     }
-    printf("%-28s %-8s %9s %9.4f %9.4f %9.4f %6.2f %6.2f\n", "sum", "", "", total[0], total[1],
-           total[2], total[1] / total[0], total[2] / total[0]);
+    printf("%-28s %-8s %9s", "sum", "", "");
+    for (int k = 0; k < n_models; k++)
+        printf(" %9.4f", total[k]);
+    for (int k = 1; k < n_models; k++)
+        printf(" %6.2f", total[k] / total[0]);
+    printf("\n");
     if (n_dense) {
         printf("dense weights read (MB, GB/s); memcpy copies %.1f GB/s in this run\n",
                memcpy_gb_per_s());
-        for (int d = 0; d < n_dense; d++)
-            printf("%-28.28s %s %.1f MB %.1f GB/s, %s %.1f MB %.1f GB/s, %s %.1f MB %.1f GB/s\n",
-                   dense[d].name, names[0], dense[d].mbytes[0], dense[d].gb_per_s[0], names[1],
-                   dense[d].mbytes[1], dense[d].gb_per_s[1], names[2], dense[d].mbytes[2],
-                   dense[d].gb_per_s[2]);
+        for (int d = 0; d < n_dense; d++) {
+            printf("%-28.28s", dense[d].name);
+            for (int k = 0; k < n_models; k++)
+                printf("%s %s %.1f MB %.1f GB/s", k ? "," : "", names[k], dense[d].mbytes[k],
+                       dense[d].gb_per_s[k]);
+            printf("\n");
+        }
     }
     free(samples);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < n_models; k++)
         sieve_exec_free(ex[k]);
     return 0;
 }
@@ -235,28 +252,42 @@ int main(int argc, char **argv)
         return 2;
     }
     sieve_context *ctx = sieve_context_create(NULL);
-    sieve_model *models[3] = {NULL, NULL, NULL};
-    const char *names[3] = {"fp32", "cf8", "cf4"};
-    for (int k = 0; k < 3; k++) {
-        if (sieve_model_load_file(ctx, path, &models[k]) != SIEVE_OK) {
-            fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
-            return 1;
+    sieve_model *models[MAX_MODELS] = {NULL};
+    const char *names[MAX_MODELS] = {"fp32", "cf8", "cf4"};
+    int n_models = 3;
+    if (sieve_model_load_file(ctx, path, &models[0]) != SIEVE_OK) {
+        fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
+        return 1;
+    }
+    const int variants = sieve_model_variant_count(models[0]);
+    if (variants > 0) { /* a package: its original, then its variants */
+        names[0] = "original";
+        n_models = 1 + (variants < MAX_MODELS - 1 ? variants : MAX_MODELS - 1);
+        for (int k = 1; k < n_models; k++) {
+            names[k] = sieve_model_variant_name(models[0], k - 1);
+            if (sieve_model_extract_variant(models[0], k - 1, &models[k]) != SIEVE_OK) {
+                fprintf(stderr, "bench_engine: %s\n", sieve_context_error(ctx));
+                return 1;
+            }
         }
-        if (k > 0 && pack_model(models[k], k == 1 ? 8 : 4) != 0) {
-            fprintf(stderr, "bench_engine: packing: %s\n", sieve_context_error(ctx));
-            return 1;
-        }
+    } else {
+        for (int k = 1; k < n_models; k++)
+            if (sieve_model_load_file(ctx, path, &models[k]) != SIEVE_OK ||
+                pack_model(models[k], k == 1 ? 8 : 4) != 0) {
+                fprintf(stderr, "bench_engine: packing: %s\n", sieve_context_error(ctx));
+                return 1;
+            }
     }
     if (layers) {
-        int rc = bench_layers(ctx, models, names, repeat, layer_threads);
-        for (int k = 0; k < 3; k++)
+        int rc = bench_layers(ctx, models, names, n_models, repeat, layer_threads);
+        for (int k = 0; k < n_models; k++)
             sieve_model_free(models[k]);
         sieve_context_destroy(ctx);
         return rc;
     }
-    config cfg[6];
+    config cfg[2 * MAX_MODELS];
     int n_cfg = 0;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < n_models; k++)
         for (int threads = 1; threads <= 2; threads++) {
             config *c = &cfg[n_cfg++];
             memset(c, 0, sizeof(*c));
@@ -293,8 +324,9 @@ int main(int argc, char **argv)
     if (json)
         printf("{\"model\":\"%s\",\"macs\":%.0f,\"repeat\":%d,\"results\":[", path, macs, repeat);
     else
-        printf("%s: %.1f MMACs, %d runs each\n%-6s %7s %11s %9s %14s\n", path, macs / 1e6, repeat,
-               "format", "threads", "median_ms", "GFLOP/s", "vs_fp32_same_t");
+        printf("%s: %.1f MMACs, %d runs each\n%-11s %7s %11s %9s %14s\n", path, macs / 1e6,
+               repeat, "format", "threads", "median_ms", "GFLOP/s",
+               variants > 0 ? "vs_orig_same_t" : "vs_fp32_same_t");
     for (int c = 0; c < n_cfg; c++) {
         double gflops = 2 * macs / (cfg[c].median_ms * 1e6);
         double ratio = cfg[c].median_ms / cfg[(c % 2)].median_ms;
@@ -303,7 +335,7 @@ int main(int argc, char **argv)
                    "\"ratio_vs_fp32\":%.3f}",
                    c ? "," : "", cfg[c].name, cfg[c].threads, cfg[c].median_ms, gflops, ratio);
         else
-            printf("%-6s %7d %11.3f %9.2f %14.2f\n", cfg[c].name, cfg[c].threads,
+            printf("%-11s %7d %11.3f %9.2f %14.2f\n", cfg[c].name, cfg[c].threads,
                    cfg[c].median_ms, gflops, ratio);
     }
     if (json)
@@ -312,7 +344,7 @@ int main(int argc, char **argv)
         sieve_exec_free(cfg[c].exec);
         free(cfg[c].samples);
     }
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < n_models; k++)
         sieve_model_free(models[k]);
     sieve_context_destroy(ctx);
     return 0;
