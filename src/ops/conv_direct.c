@@ -179,7 +179,6 @@ __attribute__((target("avx512f"))) static void direct_rows_avx512(void *arg, siz
             }
         }
 }
-#endif
 
 /* Weights [m, c, kh, kw] (fp32 or packed) into wt[tap * m_padded + channel],
  * zeros in the padding channels; row is scratch for one decoded row. */
@@ -216,6 +215,7 @@ static void direct_border(const sieve_direct_conv *g, const float *x, size_t row
                    x + (ci * g->h + iy) * g->w, n * sizeof(float));
         }
 }
+#endif
 
 bool sieve_direct_conv_run(const sieve_direct_conv *g, const float *x, const sieve_op_input *w,
                            const float *bias, float *y, const sieve_op_env *env)
