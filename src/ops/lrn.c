@@ -101,10 +101,9 @@ typedef struct lrn_run {
 /* Channel c of one block, 16 positions per step: the same sums, products
  * and roundings as the scalar loops below (squares added in the same
  * order, no fused multiply-add; vector square roots and divisions round
- * like the scalar ones). The scalar loops
- * stay scalar: sqrtf and powf set errno, which keeps compilers from
- * vectorizing them (GoogLeNet's 96 x 13 x 13 LRN took 63 us, 4 ns per
- * element). */
+ * like the scalar ones). The scalar loops stay scalar: sqrtf and powf set
+ * errno, which keeps compilers from vectorizing them (GoogLeNet's
+ * 96 x 13 x 13 LRN took 63 us, 4 ns per element). */
 __attribute__((target("avx512f"))) static void lrn_channel_avx512(const lrn_geom *g,
                                                                   const float *x, float *y,
                                                                   size_t c, size_t len)
