@@ -874,19 +874,12 @@ SIEVE_TARGET_AVX512 static void bf16_tables_avx512(const cfloat_codec *c, __m512
     const unsigned w = c->w;
     /* the tables: every code decoded by the arithmetic path, then the top
      * two bytes of each value */
-    uint8_t codes[256 + SIEVE_PACK_SLACK] = {0};
+    uint32_t codes[256];
     float values[256];
     const unsigned count = w == 8 ? 256 : w == 4 ? 16 : 128;
-    /* entry i: code i mod 2^w, packed at width w */
-    for (unsigned i = 0; i < count; i++) {
-        const uint32_t code = i & ((1u << w) - 1);
-        const size_t bit = (size_t)i * w;
-        codes[bit / 8] |= (uint8_t)(code << bit % 8);
-        if (bit % 8 + w > 8)
-            codes[bit / 8 + 1] |= (uint8_t)(code >> (8 - bit % 8));
-    }
-    const bit_cursor start = {0, 0};
-    unpack_arith_avx512(c, codes, start, count, values);
+    for (unsigned i = 0; i < count; i++) /* entry i: code i mod 2^w */
+        codes[i] = i & ((1u << w) - 1);
+    decode_codes_avx512(c, codes, count, values);
     for (int t = 0; t < 4; t++)
         high_table[t] = low_table[t] = _mm512_setzero_si512();
     for (unsigned t = 0; t < count / 16; t++) {

@@ -1472,8 +1472,8 @@ void sieve_conv_run(const sieve_layer *layer, const sieve_op_input *in, int n_in
     sieve_direct_conv dg;
     /* values in, unless the layer would read them as codes: then it takes
      * the GEMM on its decoded values too, to compute the same bit for bit */
-    if (in[0].f32 && !sieve_conv_input_as_codes(layer, in, n_in) && (!has_bias || in[2].f32) &&
-        conv_direct_shape(&g, &dg) &&
+    if (in[0].f32 && (!has_bias || in[2].f32) && conv_direct_shape(&g, &dg) &&
+        !sieve_conv_input_as_codes(layer, in, n_in) &&
         sieve_direct_conv_run(&dg, in[0].f32, &in[1], has_bias ? in[2].f32 : NULL, out, env))
         return;
     sieve_winograd_conv wg;
@@ -1532,8 +1532,7 @@ bool sieve_conv_run_encoded(const sieve_layer *layer, const sieve_op_input *in, 
     r.bf16 = conv_bf16(in);
     /* the direct kernel's output is encoded after it, by the executor */
     sieve_direct_conv dg;
-    if (in[0].f32 && !sieve_conv_input_as_codes(layer, in, n_in) &&
-        conv_direct_shape(&r.g, &dg))
+    if (in[0].f32 && conv_direct_shape(&r.g, &dg) && !sieve_conv_input_as_codes(layer, in, n_in))
         return false;
     sieve_tile_encoder enc;
     if (!sieve_tile_encoder_init(&enc, out_format))

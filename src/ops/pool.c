@@ -743,8 +743,9 @@ static void maxpool_packed_range(void *arg, size_t begin, size_t end, int thread
     const size_t hw = (size_t)(g->h * g->w), group = SIEVE_MAX((size_t)1, r->plane_floats / hw);
     for (size_t plane = begin; plane < end; plane++) {
         size_t plane_in = plane * hw;
-        for (ptrdiff_t k = 0; !decoded && k < r->slots; k++)
-            held[k] = -1;
+        if (!decoded) /* the ring's rows belong to the last plane */
+            for (ptrdiff_t k = 0; k < r->slots; k++)
+                held[k] = -1;
         /* whole planes, a group per call: the fewest decoder set-ups */
         if (decoded && (plane - begin) % group == 0)
             sieve_dot_unpack(&r->plan, r->x, plane_in, SIEVE_MIN(group, end - plane) * hw,
